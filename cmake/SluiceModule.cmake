@@ -1,0 +1,23 @@
+# sluice_module(NAME SOURCES ... DEPENDS ...) defines the static library sluice_<NAME>.
+# Modules include each other as "module/header.h" from src/; DEPENDS lists what it may use,
+# which keeps the one-way dependency order of src/README.md visible in one place per module.
+function(sluice_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
+  add_library(sluice_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(sluice_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(sluice_${name} PUBLIC ${ARG_DEPENDS} PRIVATE sluice_warnings)
+endfunction()
+
+# sluice_test(NAME SOURCES ... DEPENDS ...) defines a GoogleTest program registered with ctest.
+# LABELS "unit" tests run in the sanitizer build; "e2e" tests need the embedded engine.
+function(sluice_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPENDS} GTest::gtest_main GTest::gmock sluice_warnings)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}"
+    ENVIRONMENT "SLUICE_SOURCE_DIR=${PROJECT_SOURCE_DIR};SLUICE_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()

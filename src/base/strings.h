@@ -1,0 +1,22 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+/// Levenshtein distance, for "did you mean" suggestions on short names.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+/// The candidate closest to `word` when it is close enough to be a likely typo, else "".
+std::string SuggestClosest(std::string_view word, std::span<const std::string_view> candidates);
+std::string SuggestClosest(std::string_view word, const std::vector<std::string>& candidates);
+
+std::string_view Trim(std::string_view text);
+std::vector<std::string> SplitLines(std::string_view text);
+bool StartsWith(std::string_view text, std::string_view prefix);
+std::string Join(const std::vector<std::string>& parts, std::string_view separator);
+
+}  // namespace sluice

@@ -1,0 +1,155 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/data_type.h"
+
+namespace sluice {
+
+/// Where a spec element was written, for error messages: "spec.yaml:12:7".
+struct SpecLocation {
+  std::string file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string ToString() const;
+};
+
+/// A table column: type, default expression, codec chain, column TTL.
+struct ColumnSpec {
+  enum class DefaultKind { kNone, kDefault, kMaterialized, kAlias };
+
+  std::string name;
+  DataType type;
+  DefaultKind default_kind = DefaultKind::kNone;
+  std::string default_expression;
+  std::vector<std::string> codecs;  // in order, e.g. {"DoubleDelta", "ZSTD(3)"}
+  std::string ttl;                  // column TTL expression, empty for none
+  std::string comment;
+  SpecLocation where;
+};
+
+/// The table engine: a MergeTree family member, optionally Replicated.
+struct EngineSpec {
+  /// MergeTree, ReplacingMergeTree, SummingMergeTree, AggregatingMergeTree,
+  /// CollapsingMergeTree or VersionedCollapsingMergeTree.
+  std::string family = "MergeTree";
+  bool replicated = false;
+  std::string zookeeper_path = "/clickhouse/tables/{shard}/{database}/{table}";
+  std::string replica_name = "{replica}";
+  std::string version_column;             // Replacing (optional), VersionedCollapsing (required)
+  std::string is_deleted_column;          // Replacing (optional, needs version_column)
+  std::string sign_column;                // Collapsing, VersionedCollapsing (required)
+  std::vector<std::string> sum_columns;   // Summing (optional)
+  SpecLocation where;
+};
+
+struct ProjectionSpec {
+  std::string name;
+  std::string query;  // SELECT ... [GROUP BY ...] [ORDER BY ...], without FROM
+  SpecLocation where;
+};
+
+/// A data-skipping index: `INDEX name expression TYPE type GRANULARITY n`.
+struct IndexSpec {
+  std::string name;
+  std::string expression;
+  std::string type;  // minmax, set(100), bloom_filter(0.01), ngrambf_v1(...), tokenbf_v1(...)
+  int granularity = 1;
+  SpecLocation where;
+};
+
+/// Storage layout of a MergeTree table (shared by tables and materialized views that own
+/// their storage).
+struct StorageSpec {
+  EngineSpec engine;
+  std::string partition_by;
+  std::vector<std::string> order_by;     // empty means ORDER BY tuple()
+  std::vector<std::string> primary_key;  // empty means same as ORDER BY
+  std::string sample_by;
+  std::vector<std::string> ttl;          // table TTL elements, e.g. "d + INTERVAL 90 DAY DELETE"
+  std::vector<std::pair<std::string, std::string>> settings;  // in spec order, values as SQL
+};
+
+struct TableSpec {
+  std::string name;
+  std::vector<ColumnSpec> columns;
+  StorageSpec storage;
+  std::vector<ProjectionSpec> projections;
+  std::vector<IndexSpec> indexes;
+  std::string comment;
+  /// Inserts carrying the same deduplication token within this many recent blocks are dropped;
+  /// this is what makes replays after a crash exactly-once. 0 turns it off.
+  uint32_t deduplication_window = 1000;
+  SpecLocation where;
+};
+
+/// A materialized view: writes its query's result either `TO` an existing table or into its
+/// own storage (then `storage` describes it).
+struct ViewSpec {
+  std::string name;
+  std::string to_table;                // set for TO views
+  std::optional<StorageSpec> storage;  // set for views with their own engine
+  std::string query;
+  SpecLocation where;
+};
+
+/// One field of an input stream and the table column it fills.
+struct StreamFieldSpec {
+  std::string name;        // column name in the stream's table
+  DataType type;           // defaults to the column's type
+  std::string path;        // dotted path in a JSON record; defaults to `name`
+  bool required = false;   // a missing field is an error instead of the column default
+  SpecLocation where;
+};
+
+/// A stream of records of one shape, landing in one table; bad records go to its dead-letter
+/// table.
+struct StreamSpec {
+  std::string name;
+  std::string table;              // defaults to the stream name
+  std::string dead_letter_table;  // defaults to "<stream>_dead_letter"
+  std::vector<StreamFieldSpec> fields;  // defaults to the table's insertable columns
+  SpecLocation where;
+};
+
+/// A bounded file source: NDJSON or CSV lines into a stream.
+struct SourceSpec {
+  std::string name;
+  std::string type = "file";
+  std::string stream;
+  std::string path;         // resolved against the spec file's folder
+  std::string format;       // "ndjson" or "csv"
+  bool csv_header = true;   // first CSV line names the columns
+  char csv_delimiter = ',';
+  uint32_t batch_rows = 65536;
+  SpecLocation where;
+};
+
+/// Where the tables live.
+struct WarehouseSpec {
+  std::string mode = "embedded";  // only embedded for now
+  std::string path;               // embedded data folder, resolved against the spec's folder
+  std::string database = "default";
+  SpecLocation where;
+};
+
+/// A whole pipeline spec after loading and validation.
+struct PipelineSpec {
+  std::string name;
+  std::string file;       // the spec file as given
+  std::string base_dir;   // its folder; relative paths in the spec are resolved against it
+  WarehouseSpec warehouse;
+  std::vector<TableSpec> tables;  // in spec order
+  std::vector<ViewSpec> views;
+  std::vector<StreamSpec> streams;
+  std::vector<SourceSpec> sources;
+
+  const TableSpec* FindTable(std::string_view name) const;
+  const StreamSpec* FindStream(std::string_view name) const;
+};
+
+}  // namespace sluice

@@ -1,0 +1,20 @@
+#include "core/batch.h"
+
+namespace sluice {
+
+Batch::Batch(Schema schema) : schema_(std::move(schema)) {
+  columns_.reserve(schema_.size());
+  for (const Field& field : schema_) columns_.emplace_back(field.type);
+}
+
+void Batch::Truncate(size_t rows) {
+  for (Column& column : columns_) column.Truncate(rows);
+}
+
+size_t Batch::ByteSize() const {
+  size_t total = 0;
+  for (const Column& column : columns_) total += column.ByteSize();
+  return total;
+}
+
+}  // namespace sluice
