@@ -1,0 +1,183 @@
+#include "app/commands.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "app/exit_codes.h"
+#include "app/pipeline_builder.h"
+#include "config/spec_loader.h"
+#include "dataflow/bounded_runner.h"
+#include "warehouse/embedded_warehouse.h"
+#include "warehouse/migration.h"
+
+namespace sluice {
+namespace {
+
+void PrintError(const Error& error) { fmt::print(stderr, "error: {}\n", error.ToString()); }
+
+/// Loads and checks a spec; prints every problem and returns nothing when there are any.
+std::optional<PipelineSpec> LoadOrReport(const std::string& spec_path) {
+  SpecLoadResult loaded = LoadSpecFile(spec_path);
+  for (const Error& error : loaded.errors) PrintError(error);
+  if (!loaded.ok()) {
+    fmt::print(stderr, "{}: {} problem{} found; nothing was changed\n", spec_path,
+               loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  return std::move(loaded.spec);
+}
+
+bool IsSpecError(ErrorCode code) {
+  auto number = ErrorCodeNumber(code);
+  return number >= 100 && number < 200;
+}
+
+/// Plans the warehouse changes the spec needs; problems found by the engine in the spec's
+/// expressions and types are spec errors (exit 2), others runtime failures (exit 1).
+Result<MigrationPlan> PlanOrReport(Warehouse& warehouse, const PipelineSpec& spec, int& exit_code) {
+  auto plan = PlanMigration(warehouse, spec);
+  if (!plan.ok()) {
+    PrintError(plan.error());
+    exit_code = IsSpecError(plan.error().code) ? kExitUsageOrSpec : kExitRuntimeFailure;
+  }
+  return plan;
+}
+
+std::string ClickHouseFormat(const std::string& format) {
+  if (format == "tsv") return "TabSeparatedWithNames";
+  if (format == "csv") return "CSVWithNames";
+  if (format == "json") return "JSONEachRow";
+  return "PrettyCompactMonoBlock";
+}
+
+}  // namespace
+
+int ValidateCommand(const std::string& spec_path) {
+  auto spec = LoadOrReport(spec_path);
+  if (!spec) return kExitUsageOrSpec;
+  // The engine itself checks the types and expressions, in a throwaway warehouse: the spec's
+  // own warehouse is not touched.
+  std::filesystem::path scratch =
+      std::filesystem::temp_directory_path() / fmt::format("sluice-validate-{}", ::getpid());
+  int exit_code = kExitOk;
+  {
+    auto warehouse = EmbeddedWarehouse::Open(scratch.string());
+    if (!warehouse.ok()) {
+      PrintError(warehouse.error());
+      exit_code = kExitRuntimeFailure;
+    } else {
+      auto plan = PlanOrReport(**warehouse, *spec, exit_code);
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
+  if (exit_code == kExitOk) {
+    fmt::print("{}: valid ({} tables, {} views, {} streams, {} sources)\n", spec_path,
+               spec->tables.size(), spec->views.size(), spec->streams.size(),
+               spec->sources.size());
+  }
+  return exit_code;
+}
+
+int PlanCommand(const PlanOptions& options) {
+  auto spec = LoadOrReport(options.spec_path);
+  if (!spec) return kExitUsageOrSpec;
+  auto warehouse = EmbeddedWarehouse::Open(spec->warehouse.path);
+  if (!warehouse.ok()) {
+    PrintError(warehouse.error());
+    return kExitRuntimeFailure;
+  }
+  int exit_code = kExitOk;
+  auto plan = PlanOrReport(**warehouse, *spec, exit_code);
+  if (!plan.ok()) return exit_code;
+  fmt::print("{}", plan->ToText());
+  if (!options.apply) return kExitOk;
+  if (auto applied = ApplyMigration(**warehouse, *plan, options.allow_destructive);
+      !applied.ok()) {
+    PrintError(applied.error());
+    return applied.error().code == ErrorCode::kMigrationDestructive ? kExitUsageOrSpec
+                                                                     : kExitRuntimeFailure;
+  }
+  fmt::print("applied {} change{}\n", plan->changes.size(), plan->changes.size() == 1 ? "" : "s");
+  return kExitOk;
+}
+
+int RunCommand(const std::string& spec_path) {
+  auto spec = LoadOrReport(spec_path);
+  if (!spec) return kExitUsageOrSpec;
+  auto warehouse = EmbeddedWarehouse::Open(spec->warehouse.path);
+  if (!warehouse.ok()) {
+    PrintError(warehouse.error());
+    return kExitRuntimeFailure;
+  }
+  spdlog::info("embedded ClickHouse {} on {}", (*warehouse)->Version(), spec->warehouse.path);
+  int exit_code = kExitOk;
+  auto plan = PlanOrReport(**warehouse, *spec, exit_code);
+  if (!plan.ok()) return exit_code;
+  if (!plan->empty()) {
+    // Only non-destructive changes are applied by `run`; anything else needs `plan --apply`.
+    if (auto applied = ApplyMigration(**warehouse, *plan, /*allow_destructive=*/false);
+        !applied.ok()) {
+      fmt::print(stderr, "{}", plan->ToText());
+      PrintError(applied.error());
+      return applied.error().code == ErrorCode::kMigrationDestructive ? kExitUsageOrSpec
+                                                                       : kExitRuntimeFailure;
+    }
+    spdlog::info("applied {} schema change(s)", plan->changes.size());
+  }
+
+  for (SourceRun& run : BuildSourceRuns(*spec, **warehouse)) {
+    auto started = std::chrono::steady_clock::now();
+    auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink);
+    if (!counts.ok()) {
+      PrintError(counts.error());
+      return kExitRuntimeFailure;
+    }
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    fmt::print("source {}: {} rows loaded, {} records to the dead-letter table, {:.2f} s\n",
+               run.spec->name, counts->rows, counts->dead_letters, seconds);
+  }
+  return kExitOk;
+}
+
+int QueryCommand(const QueryOptions& options) {
+  std::string data_path = options.data_path;
+  if (data_path.empty()) {
+    auto spec = LoadOrReport(options.spec_path);
+    if (!spec) return kExitUsageOrSpec;
+    data_path = spec->warehouse.path;
+  }
+  auto warehouse = EmbeddedWarehouse::Open(data_path);
+  if (!warehouse.ok()) {
+    PrintError(warehouse.error());
+    return kExitRuntimeFailure;
+  }
+  auto result = (*warehouse)->Query(options.sql, ClickHouseFormat(options.format));
+  if (!result.ok()) {
+    PrintError(result.error());
+    return kExitRuntimeFailure;
+  }
+  fmt::print("{}", result->data);
+  return kExitOk;
+}
+
+int VersionCommand() {
+  fmt::print("sluice {}\n", SLUICE_VERSION);
+  return kExitOk;
+}
+
+int ErrorsCommand() {
+  fmt::print("| code | name | meaning |\n|---:|---|---|\n");
+  ForEachErrorCode([](ErrorCode code, std::string_view name, std::string_view description) {
+    fmt::print("| {} | `{}` | {} |\n", ErrorCodeNumber(code), name, description);
+  });
+  return kExitOk;
+}
+
+}  // namespace sluice

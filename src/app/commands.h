@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+
+#include "base/log.h"
+
+namespace sluice {
+
+struct PlanOptions {
+  std::string spec_path;
+  bool apply = false;
+  bool allow_destructive = false;
+};
+
+struct QueryOptions {
+  std::string spec_path;  // the warehouse of this spec...
+  std::string data_path;  // ...or this embedded data folder
+  std::string format = "pretty";
+  std::string sql;
+};
+
+// Each command returns its process exit code (app/exit_codes.h) and writes its output to
+// stdout, problems to stderr.
+int RunCommand(const std::string& spec_path);
+int ValidateCommand(const std::string& spec_path);
+int PlanCommand(const PlanOptions& options);
+int QueryCommand(const QueryOptions& options);
+int VersionCommand();
+int ErrorsCommand();
+
+}  // namespace sluice

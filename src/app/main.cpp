@@ -1,0 +1,71 @@
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <iterator>
+
+#include "app/commands.h"
+#include "app/exit_codes.h"
+
+int main(int argc, char** argv) {
+  using namespace sluice;
+  CLI::App app{"sluice: ingest events, clean and aggregate them, store them in ClickHouse"};
+  app.require_subcommand(1);
+  std::string log_format = "text";
+  std::string log_level = "info";
+  app.add_option("--log-format", log_format, "Log lines as text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  std::string spec_path;
+  auto* run = app.add_subcommand("run", "Create or migrate the spec's tables and run its sources");
+  run->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
+
+  auto* validate = app.add_subcommand("validate", "Check a spec and report every problem");
+  validate->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
+
+  PlanOptions plan_options;
+  auto* plan = app.add_subcommand("plan", "Show the warehouse changes a spec needs");
+  plan->add_option("spec", plan_options.spec_path, "Pipeline spec (YAML)")->required();
+  plan->add_flag("--apply", plan_options.apply, "Apply the changes after showing them");
+  plan->add_flag("--allow-destructive", plan_options.allow_destructive,
+                 "Also apply changes that drop or rebuild data (column drops, key changes)");
+
+  QueryOptions query_options;
+  auto* query = app.add_subcommand("query", "Run SQL on a spec's embedded warehouse");
+  query->add_option("sql", query_options.sql, "SQL statement (read from stdin when absent)");
+  auto* spec_option =
+      query->add_option("--spec", query_options.spec_path, "Use the warehouse of this spec");
+  query->add_option("--data", query_options.data_path, "Use this embedded data folder")
+      ->excludes(spec_option);
+  query->add_option("--format", query_options.format, "pretty, tsv, csv or json")
+      ->check(CLI::IsMember({"pretty", "tsv", "csv", "json"}));
+
+  auto* version = app.add_subcommand("version", "Print the version");
+  auto* errors = app.add_subcommand("errors", "List every error code (markdown)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsageOrSpec;
+  }
+  ConfigureLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kText, log_level);
+
+  if (run->parsed()) return RunCommand(spec_path);
+  if (validate->parsed()) return ValidateCommand(spec_path);
+  if (plan->parsed()) return PlanCommand(plan_options);
+  if (query->parsed()) {
+    if (query_options.spec_path.empty() && query_options.data_path.empty()) {
+      std::cerr << "sluice query: give --spec SPEC or --data FOLDER\n";
+      return kExitUsageOrSpec;
+    }
+    if (query_options.sql.empty()) {
+      query_options.sql.assign(std::istreambuf_iterator<char>(std::cin), {});
+    }
+    return QueryCommand(query_options);
+  }
+  if (version->parsed()) return VersionCommand();
+  if (errors->parsed()) return ErrorsCommand();
+  return kExitUsageOrSpec;
+}

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "config/spec.h"
+#include "dataflow/source.h"
+#include "format/decode_field.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice {
+
+/// The columns a stream decodes, from its spec (paths split at dots).
+std::vector<DecodeField> StreamDecodeFields(const StreamSpec& stream, const TableSpec& table);
+
+/// A source with the sinks its records go to.
+struct SourceRun {
+  const SourceSpec* spec = nullptr;
+  std::unique_ptr<Source> source;
+  Schema schema;
+  std::unique_ptr<Sink> sink;
+  std::unique_ptr<DeadLetterSink> dead_letter_sink;
+};
+
+/// Builds every source of the spec with its table and dead-letter sinks. Component types are
+/// registered here, explicitly: this is the one place that knows every kind.
+std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse);
+
+}  // namespace sluice

@@ -1,0 +1,25 @@
+#include "config/spec.h"
+
+#include <fmt/format.h>
+
+namespace sluice {
+
+std::string SpecLocation::ToString() const {
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
+const TableSpec* PipelineSpec::FindTable(std::string_view name) const {
+  for (const TableSpec& table : tables) {
+    if (table.name == name) return &table;
+  }
+  return nullptr;
+}
+
+const StreamSpec* PipelineSpec::FindStream(std::string_view name) const {
+  for (const StreamSpec& stream : streams) {
+    if (stream.name == name) return &stream;
+  }
+  return nullptr;
+}
+
+}  // namespace sluice

@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "config/spec.h"
+#include "config/spec_schema.h"
+
+namespace sluice {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(SpecReferenceTest, DocsContainTheGeneratedReference) {
+  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr) << "ctest sets SLUICE_SOURCE_DIR";
+  std::string docs = ReadFile(std::string(source_dir) + "/docs/spec.md");
+  ASSERT_FALSE(docs.empty()) << "docs/spec.md is missing";
+  std::string reference = SpecReferenceMarkdown();
+  if (docs.find(reference) == std::string::npos) {
+    std::string fresh =
+        std::string(std::getenv("SLUICE_BINARY_DIR") != nullptr ? std::getenv("SLUICE_BINARY_DIR")
+                                                                : ".") +
+        "/spec_reference.md";
+    std::ofstream(fresh) << reference;
+    FAIL() << "docs/spec.md does not contain the current key reference; paste " << fresh
+           << " between the GENERATED markers in docs/spec.md";
+  }
+}
+
+TEST(SpecReferenceTest, RendersEverySectionAndKey) {
+  std::string reference = SpecReferenceMarkdown();
+  for (const SectionDescriptor* section : SpecSections()) {
+    EXPECT_NE(reference.find("### `" + std::string(section->path) + "`"), std::string::npos);
+    for (const KeyDescriptor& key : section->keys) {
+      EXPECT_FALSE(key.description.empty()) << section->path << "." << key.key;
+      EXPECT_FALSE(key.required && !key.default_value.empty())
+          << section->path << "." << key.key << " cannot be required and have a default";
+    }
+  }
+  EXPECT_NE(reference.find("| `deduplication_window` | integer | no | `1000` |"),
+            std::string::npos);
+  EXPECT_NE(reference.find("| `pipeline` | string | yes |  |"), std::string::npos);
+}
+
+// spec.h gives its structs defaults for code that builds specs in C++; the loader takes them from
+// the descriptor tables. Both must agree.
+TEST(SpecReferenceTest, DescriptorDefaultsMatchSpecStructDefaults) {
+  auto default_of = [](const SectionDescriptor& section, std::string_view key) {
+    const KeyDescriptor* descriptor = section.Find(key);
+    return descriptor == nullptr ? std::string("<no such key>")
+                                 : std::string(descriptor->default_value);
+  };
+  EXPECT_EQ(default_of(kTableSection, "deduplication_window"),
+            std::to_string(TableSpec{}.deduplication_window));
+  EXPECT_EQ(default_of(kTableSection, "engine"), EngineSpec{}.family);
+  EXPECT_EQ(default_of(kEngineSection, "family"), EngineSpec{}.family);
+  EXPECT_EQ(default_of(kEngineSection, "zookeeper_path"), EngineSpec{}.zookeeper_path);
+  EXPECT_EQ(default_of(kEngineSection, "replica"), EngineSpec{}.replica_name);
+  EXPECT_EQ(default_of(kIndexSection, "granularity"), std::to_string(IndexSpec{}.granularity));
+  EXPECT_EQ(default_of(kSourceSection, "type"), SourceSpec{}.type);
+  EXPECT_EQ(default_of(kSourceSection, "batch_rows"), std::to_string(SourceSpec{}.batch_rows));
+  EXPECT_EQ(default_of(kCsvSection, "header"), SourceSpec{}.csv_header ? "true" : "false");
+  EXPECT_EQ(default_of(kCsvSection, "delimiter"), std::string(1, SourceSpec{}.csv_delimiter));
+  EXPECT_EQ(default_of(kWarehouseSection, "mode"), WarehouseSpec{}.mode);
+  EXPECT_EQ(default_of(kWarehouseSection, "database"), WarehouseSpec{}.database);
+}
+
+}  // namespace
+}  // namespace sluice

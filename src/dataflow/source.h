@@ -1,0 +1,60 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "core/batch.h"
+#include "dataflow/dead_letter.h"
+
+namespace sluice {
+
+enum class PollStatus {
+  kData,      // rows or dead letters were produced
+  kIdle,      // nothing now; poll again later
+  kFinished,  // a bounded source has delivered everything
+};
+
+/// Where records enter a pipeline.
+///
+/// Contract: Open once, then Poll repeatedly from one thread until it returns kFinished (or the
+/// pipeline stops). Each Poll appends rows to `batch` (whose schema is the stream's) and
+/// refused records to `dead_letters`; it never drops a record. Position() describes the point
+/// after the last record handed out, so that Restore(Position()) on a new instance resumes
+/// exactly there.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual Status Open() = 0;
+  virtual Result<PollStatus> Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) = 0;
+  virtual std::string Position() const = 0;
+  virtual Status Restore(const std::string& position) = 0;
+  /// A deterministic identity of the records handed out by the last Poll, used to derive
+  /// deduplication tokens so that re-reading the same records never duplicates rows.
+  virtual std::string LastPollIdentity() const = 0;
+};
+
+/// Where rows leave a pipeline.
+///
+/// Contract: Write may buffer; Flush makes everything written so far durable in the target
+/// (called on size and time limits, at checkpoints and at end of input). `identity` is the
+/// deterministic name of the rows (see Source::LastPollIdentity).
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Status Write(const Batch& batch, const std::string& identity) = 0;
+  virtual Status Flush() = 0;
+};
+
+}  // namespace sluice
+
+namespace sluice {
+
+/// Where refused records go: the stream's dead-letter table.
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  virtual Status Write(const std::vector<DeadLetter>& dead_letters, const std::string& identity) = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "metrics/metric_list.h"
+
+namespace sluice {
+
+/// A count that only goes up. Increment is one relaxed atomic add, safe from any thread.
+class Counter {
+ public:
+  void Increment(uint64_t amount = 1) { value_.fetch_add(amount, std::memory_order_relaxed); }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+/// A value that goes up and down (queue depth, lag). Lock-free, safe from any thread.
+class Gauge {
+ public:
+  void Set(double value) { value_.store(value, std::memory_order_relaxed); }
+  void Add(double amount) { value_.fetch_add(amount, std::memory_order_relaxed); }
+  double value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
+/// Counts observations into buckets with fixed upper bounds (`le`, inclusive) plus +Inf, and
+/// keeps their sum. Observe is lock-free and safe from any thread.
+class Histogram {
+ public:
+  explicit Histogram(std::span<const double> bounds);
+
+  void Observe(double value);
+
+  /// Counts per bucket, cumulative as Prometheus shows them; the last is +Inf (= count).
+  struct Snapshot {
+    std::vector<uint64_t> cumulative;
+    double sum = 0;
+  };
+  Snapshot Read() const;
+  const std::vector<double>& bounds() const { return bounds_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<uint64_t>[]> counts_;  // one per bound, then +Inf
+  std::atomic<double> sum_{0};
+};
+
+/// Owns the metric series of a process and renders them in the Prometheus text format.
+///
+/// Get* creates a series on first use (under a mutex) and returns the same object for the same
+/// metric and label values afterwards; series live as long as the registry, so components keep
+/// the references and update them without locking. Get* throws SetupError when the label values
+/// do not match the descriptor's label names or the metric is of another type.
+class MetricRegistry {
+ public:
+  MetricRegistry() = default;
+  MetricRegistry(const MetricRegistry&) = delete;
+  MetricRegistry& operator=(const MetricRegistry&) = delete;
+
+  Counter& GetCounter(Metric metric, std::vector<std::string> label_values);
+  Gauge& GetGauge(Metric metric, std::vector<std::string> label_values);
+  Histogram& GetHistogram(Metric metric, std::vector<std::string> label_values);
+
+  /// For a descriptor outside the declared list (tests, programs embedding sluice).
+  Counter& GetCounter(const MetricDescriptor& descriptor, std::vector<std::string> label_values);
+  Gauge& GetGauge(const MetricDescriptor& descriptor, std::vector<std::string> label_values);
+  Histogram& GetHistogram(const MetricDescriptor& descriptor,
+                          std::vector<std::string> label_values);
+
+  /// Text exposition format 0.0.4: metrics sorted by name, series by label values, each
+  /// metric with its HELP and TYPE lines. Metrics without a series are left out.
+  std::string RenderPrometheus() const;
+
+ private:
+  struct Family {
+    const MetricDescriptor* descriptor = nullptr;
+    std::map<std::vector<std::string>, std::unique_ptr<Counter>> counters;
+    std::map<std::vector<std::string>, std::unique_ptr<Gauge>> gauges;
+    std::map<std::vector<std::string>, std::unique_ptr<Histogram>> histograms;
+  };
+
+  // Called with mutex_ held.
+  Family& FamilyFor(const MetricDescriptor& descriptor, MetricType type,
+                    const std::vector<std::string>& label_values);
+
+  mutable std::mutex mutex_;
+  std::map<std::string, Family, std::less<>> families_;
+};
+
+/// Escapes a label value for the exposition format: backslash, double quote, line feed.
+std::string EscapeLabelValue(std::string_view value);
+
+/// A sample value as Prometheus writes it: shortest round-trip decimal, NaN, +Inf, -Inf.
+std::string FormatSampleValue(double value);
+
+}  // namespace sluice

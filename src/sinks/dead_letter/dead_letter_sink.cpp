@@ -1,0 +1,69 @@
+#include "sinks/dead_letter/dead_letter_sink.h"
+
+#include <fmt/format.h>
+
+#include "warehouse/ddl.h"
+
+namespace sluice {
+namespace {
+
+Schema DeadLetterSchema() {
+  Schema schema;
+  for (const ColumnSpec& column : DeadLetterTableSpec("dead_letter").columns) {
+    schema.push_back({column.name, column.type});
+  }
+  return schema;
+}
+
+}  // namespace
+
+DeadLetterTableSink::DeadLetterTableSink(Warehouse& warehouse, std::string pipeline,
+                                         std::string stream, std::string database,
+                                         std::string table)
+    : warehouse_(warehouse),
+      pipeline_(std::move(pipeline)),
+      stream_(std::move(stream)),
+      database_(std::move(database)),
+      table_(std::move(table)),
+      batch_(DeadLetterSchema()) {}
+
+Status DeadLetterTableSink::Write(const std::vector<DeadLetter>& dead_letters,
+                                  const std::string& identity) {
+  batch_.Clear();
+  const Schema& schema = batch_.schema();
+  for (const DeadLetter& letter : dead_letters) {
+    for (size_t i = 0; i < schema.size(); ++i) {
+      Column& column = batch_.column(i);
+      const std::string& name = schema[i].name;
+      if (name == "received_at") {
+        column.AppendFixed<int64_t>(letter.received_at_ms);
+      } else if (name == "source") {
+        column.AppendString(letter.source);
+      } else if (name == "stream") {
+        column.AppendString(stream_);
+      } else if (name == "location") {
+        column.AppendString(letter.location);
+      } else if (name == "error_code") {
+        column.AppendFixed<uint16_t>(ErrorCodeNumber(letter.error.code));
+      } else if (name == "error_name") {
+        column.AppendString(ErrorCodeName(letter.error.code));
+      } else if (name == "field") {
+        column.AppendString(letter.error.where);
+      } else if (name == "message") {
+        column.AppendString(letter.error.message);
+      } else if (name == "raw") {
+        column.AppendString(letter.raw);
+      }
+    }
+  }
+  InsertRequest request;
+  request.database = database_;
+  request.table = table_;
+  request.batch = &batch_;
+  request.deduplication_token = fmt::format("{}/{}/{}", pipeline_, table_, identity);
+  auto result = warehouse_.Insert(request);
+  if (!result.ok()) return result.error();
+  return {};
+}
+
+}  // namespace sluice

@@ -1,0 +1,162 @@
+#include "warehouse/embedded_warehouse.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include "base/strings.h"
+#include "warehouse/arrow_export.h"
+#include "warehouse/identifier.h"
+
+namespace sluice {
+namespace {
+
+// The one open engine of the process, closed at exit if its owner never was destroyed.
+std::mutex g_open_mutex;
+EmbeddedWarehouse* g_open = nullptr;
+bool g_exit_handler_installed = false;
+
+}  // namespace
+
+Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
+    const std::string& data_path, const std::string& library_path) {
+  auto api = ChdbApi::Load(library_path);
+  if (!api.ok()) return api.error();
+
+  std::lock_guard lock(g_open_mutex);
+  if (g_open != nullptr) {
+    return MakeError(ErrorCode::kWarehouseUnavailable,
+                     fmt::format("the embedded warehouse is already open on {} in this process; "
+                                 "the engine serves one data folder per process",
+                                 g_open->data_path()));
+  }
+  std::error_code error;
+  std::filesystem::create_directories(data_path, error);
+  if (error) {
+    return MakeError(ErrorCode::kWarehouseUnavailable,
+                     fmt::format("cannot create the warehouse folder {}: {}", data_path,
+                                 error.message()));
+  }
+  std::string path_argument = "--path=" + data_path;
+  std::vector<char*> argv = {const_cast<char*>("sluice"), path_argument.data()};
+  ChdbApi::Connection** connection = (*api)->connect(static_cast<int>(argv.size()), argv.data());
+  if (connection == nullptr || *connection == nullptr) {
+    return MakeError(ErrorCode::kWarehouseUnavailable,
+                     fmt::format("the embedded engine could not open {} (is another sluice "
+                                 "process using it? one process per data folder)",
+                                 data_path));
+  }
+  std::unique_ptr<EmbeddedWarehouse> warehouse(
+      new EmbeddedWarehouse(*api, connection, data_path));
+  auto version = warehouse->Query("SELECT version()", "TabSeparated");
+  if (!version.ok()) return version.error();
+  warehouse->version_ = std::string(Trim(version->data));
+
+  g_open = warehouse.get();
+  if (!g_exit_handler_installed) {
+    g_exit_handler_installed = true;
+    std::atexit([] {
+      std::lock_guard exit_lock(g_open_mutex);
+      if (g_open != nullptr) g_open->Close();
+    });
+  }
+  return warehouse;
+}
+
+EmbeddedWarehouse::EmbeddedWarehouse(const ChdbApi* api, ChdbApi::Connection** connection,
+                                     std::string data_path)
+    : api_(api), connection_(connection), data_path_(std::move(data_path)) {}
+
+EmbeddedWarehouse::~EmbeddedWarehouse() {
+  std::lock_guard lock(g_open_mutex);
+  Close();
+  if (g_open == this) g_open = nullptr;
+}
+
+void EmbeddedWarehouse::Close() {
+  std::lock_guard lock(mutex_);
+  if (connection_ != nullptr) {
+    api_->close_conn(connection_);
+    connection_ = nullptr;
+  }
+}
+
+std::string EmbeddedWarehouse::Version() { return version_; }
+
+Result<QueryResult> EmbeddedWarehouse::Query(std::string_view sql, std::string_view format) {
+  std::lock_guard lock(mutex_);
+  return RunLocked(sql, format);
+}
+
+Result<QueryResult> EmbeddedWarehouse::RunLocked(std::string_view sql, std::string_view format) {
+  if (connection_ == nullptr) {
+    return MakeError(ErrorCode::kWarehouseUnavailable, "the embedded warehouse is closed");
+  }
+  ChdbApi::QueryResult* result =
+      api_->query_n(*connection_, sql.data(), sql.size(), format.data(), format.size());
+  if (result == nullptr) {
+    return MakeError(ErrorCode::kWarehouseQueryFailed, "the engine returned no result",
+                     std::string(sql.substr(0, 200)));
+  }
+  if (const char* message = api_->result_error(result)) {
+    Error error = ClickHouseError(message, sql);
+    api_->destroy_query_result(result);
+    return error;
+  }
+  QueryResult output;
+  if (char* buffer = api_->result_buffer(result)) {
+    output.data.assign(buffer, api_->result_length(result));
+  }
+  output.rows_read = api_->result_rows_read(result);
+  output.bytes_read = api_->result_bytes_read(result);
+  output.rows_written = api_->result_rows_written(result);
+  output.bytes_written = api_->result_bytes_written(result);
+  output.elapsed_seconds = api_->result_elapsed(result);
+  api_->destroy_query_result(result);
+  return output;
+}
+
+Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {
+  const Batch& batch = *request.batch;
+  if (batch.num_rows() == 0) return QueryResult{};
+  ArrowBatchExport exported(batch);
+
+  std::string columns;
+  for (size_t i = 0; i < batch.num_columns(); ++i) {
+    if (i > 0) columns += ", ";
+    columns += QuoteIdentifier(batch.schema()[i].name);
+  }
+
+  std::lock_guard lock(mutex_);
+  // Scan names live in one registry for the whole process; a counter keeps them unique.
+  std::string scan_name = fmt::format("sluice_insert_{}", next_scan_id_++);
+  if (api_->arrow_array_scan(*connection_, scan_name.c_str(), exported.schema(),
+                             exported.array()) != 0) {
+    return MakeError(ErrorCode::kWarehouseQueryFailed,
+                     "the engine refused the batch's Arrow arrays",
+                     fmt::format("{}.{}", request.database, request.table));
+  }
+  std::string sql = fmt::format("INSERT INTO {}.{} ({}) SELECT {} FROM arrowstream('{}')",
+                                QuoteIdentifier(request.database), QuoteIdentifier(request.table),
+                                columns, columns, scan_name);
+  if (!request.deduplication_token.empty()) {
+    sql += fmt::format(" SETTINGS insert_deduplication_token = {}",
+                       QuoteString(request.deduplication_token));
+  }
+  auto result = RunLocked(sql, "TabSeparated");
+  api_->arrow_unregister_table(*connection_, scan_name.c_str());
+  if (!result.ok()) return result;
+  // rows_read counts what the engine took from the batch; rows_written also counts rows that
+  // materialized views wrote, so it may exceed the batch but never fall short of it.
+  if (result->rows_read != batch.num_rows() || result->rows_written < batch.num_rows()) {
+    return MakeError(ErrorCode::kWarehouseRowCountMismatch,
+                     fmt::format("sent {} rows but the engine read {} and wrote {}",
+                                 batch.num_rows(), result->rows_read, result->rows_written),
+                     fmt::format("{}.{}", request.database, request.table));
+  }
+  return result;
+}
+
+}  // namespace sluice

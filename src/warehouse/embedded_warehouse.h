@@ -1,0 +1,50 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "warehouse/chdb_api.h"
+#include "warehouse/warehouse.h"
+
+namespace sluice {
+
+/// ClickHouse running inside this process (chDB), on one data folder.
+///
+/// One per process: the engine allows a single data folder per process, so opening a second
+/// one fails with a clear error. Statements are serialized on the one connection, so the
+/// object may be shared by threads. The connection is closed by the destructor and, should the
+/// process exit with the object still alive, by an exit handler — the engine crashes in its
+/// static destructors when a connection is left open.
+class EmbeddedWarehouse : public Warehouse {
+ public:
+  /// Opens (creating if needed) the data folder. `library_path` overrides where libchdb.so is
+  /// loaded from.
+  static Result<std::unique_ptr<EmbeddedWarehouse>> Open(const std::string& data_path,
+                                                         const std::string& library_path = {});
+  ~EmbeddedWarehouse() override;
+
+  Result<QueryResult> Query(std::string_view sql, std::string_view format) override;
+  using Warehouse::Query;
+  /// Hands the batch over as Arrow arrays (no row serialization, binary-safe) and runs
+  /// INSERT ... SELECT from it; fails unless every row of the batch was read and written.
+  Result<QueryResult> Insert(const InsertRequest& request) override;
+  std::string Version() override;
+
+  const std::string& data_path() const { return data_path_; }
+
+ private:
+  EmbeddedWarehouse(const ChdbApi* api, ChdbApi::Connection** connection, std::string data_path);
+  Result<QueryResult> RunLocked(std::string_view sql, std::string_view format);
+  void Close();
+
+  const ChdbApi* api_;
+  std::mutex mutex_;
+  ChdbApi::Connection** connection_;
+  std::string data_path_;
+  std::string version_;
+  uint64_t next_scan_id_ = 0;
+};
+
+}  // namespace sluice
