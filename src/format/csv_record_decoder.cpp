@@ -34,6 +34,8 @@ size_t CountNewlines(std::string_view text) {
 
 }  // namespace
 
+/// The decoder's state: input column to field mapping, scratch buffers and a simdjson parser for
+/// nested fields.
 class CsvRecordDecoder::Impl {
  public:
   Impl(std::vector<DecodeField> fields, char delimiter, std::vector<std::string> header)

@@ -12,8 +12,8 @@ namespace sluice {
 struct DecodeField {
   std::string name;
   DataType type;
-  /// JSON: the keys leading to the value ({"context", "device", "type"}); CSV: one element, the
-  /// header column name. Empty means {name}.
+  /// JSON: the keys leading to the value ({"context", "device", "type"}); CSV: the header column
+  /// is the path joined with '.'. Empty means {name}.
   std::vector<std::string> path;
   /// A missing value (or, for a non-nullable type, a null one) is kRecordMissingField instead of
   /// NULL or the type's zero value.

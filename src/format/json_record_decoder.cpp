@@ -23,6 +23,7 @@ std::vector<std::string> PathOf(const DecodeField& field) {
 
 }  // namespace
 
+/// The decoder's state: the path tree, the per-record bookkeeping and the simdjson parser.
 class JsonRecordDecoder::Impl {
  public:
   explicit Impl(std::vector<DecodeField> fields)

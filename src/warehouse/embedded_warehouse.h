@@ -28,7 +28,7 @@ class EmbeddedWarehouse : public Warehouse {
   Result<QueryResult> Query(std::string_view sql, std::string_view format) override;
   using Warehouse::Query;
   /// Hands the batch over as Arrow arrays (no row serialization, binary-safe) and runs
-  /// INSERT ... SELECT from it; fails unless every row of the batch was read and written.
+  /// INSERT ... SELECT from it; fails unless the engine wrote every row of the batch.
   Result<QueryResult> Insert(const InsertRequest& request) override;
   std::string Version() override;
 

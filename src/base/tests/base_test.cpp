@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "base/error_codes.h"
+#include "base/result.h"
+#include "base/strings.h"
+
+namespace sluice {
+namespace {
+
+TEST(ErrorCodeTest, NumbersAndNamesAreUnique) {
+  std::set<int> numbers;
+  std::set<std::string> names;
+  ForEachErrorCode([&](ErrorCode code, std::string_view name, std::string_view description) {
+    EXPECT_TRUE(numbers.insert(ErrorCodeNumber(code)).second) << name;
+    EXPECT_TRUE(names.insert(std::string(name)).second) << name;
+    EXPECT_FALSE(description.empty()) << name;
+    EXPECT_EQ(ErrorCodeName(code), name);
+  });
+  EXPECT_GT(numbers.size(), 10u);
+}
+
+TEST(ErrorCodeTest, StableNumbers) {
+  // Stored in dead-letter tables: these must never change.
+  EXPECT_EQ(ErrorCodeNumber(ErrorCode::kSpecSyntax), 100);
+  EXPECT_EQ(ErrorCodeNumber(ErrorCode::kRecordMalformed), 200);
+  EXPECT_EQ(ErrorCodeNumber(ErrorCode::kWarehouseQueryFailed), 301);
+  EXPECT_EQ(ErrorCodeName(ErrorCode::kRecordOutOfRange), "RECORD_OUT_OF_RANGE");
+}
+
+TEST(ResultTest, CarriesValueOrError) {
+  Result<int> good = 7;
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 7);
+  Result<int> bad = MakeError(ErrorCode::kIoError, "disk full", "wal/0001");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kIoError);
+  EXPECT_EQ(bad.error().ToString(), "wal/0001: disk full [IO_ERROR]");
+  Status fine;
+  EXPECT_TRUE(fine.ok());
+}
+
+TEST(StringsTest, EditDistanceCountsSwapsAsOne) {
+  EXPECT_EQ(EditDistance("ZSDT", "ZSTD"), 1u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(EditDistance("", "abc"), 3u);
+}
+
+TEST(StringsTest, SuggestsOnlyCloseNames) {
+  std::vector<std::string> keys = {"partition_by", "order_by", "primary_key"};
+  EXPECT_EQ(SuggestClosest("partiton_by", keys), "partition_by");
+  EXPECT_EQ(SuggestClosest("oder_by", keys), "order_by");
+  EXPECT_EQ(SuggestClosest("completely_different", keys), "");
+}
+
+TEST(StringsTest, TrimAndSplit) {
+  EXPECT_EQ(Trim("  a b \n"), "a b");
+  EXPECT_EQ(Trim("   "), "");
+  EXPECT_EQ(SplitLines("a\nb\n\nc"), (std::vector<std::string>{"a", "b", "", "c"}));
+  EXPECT_EQ(Join({"a", "b"}, ", "), "a, b");
+}
+
+}  // namespace
+}  // namespace sluice
