@@ -173,10 +173,7 @@ int VersionCommand() {
 }
 
 int ErrorsCommand() {
-  fmt::print("| code | name | meaning |\n|---:|---|---|\n");
-  ForEachErrorCode([](ErrorCode code, std::string_view name, std::string_view description) {
-    fmt::print("| {} | `{}` | {} |\n", ErrorCodeNumber(code), name, description);
-  });
+  fmt::print("{}", ErrorCodeTableMarkdown());
   return kExitOk;
 }
 

@@ -24,4 +24,13 @@ std::string_view ErrorCodeDescription(ErrorCode code) {
   return "unknown error code";
 }
 
+std::string ErrorCodeTableMarkdown() {
+  std::string table = "| code | name | meaning |\n|---:|---|---|\n";
+  ForEachErrorCode([&](ErrorCode code, std::string_view name, std::string_view description) {
+    table += "| " + std::to_string(ErrorCodeNumber(code)) + " | `" + std::string(name) + "` | " +
+             std::string(description) + " |\n";
+  });
+  return table;
+}
+
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace sluice {
@@ -45,6 +46,8 @@ enum class ErrorCode : uint16_t {
 /// The stable upper-case name written next to the number, e.g. "SPEC_SYNTAX".
 std::string_view ErrorCodeName(ErrorCode code);
 std::string_view ErrorCodeDescription(ErrorCode code);
+/// The registry as a markdown table (number, name, meaning): the body of docs/errors.md.
+std::string ErrorCodeTableMarkdown();
 inline uint16_t ErrorCodeNumber(ErrorCode code) { return static_cast<uint16_t>(code); }
 
 /// Calls visit(code, name, description) for every registered code, in number order.

@@ -1,5 +1,7 @@
 #include "core/column.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 Column::Column(DataType type) : type_(std::move(type)), nullable_(type_.IsNullable()) {
@@ -106,8 +108,10 @@ std::string_view Column::StringAt(size_t row) const {
 }
 
 void Column::Truncate(size_t rows) {
-  if (rows >= rows_) return;
-  if (nullable_) {
+  // Children are trimmed even when `rows` is the current size: a nested row that failed before
+  // CloseNestedRow leaves elements in them that no row owns yet.
+  rows = std::min(rows, rows_);
+  if (nullable_ && rows < rows_) {
     for (size_t row = rows; row < rows_; ++row) {
       if (IsNull(row)) --null_count_;
     }

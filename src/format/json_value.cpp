@@ -83,21 +83,6 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
   return {};
 }
 
-// Column::Truncate drops closed rows only, so a nested row that fails before it is closed
-// removes what it already appended to its children: everything past the end of the last closed
-// row (its offset for Array and Map, its row count for Tuple).
-Status RollBackOnError(Column& column, Status status) {
-  if (status.ok()) return status;
-  for (size_t i = 0; i < column.child_count(); ++i) {
-    Column& child = column.child(i);
-    size_t keep = column.storage().kind == TypeKind::kTuple
-                      ? column.size()
-                      : static_cast<size_t>(column.offsets()[column.size()]);
-    child.Truncate(keep);
-  }
-  return status;
-}
-
 Status DecodeArray(simdjson::ondemand::value& value, Column& column,
                    std::vector<std::string_view>& key_scratch) {
   simdjson::ondemand::array array;
@@ -242,16 +227,16 @@ Status DecodeJsonValue(simdjson::ondemand::value value, Column& column,
   switch (column.storage().kind) {
     case TypeKind::kArray:
       if (type != json_type::array) return Mismatch(column, type);
-      return RollBackOnError(column, DecodeArray(value, column, key_scratch));
+      return DecodeArray(value, column, key_scratch);
     case TypeKind::kMap:
       if (type != json_type::object) return Mismatch(column, type);
-      return RollBackOnError(column, DecodeMap(value, column, key_scratch));
+      return DecodeMap(value, column, key_scratch);
     case TypeKind::kTuple:
       if (type == json_type::array) {
-        return RollBackOnError(column, DecodeTupleFromArray(value, column, key_scratch));
+        return DecodeTupleFromArray(value, column, key_scratch);
       }
       if (type == json_type::object && !column.storage().element_names.empty()) {
-        return RollBackOnError(column, DecodeTupleFromObject(value, column, key_scratch));
+        return DecodeTupleFromObject(value, column, key_scratch);
       }
       return Mismatch(column, type);
     default:

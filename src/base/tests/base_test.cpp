@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "base/error_codes.h"
@@ -27,6 +29,13 @@ TEST(ErrorCodeTest, StableNumbers) {
   EXPECT_EQ(ErrorCodeNumber(ErrorCode::kRecordMalformed), 200);
   EXPECT_EQ(ErrorCodeNumber(ErrorCode::kWarehouseQueryFailed), 301);
   EXPECT_EQ(ErrorCodeName(ErrorCode::kRecordOutOfRange), "RECORD_OUT_OF_RANGE");
+}
+
+TEST(ErrorCodeTest, DocsListEveryCode) {
+  std::ifstream file(std::string(SLUICE_SOURCE_DIR) + "/docs/errors.md");
+  std::string docs((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(docs.find(ErrorCodeTableMarkdown()), std::string::npos)
+      << "docs/errors.md is out of date: paste the output of `sluice errors` into it";
 }
 
 TEST(ResultTest, CarriesValueOrError) {

@@ -90,6 +90,19 @@ TEST(ColumnTest, TruncateUndoesPartialRows) {
   EXPECT_EQ(column.child(0).null_count(), 0u);
 }
 
+TEST(ColumnTest, TruncateDropsElementsOfAnUnclosedNestedRow) {
+  Column column(Parse("Array(String)"));
+  column.child(0).AppendString("kept");
+  column.CloseNestedRow();
+  column.child(0).AppendString("half-written");
+  column.Truncate(column.size());
+  EXPECT_EQ(column.child(0).size(), 1u);
+  Column tuple(Parse("Tuple(String, UInt8)"));
+  tuple.child(0).AppendString("x");
+  tuple.Truncate(0);
+  EXPECT_EQ(tuple.child(0).size(), 0u);
+}
+
 TEST(ColumnTest, TruncateClearsValidityBits) {
   Column column(Parse("Nullable(UInt8)"));
   for (int i = 0; i < 10; ++i) column.AppendFixed<uint8_t>(static_cast<uint8_t>(i));

@@ -96,7 +96,11 @@ Status FileSource::Open() {
       return error.error();
     }
   } else {
-    json_ = std::make_unique<JsonRecordDecoder>(fields_);
+    try {
+      json_ = std::make_unique<JsonRecordDecoder>(fields_);
+    } catch (const SetupError& error) {
+      return error.error();
+    }
   }
   return {};
 }
