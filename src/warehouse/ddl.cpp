@@ -110,15 +110,19 @@ std::string EngineSql(const EngineSpec& engine, bool strip_replication) {
   return sql;
 }
 
-std::vector<std::pair<std::string, std::string>> EffectiveSettings(const TableSpec& table) {
-  auto settings = table.storage.settings;
-  const std::string window_setting = DeduplicationSettingName(table.storage.engine);
-  const bool user_set = std::any_of(settings.begin(), settings.end(),
-                                    [&](const auto& setting) { return setting.first == window_setting; });
-  if (table.deduplication_window > 0 && !user_set) {
-    settings.emplace_back(window_setting, std::to_string(table.deduplication_window));
-  }
+std::vector<std::pair<std::string, std::string>> EffectiveSettings(const StorageSpec& storage,
+                                                                   uint32_t window) {
+  auto settings = storage.settings;
+  const std::string window_setting = DeduplicationSettingName(storage.engine);
+  const bool user_set = std::any_of(settings.begin(), settings.end(), [&](const auto& setting) {
+    return setting.first == window_setting;
+  });
+  if (window > 0 && !user_set) settings.emplace_back(window_setting, std::to_string(window));
   return settings;
+}
+
+std::vector<std::pair<std::string, std::string>> EffectiveSettings(const TableSpec& table) {
+  return EffectiveSettings(table.storage, table.deduplication_window);
 }
 
 std::string CreateTableSql(const TableSpec& table, std::string_view database,
@@ -154,7 +158,10 @@ std::string CreateViewSql(const ViewSpec& view, std::string_view database,
     sql += "\nTO " + QualifiedName(to_database.empty() ? database : to_database, view.to_table);
   } else if (view.storage) {
     sql += "\nENGINE = " + EngineSql(view.storage->engine);
-    AppendStorageClauses(sql, *view.storage, view.storage->settings);
+    // A view's own storage deduplicates like a table's: a replayed insert into the table it
+    // reads must not be counted twice in the view.
+    AppendStorageClauses(sql, *view.storage,
+                         EffectiveSettings(*view.storage, TableSpec{}.deduplication_window));
   }
   sql += "\nAS ";
   sql += Trim(view.query);

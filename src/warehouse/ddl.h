@@ -34,6 +34,9 @@ std::string EngineSql(const EngineSpec& engine, bool strip_replication = false);
 /// window (`non_replicated_deduplication_window`, or `replicated_deduplication_window` for a
 /// replicated engine) when it is above 0 and the spec does not set that setting itself.
 std::vector<std::pair<std::string, std::string>> EffectiveSettings(const TableSpec& table);
+/// The same for any storage (a view's own) with the given deduplication window.
+std::vector<std::pair<std::string, std::string>> EffectiveSettings(const StorageSpec& storage,
+                                                                   uint32_t window);
 
 /// CREATE TABLE IF NOT EXISTS with every clause the spec describes, one clause per line.
 std::string CreateTableSql(const TableSpec& table, std::string_view database,

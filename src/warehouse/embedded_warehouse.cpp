@@ -142,8 +142,12 @@ Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {
                                 QuoteIdentifier(request.database), QuoteIdentifier(request.table),
                                 columns, columns, scan_name);
   if (!request.deduplication_token.empty()) {
-    sql += fmt::format(" SETTINGS insert_deduplication_token = {}",
-                       QuoteString(request.deduplication_token));
+    // Views fed by the table must drop a replayed block too, or their aggregates would count
+    // it twice while the table itself stays exact.
+    sql += fmt::format(
+        " SETTINGS insert_deduplication_token = {}, "
+        "deduplicate_blocks_in_dependent_materialized_views = 1",
+        QuoteString(request.deduplication_token));
   }
   auto result = RunLocked(sql, "TabSeparated");
   api_->arrow_unregister_table(*connection_, scan_name.c_str());

@@ -41,6 +41,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS `default`.`user_daily_stats`
 ENGINE = SummingMergeTree
 PARTITION BY toYYYYMM(event_date)
 ORDER BY (event_date, user_id)
+SETTINGS `non_replicated_deduplication_window` = 1000
 AS SELECT
     event_date,
     user_id,
