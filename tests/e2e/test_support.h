@@ -1,0 +1,70 @@
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace sluice::testing_support {
+
+/// A fresh folder under the system temp folder, removed when the object goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix)
+      : path_(std::filesystem::temp_directory_path() /
+              (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++))) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inline void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+/// What a finished command printed and how it exited.
+struct CommandOutput {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr, interleaved as written
+};
+
+/// Runs a shell command line, capturing its output (stderr merged into stdout).
+inline CommandOutput RunShell(const std::string& command) {
+  CommandOutput output;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return output;
+  std::array<char, 4096> chunk;
+  size_t got;
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) output.out.append(chunk.data(), got);
+  int status = ::pclose(pipe);
+  output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return output;
+}
+
+/// Runs the sluice binary of this build with the given (already shell-quoted) arguments.
+inline CommandOutput RunSluice(const std::string& arguments) {
+  return RunShell(std::string(SLUICE_BINARY_DIR) + "/sluice " + arguments);
+}
+
+}  // namespace sluice::testing_support
