@@ -14,6 +14,7 @@
 #include "dataflow/bounded_runner.h"
 #include "warehouse/embedded_warehouse.h"
 #include "warehouse/migration.h"
+#include "warehouse/spec_check.h"
 
 namespace sluice {
 namespace {
@@ -37,9 +38,23 @@ bool IsSpecError(ErrorCode code) {
   return number >= 100 && number < 200;
 }
 
-/// Plans the warehouse changes the spec needs; problems found by the engine in the spec's
-/// expressions and types are spec errors (exit 2), others runtime failures (exit 1).
+/// Plans the warehouse changes the spec needs, after the engine has accepted every object of
+/// the spec: what it rejects is reported all at once as spec errors (exit 2); a failure of the
+/// warehouse itself is a runtime failure (exit 1).
 Result<MigrationPlan> PlanOrReport(Warehouse& warehouse, const PipelineSpec& spec, int& exit_code) {
+  auto problems = CheckSpecInEngine(warehouse, spec);
+  if (!problems.ok()) {
+    PrintError(problems.error());
+    exit_code = kExitRuntimeFailure;
+    return problems.error();
+  }
+  if (!problems->empty()) {
+    for (const Error& problem : *problems) PrintError(problem);
+    fmt::print(stderr, "{}: {} problem{} found; nothing was changed\n", spec.file,
+               problems->size(), problems->size() == 1 ? "" : "s");
+    exit_code = kExitUsageOrSpec;
+    return problems->front();
+  }
   auto plan = PlanMigration(warehouse, spec);
   if (!plan.ok()) {
     PrintError(plan.error());
