@@ -28,10 +28,12 @@ ask "Distinct users: exact and uniqCombined" "
 
 ask "Records refused on the way in (user_events_dead_letter)" "
   SELECT location, error_name, field, message
-  FROM user_events_dead_letter ORDER BY location"
+  FROM user_events_dead_letter ORDER BY length(location), location"
 
-ask "Sensor readings (optimized_table): compression by column" "
-  SELECT name, type, compression_codec,
-         formatReadableSize(data_compressed_bytes) AS compressed,
-         formatReadableSize(data_uncompressed_bytes) AS uncompressed
-  FROM system.columns WHERE database = currentDatabase() AND table = 'optimized_table'"
+ask "Storage per table: rows, parts and compression" "
+  SELECT table, sum(rows) AS rows, count() AS parts,
+         formatReadableSize(sum(data_compressed_bytes)) AS compressed,
+         formatReadableSize(sum(data_uncompressed_bytes)) AS uncompressed
+  FROM system.parts
+  WHERE active AND database = currentDatabase() AND NOT startsWith(table, '.inner')
+  GROUP BY table ORDER BY table"

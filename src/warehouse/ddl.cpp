@@ -1,9 +1,9 @@
 #include "warehouse/ddl.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "base/strings.h"
 #include "warehouse/identifier.h"
@@ -65,12 +65,17 @@ std::string CreateDatabaseSql(std::string_view database) {
 std::string ColumnDefinitionSql(const ColumnSpec& column) {
   std::string sql = QuoteIdentifier(column.name) + " " + column.type.ToString();
   switch (column.default_kind) {
-    case ColumnSpec::DefaultKind::kNone: break;
-    case ColumnSpec::DefaultKind::kDefault: sql += " DEFAULT " + column.default_expression; break;
+    case ColumnSpec::DefaultKind::kNone:
+      break;
+    case ColumnSpec::DefaultKind::kDefault:
+      sql += " DEFAULT " + column.default_expression;
+      break;
     case ColumnSpec::DefaultKind::kMaterialized:
       sql += " MATERIALIZED " + column.default_expression;
       break;
-    case ColumnSpec::DefaultKind::kAlias: sql += " ALIAS " + column.default_expression; break;
+    case ColumnSpec::DefaultKind::kAlias:
+      sql += " ALIAS " + column.default_expression;
+      break;
   }
   if (!column.comment.empty()) sql += " COMMENT " + QuoteString(column.comment);
   if (!column.codecs.empty()) sql += " CODEC(" + Join(column.codecs, ", ") + ")";
@@ -169,8 +174,7 @@ std::string CreateViewSql(const ViewSpec& view, std::string_view database,
 }
 
 std::string DeadLetterTableName(const StreamSpec& stream) {
-  return stream.dead_letter_table.empty() ? stream.name + "_dead_letter"
-                                          : stream.dead_letter_table;
+  return stream.dead_letter_table.empty() ? stream.name + "_dead_letter" : stream.dead_letter_table;
 }
 
 TableSpec DeadLetterTableSpec(std::string_view table_name) {

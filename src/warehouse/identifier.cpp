@@ -11,7 +11,9 @@ bool IsIdentifierStart(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
 
-bool IsIdentifierChar(char c) { return IsIdentifierStart(c) || (c >= '0' && c <= '9'); }
+bool IsIdentifierChar(char c) {
+  return IsIdentifierStart(c) || (c >= '0' && c <= '9');
+}
 
 // ClickHouse's lexer reads the same backslash escapes inside `...` and '...', so one escaper
 // serves both; `quote` is the delimiter that must not end the token early.
@@ -21,13 +23,27 @@ std::string Quote(std::string_view text, char quote) {
   out += quote;
   for (char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\0': out += "\\0"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c == quote) {
           out += '\\';
@@ -54,9 +70,13 @@ bool IsValidIdentifier(std::string_view name) {
   return true;
 }
 
-std::string QuoteIdentifier(std::string_view name) { return Quote(name, '`'); }
+std::string QuoteIdentifier(std::string_view name) {
+  return Quote(name, '`');
+}
 
-std::string QuoteString(std::string_view text) { return Quote(text, '\''); }
+std::string QuoteString(std::string_view text) {
+  return Quote(text, '\'');
+}
 
 std::string QualifiedName(std::string_view database, std::string_view name) {
   return QuoteIdentifier(database) + "." + QuoteIdentifier(name);

@@ -1,15 +1,15 @@
 #include "warehouse/migration.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-#include <random>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "base/strings.h"
 #include "warehouse/ddl.h"
 #include "warehouse/identifier.h"
+#include "warehouse/scratch_database.h"
 
 namespace sluice {
 namespace {
@@ -20,7 +20,9 @@ constexpr std::string_view kRebuildSuffix = "__sluice_new";
 const std::set<std::string, std::less<>> kCreationOnlySettings = {
     "index_granularity", "index_granularity_bytes", "enable_mixed_granularity_parts"};
 
-std::string OrNone(const std::string& text) { return text.empty() ? "none" : text; }
+std::string OrNone(const std::string& text) {
+  return text.empty() ? "none" : text;
+}
 
 std::string AlterPrefix(std::string_view database, std::string_view table) {
   return "ALTER TABLE " + QualifiedName(database, table) + " ";
@@ -91,9 +93,8 @@ std::vector<std::string> RebuildReasons(const TableState& desired, const TableSt
   return reasons;
 }
 
-Change RebuildChange(const TableState& desired, const TableState& actual,
-                     std::string_view database, const TableSpec& spec,
-                     const std::vector<std::string>& reasons) {
+Change RebuildChange(const TableState& desired, const TableState& actual, std::string_view database,
+                     const TableSpec& spec, const std::vector<std::string>& reasons) {
   const std::string new_name = spec.name + std::string(kRebuildSuffix);
   std::vector<std::string> common;
   for (const auto& column : desired.columns) {
@@ -115,10 +116,11 @@ Change RebuildChange(const TableState& desired, const TableState& actual,
   };
   if (!common.empty()) {
     // Identical blocks of the copy must not be taken for retried inserts and dropped.
-    statements.push_back(fmt::format("INSERT INTO {} ({}) SETTINGS insert_deduplicate = 0 "
-                                     "SELECT {} FROM {}",
-                                     QualifiedName(database, new_name), Join(common, ", "),
-                                     Join(common, ", "), QualifiedName(database, spec.name)));
+    statements.push_back(
+        fmt::format("INSERT INTO {} ({}) SETTINGS insert_deduplicate = 0 "
+                    "SELECT {} FROM {}",
+                    QualifiedName(database, new_name), Join(common, ", "), Join(common, ", "),
+                    QualifiedName(database, spec.name)));
   }
   statements.push_back(fmt::format("EXCHANGE TABLES {} AND {}", QualifiedName(database, spec.name),
                                    QualifiedName(database, new_name)));
@@ -149,9 +151,10 @@ void DiffColumns(const TableState& desired, const TableState& actual, std::strin
     if (!old) {
       const std::string position =
           i == 0 ? "FIRST" : "AFTER " + QuoteIdentifier(desired.columns[i - 1].name);
-      changes.push_back(MakeChange(Change::Kind::kAddColumn, desired.name,
-                                   fmt::format("add column {} {}", name, column.type),
-                                   {alter + "ADD COLUMN " + ColumnStateSql(column) + " " + position}));
+      changes.push_back(
+          MakeChange(Change::Kind::kAddColumn, desired.name,
+                     fmt::format("add column {} {}", name, column.type),
+                     {alter + "ADD COLUMN " + ColumnStateSql(column) + " " + position}));
       continue;
     }
 
@@ -174,10 +177,10 @@ void DiffColumns(const TableState& desired, const TableState& actual, std::strin
     if (column.type != old->type) {
       std::vector<std::string> statements = {alter + "MODIFY COLUMN " + ColumnStateSql(column)};
       statements.insert(statements.end(), removals.begin(), removals.end());
-      Change change = MakeChange(Change::Kind::kChangeColumnType, desired.name,
-                                 fmt::format("change type of column {}: {} → {}", name,
-                                             old->type, column.type),
-                                 std::move(statements));
+      Change change =
+          MakeChange(Change::Kind::kChangeColumnType, desired.name,
+                     fmt::format("change type of column {}: {} → {}", name, old->type, column.type),
+                     std::move(statements));
       change.destructive = true;
       change.safe_path = fmt::format(
           "Changing the type rewrites the column in every part; values that do not convert "
@@ -215,8 +218,8 @@ void DiffColumns(const TableState& desired, const TableState& actual, std::strin
       }
     }
     if (column.comment != old->comment) {
-      what.push_back(fmt::format("comment {} → {}", QuoteString(old->comment),
-                                 QuoteString(column.comment)));
+      what.push_back(
+          fmt::format("comment {} → {}", QuoteString(old->comment), QuoteString(column.comment)));
       if (!column.comment.empty()) {
         statements.push_back(alter + "COMMENT COLUMN " + name + " " + QuoteString(column.comment));
       }
@@ -229,14 +232,13 @@ void DiffColumns(const TableState& desired, const TableState& actual, std::strin
   }
 }
 
-void DiffDropColumns(const TableState& desired, const TableState& actual,
-                     std::string_view database, std::vector<Change>& changes) {
+void DiffDropColumns(const TableState& desired, const TableState& actual, std::string_view database,
+                     std::vector<Change>& changes) {
   for (const auto& column : actual.columns) {
     if (desired.FindColumn(column.name)) continue;
     const std::string name = QuoteIdentifier(column.name);
-    Change change =
-        MakeChange(Change::Kind::kDropColumn, desired.name, "drop column " + name,
-                   {AlterPrefix(database, desired.name) + "DROP COLUMN " + name});
+    Change change = MakeChange(Change::Kind::kDropColumn, desired.name, "drop column " + name,
+                               {AlterPrefix(database, desired.name) + "DROP COLUMN " + name});
     change.destructive = true;
     change.safe_path = fmt::format(
         "Dropping deletes the column's data. To keep it, leave {} {} in the spec; "
@@ -282,8 +284,8 @@ void DiffIndexes(const TableState& desired, const TableState& actual, std::strin
   }
 }
 
-void DiffProjections(const TableState& desired, const TableState& actual,
-                     std::string_view database, std::vector<Change>& changes) {
+void DiffProjections(const TableState& desired, const TableState& actual, std::string_view database,
+                     std::vector<Change>& changes) {
   const std::string alter = AlterPrefix(database, desired.name);
   auto find = [](const std::vector<ProjectionState>& list, const std::string& name) {
     auto it = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.name == name; });
@@ -293,8 +295,7 @@ void DiffProjections(const TableState& desired, const TableState& actual,
     if (!find(desired.projections, projection.name)) {
       const std::string name = QuoteIdentifier(projection.name);
       changes.push_back(MakeChange(Change::Kind::kDropProjection, desired.name,
-                                   "drop projection " + name,
-                                   {alter + "DROP PROJECTION " + name}));
+                                   "drop projection " + name, {alter + "DROP PROJECTION " + name}));
     }
   }
   for (const auto& projection : desired.projections) {
@@ -307,31 +308,30 @@ void DiffProjections(const TableState& desired, const TableState& actual,
     statements.push_back(alter + "MATERIALIZE PROJECTION " + name);
     changes.push_back(MakeChange(
         old ? Change::Kind::kReplaceProjection : Change::Kind::kAddProjection, desired.name,
-        old ? fmt::format("replace projection {}: ({}) → ({})", name, old->query,
-                          projection.query)
+        old ? fmt::format("replace projection {}: ({}) → ({})", name, old->query, projection.query)
             : fmt::format("add projection {} ({})", name, projection.query),
         std::move(statements)));
   }
 }
 
-void DiffTableLevel(const TableState& desired, const TableState& actual,
-                    std::string_view database, std::vector<Change>& changes) {
+void DiffTableLevel(const TableState& desired, const TableState& actual, std::string_view database,
+                    std::vector<Change>& changes) {
   const std::string alter = AlterPrefix(database, desired.name);
   if (desired.ttl != actual.ttl) {
     const std::string from = Join(actual.ttl, ", ");
     const std::string to = Join(desired.ttl, ", ");
-    changes.push_back(MakeChange(Change::Kind::kModifyTtl, desired.name,
-                                 fmt::format("table TTL {} → {}", OrNone(from), OrNone(to)),
-                                 {desired.ttl.empty() ? alter + "REMOVE TTL"
-                                                      : alter + "MODIFY TTL " + to}));
+    changes.push_back(
+        MakeChange(Change::Kind::kModifyTtl, desired.name,
+                   fmt::format("table TTL {} → {}", OrNone(from), OrNone(to)),
+                   {desired.ttl.empty() ? alter + "REMOVE TTL" : alter + "MODIFY TTL " + to}));
   }
   for (const auto& [name, value] : desired.settings) {
     auto old = SettingValue(actual, name);
     if (old == value) continue;
-    changes.push_back(MakeChange(
-        Change::Kind::kModifySetting, desired.name,
-        fmt::format("setting {} {} → {}", name, old.value_or("default"), value),
-        {alter + "MODIFY SETTING " + QuoteIdentifier(name) + " = " + value}));
+    changes.push_back(
+        MakeChange(Change::Kind::kModifySetting, desired.name,
+                   fmt::format("setting {} {} → {}", name, old.value_or("default"), value),
+                   {alter + "MODIFY SETTING " + QuoteIdentifier(name) + " = " + value}));
   }
   for (const auto& [name, value] : actual.settings) {
     if (SettingValue(desired, name)) continue;
@@ -347,45 +347,6 @@ void DiffTableLevel(const TableState& desired, const TableState& actual,
   }
 }
 
-std::string RandomSuffix() {
-  std::random_device device;
-  std::mt19937_64 generator(device());
-  return fmt::format("{:016x}", generator());
-}
-
-// The database the planner creates its comparison tables in, dropped when it goes out of
-// scope — on success and on every error path alike.
-class ScratchDatabase {
- public:
-  explicit ScratchDatabase(Warehouse& warehouse)
-      : warehouse_(warehouse), name_("_sluice_plan_" + RandomSuffix()) {}
-  ~ScratchDatabase() {
-    if (created_) {
-      // Nothing useful can be done with a failed drop here; the name is unique per plan. No
-      // SYNC: the embedded engine never finishes a synchronous drop (it waits for a background
-      // cleanup that does not run there).
-      (void)warehouse_.Execute("DROP DATABASE IF EXISTS " + QuoteIdentifier(name_));
-    }
-  }
-  ScratchDatabase(const ScratchDatabase&) = delete;
-  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
-
-  Status Create() {
-    // A Memory database: the embedded engine never finishes `DROP ... SYNC` of an Atomic
-    // database's tables within the process that created them.
-    auto status = warehouse_.Execute("CREATE DATABASE " + QuoteIdentifier(name_) +
-                                     " ENGINE = Memory");
-    created_ = status.ok();
-    return status;
-  }
-  const std::string& name() const { return name_; }
-
- private:
-  Warehouse& warehouse_;
-  std::string name_;
-  bool created_ = false;
-};
-
 Error WithContext(Error error, std::string_view context) {
   error.message = fmt::format("{}: {}", context, error.message);
   return error;
@@ -395,25 +356,44 @@ Error WithContext(Error error, std::string_view context) {
 
 std::string_view ChangeKindName(Change::Kind kind) {
   switch (kind) {
-    case Change::Kind::kCreateDatabase: return "create database";
-    case Change::Kind::kCreateTable: return "create table";
-    case Change::Kind::kCreateView: return "create view";
-    case Change::Kind::kAddColumn: return "add column";
-    case Change::Kind::kModifyColumn: return "modify column";
-    case Change::Kind::kChangeColumnType: return "change column type";
-    case Change::Kind::kDropColumn: return "drop column";
-    case Change::Kind::kAddIndex: return "add index";
-    case Change::Kind::kDropIndex: return "drop index";
-    case Change::Kind::kReplaceIndex: return "replace index";
-    case Change::Kind::kAddProjection: return "add projection";
-    case Change::Kind::kDropProjection: return "drop projection";
-    case Change::Kind::kReplaceProjection: return "replace projection";
-    case Change::Kind::kModifyTtl: return "modify TTL";
-    case Change::Kind::kModifySetting: return "modify setting";
-    case Change::Kind::kResetSetting: return "reset setting";
-    case Change::Kind::kModifyComment: return "modify comment";
-    case Change::Kind::kRebuildTable: return "rebuild table";
-    case Change::Kind::kRecreateView: return "recreate view";
+    case Change::Kind::kCreateDatabase:
+      return "create database";
+    case Change::Kind::kCreateTable:
+      return "create table";
+    case Change::Kind::kCreateView:
+      return "create view";
+    case Change::Kind::kAddColumn:
+      return "add column";
+    case Change::Kind::kModifyColumn:
+      return "modify column";
+    case Change::Kind::kChangeColumnType:
+      return "change column type";
+    case Change::Kind::kDropColumn:
+      return "drop column";
+    case Change::Kind::kAddIndex:
+      return "add index";
+    case Change::Kind::kDropIndex:
+      return "drop index";
+    case Change::Kind::kReplaceIndex:
+      return "replace index";
+    case Change::Kind::kAddProjection:
+      return "add projection";
+    case Change::Kind::kDropProjection:
+      return "drop projection";
+    case Change::Kind::kReplaceProjection:
+      return "replace projection";
+    case Change::Kind::kModifyTtl:
+      return "modify TTL";
+    case Change::Kind::kModifySetting:
+      return "modify setting";
+    case Change::Kind::kResetSetting:
+      return "reset setting";
+    case Change::Kind::kModifyComment:
+      return "modify comment";
+    case Change::Kind::kRebuildTable:
+      return "rebuild table";
+    case Change::Kind::kRecreateView:
+      return "recreate view";
   }
   return "unknown";
 }
@@ -426,11 +406,11 @@ std::string MigrationPlan::ToText() const {
   if (changes.empty()) {
     return fmt::format("No changes: database {} matches the spec.\n", QuoteIdentifier(database));
   }
-  const auto destructive = std::count_if(changes.begin(), changes.end(),
-                                         [](const Change& c) { return c.destructive; });
-  std::string text = fmt::format("Plan for database {}: {} change{}, {} destructive.\n",
-                                 QuoteIdentifier(database), changes.size(),
-                                 changes.size() == 1 ? "" : "s", destructive);
+  const auto destructive =
+      std::count_if(changes.begin(), changes.end(), [](const Change& c) { return c.destructive; });
+  std::string text =
+      fmt::format("Plan for database {}: {} change{}, {} destructive.\n", QuoteIdentifier(database),
+                  changes.size(), changes.size() == 1 ? "" : "s", destructive);
   for (size_t i = 0; i < changes.size(); ++i) {
     const Change& change = changes[i];
     text += fmt::format("\n{}. {}: {}{}\n", i + 1, change.object, change.description,
@@ -465,15 +445,15 @@ std::optional<Change> DiffView(const ViewState& desired, const ViewState& actual
   std::vector<std::string> what;
   if (desired.query != actual.query) what.push_back("query changes");
   if (desired.to_table != actual.to_table) {
-    what.push_back(fmt::format("target {} → {}", OrNone(actual.to_table), OrNone(desired.to_table)));
+    what.push_back(
+        fmt::format("target {} → {}", OrNone(actual.to_table), OrNone(desired.to_table)));
   }
   if (desired.storage != actual.storage) {
     what.push_back(fmt::format("storage {} → {}", OrNone(actual.storage), OrNone(desired.storage)));
   }
-  Change change = MakeChange(Change::Kind::kRecreateView, spec.name,
-                             "recreate materialized view: " + Join(what, "; "),
-                             {"DROP VIEW IF EXISTS " + QualifiedName(database, spec.name),
-                              CreateViewSql(spec, database)});
+  Change change = MakeChange(
+      Change::Kind::kRecreateView, spec.name, "recreate materialized view: " + Join(what, "; "),
+      {"DROP VIEW IF EXISTS " + QualifiedName(database, spec.name), CreateViewSql(spec, database)});
   change.destructive = true;
   if (actual.to_table.empty()) {
     change.safe_path = fmt::format(
@@ -512,11 +492,11 @@ Result<MigrationPlan> PlanMigration(Warehouse& warehouse, const PipelineSpec& sp
         (existing == "a materialized view" && wanted == "a materialized view")) {
       return std::nullopt;
     }
-    return MakeError(ErrorCode::kMigrationDestructive,
-                     fmt::format("{} exists in database {} as {}, but the spec defines {}; "
-                                 "rename it or drop it by hand",
-                                 QuoteIdentifier(name), QuoteIdentifier(database), existing,
-                                 wanted));
+    return MakeError(
+        ErrorCode::kMigrationDestructive,
+        fmt::format("{} exists in database {} as {}, but the spec defines {}; "
+                    "rename it or drop it by hand",
+                    QuoteIdentifier(name), QuoteIdentifier(database), existing, wanted));
   };
   for (const auto& table : tables) {
     if (auto error = conflict(table.name, "a table")) return *error;
@@ -533,7 +513,7 @@ Result<MigrationPlan> PlanMigration(Warehouse& warehouse, const PipelineSpec& sp
   // Every table of the spec is created in the scratch database: existing ones to read their
   // normalized form, new ones so that ClickHouse checks their definition before anything is
   // applied.
-  ScratchDatabase scratch(warehouse);
+  ScratchDatabase scratch(warehouse, "_sluice_plan_");
   if (auto status = scratch.Create(); !status.ok()) return status.error();
   std::set<std::string> scratch_tables;
   CreateTableOptions scratch_options;
@@ -551,10 +531,9 @@ Result<MigrationPlan> PlanMigration(Warehouse& warehouse, const PipelineSpec& sp
   for (const auto& view : spec.views) {
     if (!actual->views.count(view.name)) continue;
     if (!view.to_table.empty() && !scratch_tables.count(view.to_table)) {
-      auto status =
-          warehouse.Execute(fmt::format("CREATE TABLE {} AS {}",
-                                        QualifiedName(scratch.name(), view.to_table),
-                                        QualifiedName(database, view.to_table)));
+      auto status = warehouse.Execute(fmt::format("CREATE TABLE {} AS {}",
+                                                  QualifiedName(scratch.name(), view.to_table),
+                                                  QualifiedName(database, view.to_table)));
       if (!status.ok()) return WithContext(status.error(), "view " + view.name);
       scratch_tables.insert(view.to_table);
     }
@@ -585,7 +564,8 @@ Result<MigrationPlan> PlanMigration(Warehouse& warehouse, const PipelineSpec& sp
     auto existing = actual->views.find(view.name);
     if (existing == actual->views.end()) {
       plan.changes.push_back(MakeChange(Change::Kind::kCreateView, view.name,
-                                        "create materialized view", {CreateViewSql(view, database)}));
+                                        "create materialized view",
+                                        {CreateViewSql(view, database)}));
       continue;
     }
     if (auto change = DiffView(desired->views[view.name], existing->second, database, view)) {
@@ -602,8 +582,8 @@ Status ApplyMigration(Warehouse& warehouse, const MigrationPlan& plan, bool allo
         "applied:";
     for (const auto& change : plan.changes) {
       if (!change.destructive) continue;
-      message += fmt::format("\n  {}: {}\n    {}", change.object, change.description,
-                             change.safe_path);
+      message +=
+          fmt::format("\n  {}: {}\n    {}", change.object, change.description, change.safe_path);
     }
     return MakeError(ErrorCode::kMigrationDestructive, std::move(message));
   }

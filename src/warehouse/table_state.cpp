@@ -1,9 +1,8 @@
 #include "warehouse/table_state.h"
 
+
 #include <algorithm>
 #include <array>
-
-#include <fmt/format.h>
 
 #include "base/strings.h"
 #include "warehouse/identifier.h"
@@ -72,12 +71,18 @@ char Unescape(std::string_view text, size_t& i) {
   if (i + 1 >= text.size()) return '\\';
   const char c = text[++i];
   switch (c) {
-    case 'n': return '\n';
-    case 't': return '\t';
-    case 'r': return '\r';
-    case '0': return '\0';
-    case 'b': return '\b';
-    case 'f': return '\f';
+    case 'n':
+      return '\n';
+    case 't':
+      return '\t';
+    case 'r':
+      return '\r';
+    case '0':
+      return '\0';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
     case 'x':
       if (i + 2 < text.size()) {
         const std::string hex(text.substr(i + 1, 2));
@@ -85,7 +90,8 @@ char Unescape(std::string_view text, size_t& i) {
         return static_cast<char>(std::stoi(hex, nullptr, 16));
       }
       return 'x';
-    default: return c;
+    default:
+      return c;
   }
 }
 
@@ -348,9 +354,10 @@ Result<DatabaseState> ReadDatabaseState(Warehouse& warehouse, std::string_view d
     table->second.columns.push_back(std::move(column));
   }
 
-  auto indexes = QueryRows(
-      warehouse, "SELECT table, name, expr, type_full, granularity FROM "
-                 "system.data_skipping_indices WHERE database = " + db);
+  auto indexes = QueryRows(warehouse,
+                           "SELECT table, name, expr, type_full, granularity FROM "
+                           "system.data_skipping_indices WHERE database = " +
+                               db);
   if (!indexes.ok()) return indexes.error();
   for (auto& row : *indexes) {
     auto table = state.tables.find(row[0]);

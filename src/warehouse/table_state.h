@@ -15,13 +15,13 @@ namespace sluice {
 /// query), in ClickHouse's own normalized spelling.
 struct ColumnState {
   std::string name;
-  std::string type;                // e.g. "Decimal(10, 2)"
-  std::string default_kind;        // "", "DEFAULT", "MATERIALIZED", "ALIAS" or "EPHEMERAL"
+  std::string type;          // e.g. "Decimal(10, 2)"
+  std::string default_kind;  // "", "DEFAULT", "MATERIALIZED", "ALIAS" or "EPHEMERAL"
   std::string default_expression;
-  std::string codec;               // e.g. "CODEC(Delta(8), ZSTD(3))", empty for the default
-  std::string ttl;                 // column TTL expression, empty for none
+  std::string codec;  // e.g. "CODEC(Delta(8), ZSTD(3))", empty for the default
+  std::string ttl;    // column TTL expression, empty for none
   std::string comment;
-  bool in_key = false;             // part of the partition, sorting, primary or sampling key
+  bool in_key = false;  // part of the partition, sorting, primary or sampling key
 
   bool operator==(const ColumnState&) const = default;
 };
@@ -49,18 +49,18 @@ struct ProjectionState {
 /// spelling the definition used.
 struct TableState {
   std::string name;
-  std::string engine;                       // system.tables.engine, e.g. "ReplicatedMergeTree"
-  std::string engine_family;                // without "Replicated", e.g. "MergeTree"
+  std::string engine;         // system.tables.engine, e.g. "ReplicatedMergeTree"
+  std::string engine_family;  // without "Replicated", e.g. "MergeTree"
   bool replicated = false;
   std::vector<std::string> engine_arguments;  // without the replication path and replica name
   std::string partition_key;
   std::string sorting_key;
   std::string primary_key;
   std::string sampling_key;
-  std::vector<std::string> ttl;             // table TTL elements
+  std::vector<std::string> ttl;                               // table TTL elements
   std::vector<std::pair<std::string, std::string>> settings;  // name, value as SQL
   std::string comment;
-  std::vector<ColumnState> columns;         // in table order
+  std::vector<ColumnState> columns;  // in table order
   std::vector<IndexState> indexes;
   std::vector<ProjectionState> projections;
 

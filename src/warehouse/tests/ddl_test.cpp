@@ -203,8 +203,23 @@ TEST(CreateViewSqlTest, OwnStorage) {
             "ENGINE = SummingMergeTree\n"
             "PARTITION BY toYYYYMM(d)\n"
             "ORDER BY d\n"
-            "SETTINGS `index_granularity` = 1024\n"
+            "SETTINGS `index_granularity` = 1024, `non_replicated_deduplication_window` = 1000\n"
             "AS SELECT d, count() AS n FROM t GROUP BY d");
+}
+
+TEST(CreateViewSqlTest, OwnStorageKeepsUserWindow) {
+  ViewSpec view;
+  view.name = "stats";
+  view.query = "SELECT 1 AS d";
+  StorageSpec storage;
+  storage.settings = {{"non_replicated_deduplication_window", "7"}};
+  view.storage = storage;
+  EXPECT_EQ(CreateViewSql(view, "db"),
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `db`.`stats`\n"
+            "ENGINE = MergeTree\n"
+            "ORDER BY tuple()\n"
+            "SETTINGS `non_replicated_deduplication_window` = 7\n"
+            "AS SELECT 1 AS d");
 }
 
 TEST(DeadLetterTest, FixedSchema) {
@@ -226,7 +241,8 @@ TEST(DeadLetterTest, FixedSchema) {
   EXPECT_EQ(columns, expected);
   EXPECT_EQ(table.storage.engine.family, "MergeTree");
   EXPECT_EQ(table.storage.partition_by, "toYYYYMM(received_at)");
-  EXPECT_EQ(table.storage.order_by, (std::vector<std::string>{"stream", "error_code", "received_at"}));
+  EXPECT_EQ(table.storage.order_by,
+            (std::vector<std::string>{"stream", "error_code", "received_at"}));
 }
 
 TEST(SchemaStatementsTest, ApplyOrderAndDeadLetterNames) {

@@ -58,7 +58,9 @@ TEST(IdentifierTest, InjectionAttemptStaysOneIdentifier) {
 TEST(IdentifierTest, EscapesControlCharacters) {
   EXPECT_EQ(QuoteIdentifier("a\nb\tc"), "`a\\nb\\tc`");
   EXPECT_EQ(QuoteIdentifier(std::string("a\0b", 3)), "`a\\0b`");
-  EXPECT_EQ(QuoteIdentifier("a\x01" "b"), "`a\\x01b`");
+  EXPECT_EQ(QuoteIdentifier("a\x01"
+                            "b"),
+            "`a\\x01b`");
 }
 
 TEST(IdentifierTest, QuotesStringsInSingleQuotes) {

@@ -37,9 +37,10 @@ TEST(TableStateParseTest, EngineFullWithEveryClause) {
   EXPECT_THAT(state.ttl, ElementsAre("event_date + toIntervalDay(90)",
                                      "event_date + toIntervalDay(30) WHERE user_id = 1"));
   using Setting = std::pair<std::string, std::string>;
-  EXPECT_THAT(state.settings, ElementsAre(Setting{"index_granularity", "8192"},
-                                          Setting{"merge_with_ttl_timeout", "86400"},
-                                          Setting{"deduplicate_merge_projection_mode", "'rebuild'"}));
+  EXPECT_THAT(
+      state.settings,
+      ElementsAre(Setting{"index_granularity", "8192"}, Setting{"merge_with_ttl_timeout", "86400"},
+                  Setting{"deduplicate_merge_projection_mode", "'rebuild'"}));
 }
 
 TEST(TableStateParseTest, ReplicatedEngineDropsPathAndReplica) {
@@ -179,8 +180,9 @@ TEST(DiffTableTest, AddFirstColumnWithDefault) {
   desired.columns.insert(desired.columns.begin(), id);
   const auto changes = Diff(desired, BaseState());
   ASSERT_EQ(changes.size(), 1u);
-  EXPECT_THAT(changes[0].statements,
-              ElementsAre("ALTER TABLE `db`.`events` ADD COLUMN `id` UInt64 DEFAULT rand64() FIRST"));
+  EXPECT_THAT(
+      changes[0].statements,
+      ElementsAre("ALTER TABLE `db`.`events` ADD COLUMN `id` UInt64 DEFAULT rand64() FIRST"));
 }
 
 TEST(DiffTableTest, AddProjectionAndMaterializeIt) {
@@ -273,7 +275,8 @@ TEST(DiffTableTest, ColumnTtlAndDefaultChanges) {
 
 TEST(DiffTableTest, TableTtlModifiedAndRemoved) {
   TableState desired = BaseState();
-  desired.ttl = {"event_date + toIntervalDay(30)", "event_date + toIntervalDay(7) WHERE amount = 0"};
+  desired.ttl = {"event_date + toIntervalDay(30)",
+                 "event_date + toIntervalDay(7) WHERE amount = 0"};
   auto changes = Diff(desired, BaseState());
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, Change::Kind::kModifyTtl);
@@ -295,11 +298,11 @@ TEST(DiffTableTest, SettingsModifiedAndReset) {
   const auto changes = Diff(desired, actual);
   ASSERT_EQ(changes.size(), 3u);
   EXPECT_EQ(changes[0].kind, Change::Kind::kModifySetting);
-  EXPECT_THAT(changes[0].statements,
-              ElementsAre("ALTER TABLE `db`.`events` MODIFY SETTING "
-                          "`non_replicated_deduplication_window` = 5000"));
-  EXPECT_THAT(changes[1].statements,
-              ElementsAre("ALTER TABLE `db`.`events` MODIFY SETTING `min_bytes_for_wide_part` = 0"));
+  EXPECT_THAT(changes[0].statements, ElementsAre("ALTER TABLE `db`.`events` MODIFY SETTING "
+                                                 "`non_replicated_deduplication_window` = 5000"));
+  EXPECT_THAT(
+      changes[1].statements,
+      ElementsAre("ALTER TABLE `db`.`events` MODIFY SETTING `min_bytes_for_wide_part` = 0"));
   EXPECT_EQ(changes[2].kind, Change::Kind::kResetSetting);
   EXPECT_THAT(changes[2].statements,
               ElementsAre("ALTER TABLE `db`.`events` RESET SETTING `merge_with_ttl_timeout`"));
@@ -354,7 +357,8 @@ TEST(DiffTableTest, OrderByChangeRebuildsTheTable) {
   EXPECT_THAT(change.description, HasSubstr("ORDER BY user_id, event_date → event_date, user_id"));
   ASSERT_EQ(change.statements.size(), 5u);
   EXPECT_EQ(change.statements[0], "DROP TABLE IF EXISTS `db`.`events__sluice_new`");
-  EXPECT_THAT(change.statements[1], HasSubstr("CREATE TABLE IF NOT EXISTS `db`.`events__sluice_new`"));
+  EXPECT_THAT(change.statements[1],
+              HasSubstr("CREATE TABLE IF NOT EXISTS `db`.`events__sluice_new`"));
   EXPECT_THAT(change.statements[1], HasSubstr("ORDER BY (event_date, user_id)"));
   EXPECT_EQ(change.statements[2],
             "INSERT INTO `db`.`events__sluice_new` (`event_date`, `user_id`) SETTINGS "
@@ -469,9 +473,8 @@ TEST(ApplyMigrationTest, RefusesDestructivePlanBeforeRunningAnything) {
 TEST(ApplyMigrationTest, RunsEveryStatementInOrderWhenAllowed) {
   RecordingWarehouse warehouse;
   ASSERT_TRUE(ApplyMigration(warehouse, PlanWithDrop(), /*allow_destructive=*/true).ok());
-  EXPECT_THAT(warehouse.statements,
-              ElementsAre("ALTER TABLE `db`.`events` ADD COLUMN `x` UInt8",
-                          "ALTER TABLE `db`.`events` DROP COLUMN `y`"));
+  EXPECT_THAT(warehouse.statements, ElementsAre("ALTER TABLE `db`.`events` ADD COLUMN `x` UInt8",
+                                                "ALTER TABLE `db`.`events` DROP COLUMN `y`"));
 }
 
 TEST(ApplyMigrationTest, StopsAtTheFirstFailureWithContext) {
