@@ -35,7 +35,10 @@ namespace sluice {
   X(kMigrationDestructive, 303, "MIGRATION_DESTRUCTIVE", "a schema change that would lose data or needs a table rebuild") \
   X(kIoError, 400, "IO_ERROR", "reading or writing a file failed")                                           \
   X(kInternal, 401, "INTERNAL", "an internal invariant failed (a bug in sluice)")                            \
-  X(kUsage, 402, "USAGE", "the command line is not valid")
+  X(kUsage, 402, "USAGE", "the command line is not valid")                                     \
+  X(kWalFull, 403, "WAL_FULL", "the write-ahead log reached its disk bound; retry after delivery") \
+  X(kWalCorrupt, 404, "WAL_CORRUPT", "a write-ahead log file fails its checksum or sequence check") \
+  X(kWalRecordTooLarge, 405, "WAL_RECORD_TOO_LARGE", "a record larger than the write-ahead log accepts")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,

@@ -80,6 +80,7 @@ class Column {
   static size_t FixedWidth(const DataType& storage);
 
  private:
+  friend class ColumnCodec;
   void MarkValid();
 
   DataType type_;
