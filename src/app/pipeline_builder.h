@@ -5,13 +5,9 @@
 
 #include "config/spec.h"
 #include "dataflow/source.h"
-#include "format/decode_field.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice {
-
-/// The columns a stream decodes, from its spec (paths split at dots).
-std::vector<DecodeField> StreamDecodeFields(const StreamSpec& stream, const TableSpec& table);
 
 /// A source with the sinks its records go to.
 struct SourceRun {

@@ -27,9 +27,15 @@ class Batch {
   Column& column(size_t index) { return columns_[index]; }
   const Column& column(size_t index) const { return columns_[index]; }
 
+  /// Appends every row of `other`, a batch of the same schema.
+  void AppendBatch(const Batch& other);
+
   /// Drops every row from `rows` on, in every column.
   void Truncate(size_t rows);
   void Clear() { Truncate(0); }
+  /// Keeps the rows whose `keep` entry is non-zero (one entry per row), in their order, in every
+  /// column: how an operator removes rejected rows without copying the batch.
+  void Filter(const std::vector<uint8_t>& keep);
   size_t ByteSize() const;
 
  private:

@@ -140,11 +140,91 @@ void Column::Truncate(size_t rows) {
   rows_ = rows;
 }
 
+void Column::Filter(const std::vector<uint8_t>& keep) {
+  size_t kept = 0;
+  size_t width = FixedWidth(storage());
+  bool variable = storage().kind == TypeKind::kString || storage().kind == TypeKind::kUuid;
+  bool nested = storage().kind == TypeKind::kArray || storage().kind == TypeKind::kMap;
+  // Children of Array and Map keep the elements of kept rows; elements past the last closed row
+  // belong to no row and go.
+  std::vector<uint8_t> child_keep;
+  if (nested) child_keep.assign(children_[0].size(), 0);
+  size_t null_count = 0;
+  for (size_t row = 0; row < rows_; ++row) {
+    if (keep[row] == 0) continue;
+    if (nullable_) {
+      bool is_null = IsNull(row);
+      // `kept` <= `row`, so the bit written was already read.
+      uint8_t mask = static_cast<uint8_t>(1u << (kept & 7));
+      if (is_null) {
+        validity_[kept >> 3] &= static_cast<uint8_t>(~mask);
+        ++null_count;
+      } else {
+        validity_[kept >> 3] |= mask;
+      }
+    }
+    if (width > 0 && kept != row) {
+      std::memmove(values_.data() + kept * width, values_.data() + row * width, width);
+    }
+    if (variable) {
+      int32_t begin = offsets_[row];
+      int32_t end = offsets_[row + 1];
+      if (kept != row && end > begin) {
+        std::memmove(bytes_.data() + offsets_[kept], bytes_.data() + begin,
+                     static_cast<size_t>(end - begin));
+      }
+      offsets_[kept + 1] = offsets_[kept] + (end - begin);
+    } else if (nested) {
+      int32_t begin = offsets_[row];
+      int32_t end = offsets_[row + 1];
+      std::fill(child_keep.begin() + begin, child_keep.begin() + end, 1);
+      offsets_[kept + 1] = offsets_[kept] + (end - begin);
+    }
+    ++kept;
+  }
+  if (nullable_) {
+    validity_.resize((kept + 7) / 8);
+    if (kept % 8 != 0) validity_.back() &= static_cast<uint8_t>((1u << (kept % 8)) - 1);
+    null_count_ = null_count;
+  }
+  if (width > 0) values_.resize(kept * width);
+  if (variable) {
+    bytes_.resize(offsets_[kept]);
+    offsets_.resize(kept + 1);
+  } else if (nested) {
+    offsets_.resize(kept + 1);
+    for (Column& child : children_) child.Filter(child_keep);
+  } else if (storage().kind == TypeKind::kTuple) {
+    for (Column& child : children_) child.Filter(keep);
+  }
+  rows_ = kept;
+}
+
 void Column::Reserve(size_t rows) {
   size_t width = FixedWidth(storage());
   if (width > 0) values_.reserve(rows * width);
   if (!offsets_.empty()) offsets_.reserve(rows + 1);
   if (nullable_) validity_.reserve((rows + 7) / 8);
+}
+
+void Column::AppendColumn(const Column& other) {
+  if (nullable_) {
+    for (size_t row = 0; row < other.rows_; ++row) {
+      size_t at = rows_ + row;
+      if (validity_.size() <= (at >> 3)) validity_.push_back(0);
+      if (!other.IsNull(row)) validity_[at >> 3] |= static_cast<uint8_t>(1u << (at & 7));
+    }
+    null_count_ += other.null_count_;
+  }
+  values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+  if (!offsets_.empty()) {
+    // Offsets continue from where this column's data ends.
+    int32_t base = offsets_.back();
+    for (size_t i = 1; i < other.offsets_.size(); ++i) offsets_.push_back(base + other.offsets_[i]);
+  }
+  bytes_.append(other.bytes_);
+  for (size_t i = 0; i < children_.size(); ++i) children_[i].AppendColumn(other.children_[i]);
+  rows_ += other.rows_;
 }
 
 size_t Column::ByteSize() const {

@@ -51,10 +51,16 @@ class Column {
   const Column& child(size_t index) const { return children_[index]; }
   size_t child_count() const { return children_.size(); }
 
+  /// Appends every row of `other`, a column of the same type.
+  void AppendColumn(const Column& other);
+
   /// Drops rows from `rows` on, e.g. a record that failed half-way through parsing.
   void Truncate(size_t rows);
   void Reserve(size_t rows);
   void Clear() { Truncate(0); }
+  /// Keeps the rows whose `keep` entry is non-zero, in their order; `keep` has one entry per
+  /// row. Elements of nested rows go with their row.
+  void Filter(const std::vector<uint8_t>& keep);
 
   bool IsNull(size_t row) const {
     return nullable_ && (validity_[row >> 3] & (1u << (row & 7))) == 0;

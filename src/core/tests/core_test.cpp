@@ -113,6 +113,32 @@ TEST(ColumnTest, TruncateClearsValidityBits) {
   EXPECT_EQ(column.FixedAt<uint8_t>(2), 2);
 }
 
+TEST(BatchTest, AppendBatchContinuesOffsetsAndValidity) {
+  Schema schema = {{"name", Parse("Nullable(String)")}, {"tags", Parse("Array(UInt8)")}};
+  Batch first(schema);
+  Batch second(schema);
+  for (int i = 0; i < 5; ++i) {
+    first.column(0).AppendString("a" + std::to_string(i));
+    first.column(1).child(0).AppendFixed<uint8_t>(1);
+    first.column(1).CloseNestedRow();
+  }
+  second.column(0).AppendNull();
+  second.column(0).AppendString("zz");
+  for (int i = 0; i < 2; ++i) {
+    second.column(1).child(0).AppendFixed<uint8_t>(2);
+    second.column(1).child(0).AppendFixed<uint8_t>(3);
+    second.column(1).CloseNestedRow();
+  }
+  first.AppendBatch(second);
+  ASSERT_EQ(first.num_rows(), 7u);
+  EXPECT_EQ(first.column(0).StringAt(4), "a4");
+  EXPECT_TRUE(first.column(0).IsNull(5));
+  EXPECT_EQ(first.column(0).StringAt(6), "zz");
+  EXPECT_EQ(first.column(0).null_count(), 1u);
+  EXPECT_EQ(first.column(1).offsets(), (std::vector<int32_t>{0, 1, 2, 3, 4, 5, 7, 9}));
+  EXPECT_EQ(first.column(1).child(0).FixedAt<uint8_t>(8), 3);
+}
+
 TEST(BatchTest, TruncatesEveryColumn) {
   Batch batch({{"id", Parse("UInt64")}, {"name", Parse("String")}});
   batch.column(0).AppendFixed<uint64_t>(1);
@@ -124,6 +150,77 @@ TEST(BatchTest, TruncatesEveryColumn) {
   EXPECT_EQ(batch.num_rows(), 1u);
   EXPECT_EQ(batch.column(1).StringAt(0), "one");
   EXPECT_GT(batch.ByteSize(), 0u);
+}
+
+TEST(ColumnTest, FilterKeepsChosenRowsInOrder) {
+  Column strings(Parse("Nullable(String)"));
+  Column numbers(Parse("Int32"));
+  for (int i = 0; i < 12; ++i) {
+    if (i % 4 == 1) {
+      strings.AppendNull();
+    } else {
+      strings.AppendString(std::string(static_cast<size_t>(i), 'x'));
+    }
+    numbers.AppendFixed<int32_t>(i * 10);
+  }
+  std::vector<uint8_t> keep = {0, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1, 1};
+  strings.Filter(keep);
+  numbers.Filter(keep);
+  std::vector<int> expected = {1, 2, 4, 5, 9, 10, 11};
+  ASSERT_EQ(strings.size(), expected.size());
+  ASSERT_EQ(numbers.size(), expected.size());
+  EXPECT_EQ(strings.null_count(), 3u);
+  for (size_t row = 0; row < expected.size(); ++row) {
+    int original = expected[row];
+    EXPECT_EQ(numbers.FixedAt<int32_t>(row), original * 10);
+    EXPECT_EQ(strings.IsNull(row), original % 4 == 1) << row;
+    if (!strings.IsNull(row)) {
+      EXPECT_EQ(strings.StringAt(row), std::string(static_cast<size_t>(original), 'x'));
+    }
+  }
+  // Appending after a filter continues from the compacted rows.
+  strings.AppendString("tail");
+  EXPECT_EQ(strings.StringAt(expected.size()), "tail");
+  EXPECT_FALSE(strings.IsNull(expected.size()));
+}
+
+TEST(ColumnTest, FilterTakesNestedElementsWithTheirRows) {
+  Column arrays(Parse("Array(String)"));
+  for (std::vector<std::string> row : {std::vector<std::string>{"a", "b"}, {}, {"c"}, {"d", "e"}}) {
+    for (const std::string& element : row) arrays.child(0).AppendString(element);
+    arrays.CloseNestedRow();
+  }
+  arrays.Filter({1, 0, 0, 1});
+  ASSERT_EQ(arrays.size(), 2u);
+  EXPECT_EQ(arrays.offsets(), (std::vector<int32_t>{0, 2, 4}));
+  ASSERT_EQ(arrays.child(0).size(), 4u);
+  EXPECT_EQ(arrays.child(0).StringAt(2), "d");
+
+  Column tuples(Parse("Tuple(String, UInt8)"));
+  for (uint8_t i = 0; i < 3; ++i) {
+    tuples.child(0).AppendString(std::to_string(i));
+    tuples.child(1).AppendFixed<uint8_t>(i);
+    tuples.CloseNestedRow();
+  }
+  tuples.Filter({0, 0, 1});
+  ASSERT_EQ(tuples.size(), 1u);
+  EXPECT_EQ(tuples.child(0).StringAt(0), "2");
+  EXPECT_EQ(tuples.child(1).FixedAt<uint8_t>(0), 2);
+}
+
+TEST(BatchTest, FilterCompactsEveryColumn) {
+  Batch batch({{"id", Parse("UInt64")}, {"name", Parse("String")}});
+  for (uint64_t i = 0; i < 5; ++i) {
+    batch.column(0).AppendFixed<uint64_t>(i);
+    batch.column(1).AppendString("n" + std::to_string(i));
+  }
+  batch.Filter({1, 0, 1, 0, 0});
+  ASSERT_EQ(batch.num_rows(), 2u);
+  EXPECT_EQ(batch.column(0).FixedAt<uint64_t>(1), 2u);
+  EXPECT_EQ(batch.column(1).StringAt(1), "n2");
+  batch.Filter({0, 0});
+  EXPECT_EQ(batch.num_rows(), 0u);
+  EXPECT_EQ(batch.column(1).bytes().size(), 0u);
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 #include "warehouse/ddl.h"
 
 namespace sluice {
-namespace {
-
 Schema DeadLetterSchema() {
   Schema schema;
   for (const ColumnSpec& column : DeadLetterTableSpec("dead_letter").columns) {
@@ -15,7 +13,32 @@ Schema DeadLetterSchema() {
   return schema;
 }
 
-}  // namespace
+void AppendDeadLetter(const DeadLetter& letter, std::string_view stream, Batch& batch) {
+  const Schema& schema = batch.schema();
+  for (size_t i = 0; i < schema.size(); ++i) {
+    Column& column = batch.column(i);
+    const std::string& name = schema[i].name;
+    if (name == "received_at") {
+      column.AppendFixed<int64_t>(letter.received_at_ms);
+    } else if (name == "source") {
+      column.AppendString(letter.source);
+    } else if (name == "stream") {
+      column.AppendString(stream);
+    } else if (name == "location") {
+      column.AppendString(letter.location);
+    } else if (name == "error_code") {
+      column.AppendFixed<uint16_t>(ErrorCodeNumber(letter.error.code));
+    } else if (name == "error_name") {
+      column.AppendString(ErrorCodeName(letter.error.code));
+    } else if (name == "field") {
+      column.AppendString(letter.error.where);
+    } else if (name == "message") {
+      column.AppendString(letter.error.message);
+    } else if (name == "raw") {
+      column.AppendString(letter.raw);
+    }
+  }
+}
 
 DeadLetterTableSink::DeadLetterTableSink(Warehouse& warehouse, std::string pipeline,
                                          std::string stream, std::string database,
@@ -30,36 +53,15 @@ DeadLetterTableSink::DeadLetterTableSink(Warehouse& warehouse, std::string pipel
 Status DeadLetterTableSink::Write(const std::vector<DeadLetter>& dead_letters,
                                   const std::string& identity) {
   batch_.Clear();
-  const Schema& schema = batch_.schema();
-  for (const DeadLetter& letter : dead_letters) {
-    for (size_t i = 0; i < schema.size(); ++i) {
-      Column& column = batch_.column(i);
-      const std::string& name = schema[i].name;
-      if (name == "received_at") {
-        column.AppendFixed<int64_t>(letter.received_at_ms);
-      } else if (name == "source") {
-        column.AppendString(letter.source);
-      } else if (name == "stream") {
-        column.AppendString(stream_);
-      } else if (name == "location") {
-        column.AppendString(letter.location);
-      } else if (name == "error_code") {
-        column.AppendFixed<uint16_t>(ErrorCodeNumber(letter.error.code));
-      } else if (name == "error_name") {
-        column.AppendString(ErrorCodeName(letter.error.code));
-      } else if (name == "field") {
-        column.AppendString(letter.error.where);
-      } else if (name == "message") {
-        column.AppendString(letter.error.message);
-      } else if (name == "raw") {
-        column.AppendString(letter.raw);
-      }
-    }
-  }
+  for (const DeadLetter& letter : dead_letters) AppendDeadLetter(letter, stream_, batch_);
+  return WriteBatch(batch_, identity);
+}
+
+Status DeadLetterTableSink::WriteBatch(const Batch& batch, const std::string& identity) {
   InsertRequest request;
   request.database = database_;
   request.table = table_;
-  request.batch = &batch_;
+  request.batch = &batch;
   request.deduplication_token = fmt::format("{}/{}/{}", pipeline_, table_, identity);
   auto result = warehouse_.Insert(request);
   if (!result.ok()) return result.error();

@@ -8,6 +8,12 @@
 
 namespace sluice {
 
+/// The columns of every dead-letter table, in DeadLetterTableSpec's order.
+Schema DeadLetterSchema();
+
+/// Appends one refused record of `stream` as a row of a DeadLetterSchema() batch.
+void AppendDeadLetter(const DeadLetter& letter, std::string_view stream, Batch& batch);
+
 /// Writes refused records into a stream's dead-letter table (schema: DeadLetterTableSpec),
 /// with the same deduplication scheme as the table sink.
 class DeadLetterTableSink : public DeadLetterSink {
@@ -16,6 +22,8 @@ class DeadLetterTableSink : public DeadLetterSink {
                       std::string database, std::string table);
 
   Status Write(const std::vector<DeadLetter>& dead_letters, const std::string& identity) override;
+  /// Inserts rows already in DeadLetterSchema() form.
+  Status WriteBatch(const Batch& batch, const std::string& identity);
 
  private:
   Warehouse& warehouse_;
