@@ -43,11 +43,8 @@ void AppendDeadLetter(const DeadLetter& letter, std::string_view stream, Batch& 
 DeadLetterTableSink::DeadLetterTableSink(Warehouse& warehouse, std::string pipeline,
                                          std::string stream, std::string database,
                                          std::string table)
-    : warehouse_(warehouse),
-      pipeline_(std::move(pipeline)),
-      stream_(std::move(stream)),
-      database_(std::move(database)),
-      table_(std::move(table)),
+    : stream_(std::move(stream)),
+      table_sink_(warehouse, std::move(pipeline), std::move(database), std::move(table)),
       batch_(DeadLetterSchema()) {}
 
 Status DeadLetterTableSink::Write(const std::vector<DeadLetter>& dead_letters,
@@ -58,14 +55,7 @@ Status DeadLetterTableSink::Write(const std::vector<DeadLetter>& dead_letters,
 }
 
 Status DeadLetterTableSink::WriteBatch(const Batch& batch, const std::string& identity) {
-  InsertRequest request;
-  request.database = database_;
-  request.table = table_;
-  request.batch = &batch;
-  request.deduplication_token = fmt::format("{}/{}/{}", pipeline_, table_, identity);
-  auto result = warehouse_.Insert(request);
-  if (!result.ok()) return result.error();
-  return {};
+  return table_sink_.Write(batch, identity);
 }
 
 }  // namespace sluice

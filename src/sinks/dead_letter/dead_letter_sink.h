@@ -4,6 +4,7 @@
 
 #include "core/batch.h"
 #include "dataflow/source.h"
+#include "sinks/clickhouse/clickhouse_sink.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice {
@@ -15,7 +16,7 @@ Schema DeadLetterSchema();
 void AppendDeadLetter(const DeadLetter& letter, std::string_view stream, Batch& batch);
 
 /// Writes refused records into a stream's dead-letter table (schema: DeadLetterTableSpec),
-/// with the same deduplication scheme as the table sink.
+/// inserted like any table's rows (same deduplication scheme).
 class DeadLetterTableSink : public DeadLetterSink {
  public:
   DeadLetterTableSink(Warehouse& warehouse, std::string pipeline, std::string stream,
@@ -26,11 +27,8 @@ class DeadLetterTableSink : public DeadLetterSink {
   Status WriteBatch(const Batch& batch, const std::string& identity);
 
  private:
-  Warehouse& warehouse_;
-  std::string pipeline_;
   std::string stream_;
-  std::string database_;
-  std::string table_;
+  ClickHouseSink table_sink_;
   Batch batch_;
 };
 
