@@ -12,6 +12,9 @@
 #include "app/pipeline_builder.h"
 #include "config/spec_loader.h"
 #include "dataflow/bounded_runner.h"
+#include "metrics/metric_registry.h"
+#include "runtime/live_pipeline.h"
+#include "server/ingest_api.h"
 #include "warehouse/embedded_warehouse.h"
 #include "warehouse/migration.h"
 #include "warehouse/spec_check.h"
@@ -61,6 +64,54 @@ Result<MigrationPlan> PlanOrReport(Warehouse& warehouse, const PipelineSpec& spe
     exit_code = IsSpecError(plan.error().code) ? kExitUsageOrSpec : kExitRuntimeFailure;
   }
   return plan;
+}
+
+LiveOptions LiveOptionsOf(const PipelineSpec& spec) {
+  LiveOptions options;
+  const ServerSpec& server = *spec.server;
+  options.address = server.listen.host;
+  options.port = server.listen.port;
+  if (server.query_listen) {
+    options.query_address = server.query_listen->host;
+    options.query_port = server.query_listen->port;
+  }
+  options.threads = static_cast<int>(server.threads);
+  options.max_body_bytes = server.max_body_bytes;
+  options.tokens = TokensFromEnvironment(server.token_variables);
+  options.query_read_only = server.query_read_only;
+  options.wal.directory = spec.wal.path;
+  options.wal.segment_bytes = spec.wal.segment_bytes;
+  options.wal.max_disk_bytes = spec.wal.max_disk_bytes;
+  // One delivery window serves every stream: the tightest stream's limits apply.
+  for (size_t i = 0; i < spec.streams.size(); ++i) {
+    const StreamBatchSpec& batch = spec.streams[i].batch;
+    DeliveryOptions& delivery = options.delivery;
+    delivery.max_rows = i == 0 ? batch.max_rows : std::min<size_t>(delivery.max_rows, batch.max_rows);
+    delivery.max_bytes = i == 0 ? batch.max_bytes : std::min<size_t>(delivery.max_bytes, batch.max_bytes);
+    delivery.max_delay = i == 0 ? batch.max_delay : std::min(delivery.max_delay, batch.max_delay);
+  }
+  return options;
+}
+
+/// Serves the spec's HTTP APIs until SIGINT or SIGTERM, then stops gracefully.
+int Serve(const PipelineSpec& spec, Warehouse& warehouse, StopSignal& stop) {
+  MetricRegistry metrics;
+  LiveOptions options;
+  try {
+    options = LiveOptionsOf(spec);
+  } catch (const SetupError& error) {
+    PrintError(error.error());
+    return kExitUsageOrSpec;
+  }
+  auto live = LivePipeline::Start(spec, warehouse, metrics, std::move(options));
+  if (!live.ok()) {
+    PrintError(live.error());
+    return kExitRuntimeFailure;
+  }
+  stop.Wait();
+  spdlog::info("signal {} received: stopping", stop.signal());
+  auto stopped = (*live)->Shutdown();
+  return stopped.ok() ? kExitOk : kExitRuntimeFailure;
 }
 
 std::string ClickHouseFormat(const std::string& format) {
@@ -122,7 +173,7 @@ int PlanCommand(const PlanOptions& options) {
   return kExitOk;
 }
 
-int RunCommand(const std::string& spec_path) {
+int RunCommand(const std::string& spec_path, StopSignal& stop) {
   auto spec = LoadOrReport(spec_path);
   if (!spec) return kExitUsageOrSpec;
   auto warehouse = EmbeddedWarehouse::Open(spec->warehouse.path);
@@ -148,17 +199,22 @@ int RunCommand(const std::string& spec_path) {
 
   for (SourceRun& run : BuildSourceRuns(*spec, **warehouse)) {
     auto started = std::chrono::steady_clock::now();
-    auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink);
+    auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink,
+                             [&stop] { return stop.requested(); });
     if (!counts.ok()) {
       PrintError(counts.error());
       return kExitRuntimeFailure;
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    fmt::print("source {}: {} rows loaded, {} records to the dead-letter table, {:.2f} s\n",
-               run.spec->name, counts->rows, counts->dead_letters, seconds);
+    fmt::print("source {}: {} rows loaded, {} records to the dead-letter table, {:.2f} s{}\n",
+               run.spec->name, counts->rows, counts->dead_letters, seconds,
+               counts->stopped ? " (stopped early; running again resumes without duplicates)"
+                               : "");
+    if (counts->stopped) return kExitOk;
   }
-  return kExitOk;
+  if (!spec->server) return kExitOk;
+  return Serve(*spec, **warehouse, stop);
 }
 
 int QueryCommand(const QueryOptions& options) {

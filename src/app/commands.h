@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "app/stop_signal.h"
 #include "base/log.h"
 
 namespace sluice {
@@ -21,7 +22,7 @@ struct QueryOptions {
 
 // Each command returns its process exit code (app/exit_codes.h) and writes its output to
 // stdout, problems to stderr.
-int RunCommand(const std::string& spec_path);
+int RunCommand(const std::string& spec_path, StopSignal& stop);
 int ValidateCommand(const std::string& spec_path);
 int PlanCommand(const PlanOptions& options);
 int QueryCommand(const QueryOptions& options);

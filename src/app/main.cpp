@@ -52,7 +52,10 @@ int main(int argc, char** argv) {
   }
   ConfigureLogging(log_format == "json" ? LogFormat::kJson : LogFormat::kText, log_level);
 
-  if (run->parsed()) return RunCommand(spec_path);
+  if (run->parsed()) {
+    StopSignal stop;  // before the engine starts its threads
+    return RunCommand(spec_path, stop);
+  }
   if (validate->parsed()) return ValidateCommand(spec_path);
   if (plan->parsed()) return PlanCommand(plan_options);
   if (query->parsed()) {

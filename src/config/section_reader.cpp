@@ -39,6 +39,8 @@ std::string Expected(KeyKind kind) {
       return "a string or a list of strings";
     case KeyKind::kStringOrMap:
       return "a string or a map";
+    case KeyKind::kDuration:
+      return "a duration such as 250ms, 30s, 5m or 1h";
   }
   return "?";
 }
@@ -162,6 +164,9 @@ bool SectionReader::CheckKind(const KeyDescriptor& descriptor, const YAML::Node&
     case KeyKind::kStringOrMap:
       fits = value.IsScalar() || value.IsMap();
       break;
+    case KeyKind::kDuration:
+      fits = value.IsScalar() && ParseDuration(value.Scalar()).has_value();
+      break;
     case KeyKind::kStringOrList:
       if (value.IsScalar()) return true;
       if (!value.IsSequence()) break;
@@ -244,6 +249,37 @@ bool SectionReader::Bool(std::string_view key) const {
   bool value = false;
   YAML::convert<bool>::decode(found->second, value);
   return value;
+}
+
+std::optional<std::chrono::milliseconds> SectionReader::Duration(
+    std::string_view key, std::chrono::milliseconds min, std::chrono::milliseconds max) const {
+  const KeyDescriptor& descriptor = Descriptor(key);
+  auto found = values_.find(key);
+  if (found == values_.end()) return ParseDuration(descriptor.default_value);
+  std::optional<std::chrono::milliseconds> value = ParseDuration(found->second.Scalar());
+  if (*value < min || *value > max) {
+    errors_.Add(ErrorCode::kSpecInvalidValue, found->second.Mark(),
+                fmt::format("{}: {} is outside {}ms..{}ms", PathOf(key), found->second.Scalar(),
+                            min.count(), max.count()));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  // Twelve digits of days still fit in int64 milliseconds.
+  if (digits == 0 || digits > 12) return std::nullopt;
+  int64_t number = 0;
+  for (size_t i = 0; i < digits; ++i) number = number * 10 + (text[i] - '0');
+  std::string_view unit = text.substr(digits);
+  static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  for (auto [name, milliseconds] : kUnits) {
+    if (unit == name) return std::chrono::milliseconds(number * milliseconds);
+  }
+  return std::nullopt;
 }
 
 std::vector<LocatedString> SectionReader::Strings(std::string_view key) const {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -69,6 +70,10 @@ class SectionReader {
   /// The value, or the default; a value outside [min, max] is reported and nullopt returned.
   std::optional<int64_t> Int(std::string_view key, int64_t min, int64_t max) const;
   bool Bool(std::string_view key) const;
+  /// A duration value, or the default; outside [min, max] is reported and nullopt returned.
+  std::optional<std::chrono::milliseconds> Duration(std::string_view key,
+                                                    std::chrono::milliseconds min,
+                                                    std::chrono::milliseconds max) const;
   /// A string-or-list value: a list's elements, or the string split at top-level commas.
   std::vector<LocatedString> Strings(std::string_view key) const;
 
@@ -83,6 +88,9 @@ class SectionReader {
   SpecErrors& errors_;
   std::map<std::string_view, YAML::Node> values_;
 };
+
+/// "250ms", "1s", "5m", "2h", "7d": a whole number and a unit; nullopt for anything else.
+std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 /// Position of a node; for a null value (a key with nothing after it) yaml-cpp points past it,
 /// so callers pass the key's position instead.

@@ -8,6 +8,19 @@ std::string SpecLocation::ToString() const {
   return fmt::format("{}:{}:{}", file, line, column);
 }
 
+std::string ListenAddress::ToString() const {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+bool StreamSpec::NeedsValidation() const {
+  if (deduplicate || !rules.empty()) return true;
+  for (const StreamFieldSpec& field : fields) {
+    if (field.HasRules()) return true;
+  }
+  return false;
+}
+
 const TableSpec* PipelineSpec::FindTable(std::string_view name) const {
   for (const TableSpec& table : tables) {
     if (table.name == name) return &table;

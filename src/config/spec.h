@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,10 +41,10 @@ struct EngineSpec {
   bool replicated = false;
   std::string zookeeper_path = "/clickhouse/tables/{shard}/{database}/{table}";
   std::string replica_name = "{replica}";
-  std::string version_column;             // Replacing (optional), VersionedCollapsing (required)
-  std::string is_deleted_column;          // Replacing (optional, needs version_column)
-  std::string sign_column;                // Collapsing, VersionedCollapsing (required)
-  std::vector<std::string> sum_columns;   // Summing (optional)
+  std::string version_column;            // Replacing (optional), VersionedCollapsing (required)
+  std::string is_deleted_column;         // Replacing (optional, needs version_column)
+  std::string sign_column;               // Collapsing, VersionedCollapsing (required)
+  std::vector<std::string> sum_columns;  // Summing (optional)
   SpecLocation where;
 };
 
@@ -70,7 +71,7 @@ struct StorageSpec {
   std::vector<std::string> order_by;     // empty means ORDER BY tuple()
   std::vector<std::string> primary_key;  // empty means same as ORDER BY
   std::string sample_by;
-  std::vector<std::string> ttl;          // table TTL elements, e.g. "d + INTERVAL 90 DAY DELETE"
+  std::vector<std::string> ttl;  // table TTL elements, e.g. "d + INTERVAL 90 DAY DELETE"
   std::vector<std::pair<std::string, std::string>> settings;  // in spec order, values as SQL
 };
 
@@ -97,23 +98,75 @@ struct ViewSpec {
   SpecLocation where;
 };
 
-/// One field of an input stream and the table column it fills.
+/// One field of an input stream, the table column it fills, and the checks its values must pass
+/// (applied by the validate operator after decoding).
 struct StreamFieldSpec {
-  std::string name;        // column name in the stream's table
-  DataType type;           // defaults to the column's type
-  std::string path;        // dotted path in a JSON record; defaults to `name`
-  bool required = false;   // a missing field is an error instead of the column default
+  std::string name;       // column name in the stream's table
+  DataType type;          // defaults to the column's type
+  std::string path;       // dotted path in a JSON record; defaults to `name`
+  bool required = false;  // a missing field is an error instead of the column default
+  /// Text used when the value is missing, converted with the column's text rules.
+  std::optional<std::string> default_value;
+  /// Bounds as written (numbers, or dates/times for date columns), checked at load time.
+  std::optional<std::string> min;
+  std::optional<std::string> max;
+  std::optional<uint32_t> max_length;  // String/FixedString, in UTF-8 code points
+  std::string regex;                   // RE2, must match the whole value; empty for none
+  std::vector<std::string> allowed;    // empty for any value
+  bool trim = false;                   // strip surrounding whitespace before the checks
+  bool lowercase = false;              // lower-case before the checks
+  SpecLocation where;
+
+  /// The field has a check or cleaning step for the validate operator.
+  bool HasRules() const {
+    return min || max || max_length || !regex.empty() || !allowed.empty() || trim || lowercase;
+  }
+};
+
+/// A record-level condition every record of a stream must satisfy.
+struct RecordRuleSpec {
+  std::string name;
+  std::string condition;  // expression text (src/expression), compiled at load time
+  std::string message;    // shown with a failure; defaults to the condition
+  SpecLocation where;
+};
+
+/// How the records of a stream are grouped into inserts into ClickHouse: a batch is delivered
+/// when it reaches max_rows or max_bytes, or max_delay after its first record.
+struct StreamBatchSpec {
+  uint32_t max_rows = 65536;
+  uint64_t max_bytes = 16777216;
+  std::chrono::milliseconds max_delay{1000};
+};
+
+/// Drops repeats of a key value seen within a window of processing time.
+struct DeduplicateSpec {
+  std::string key;  // a field of the stream
+  std::chrono::milliseconds window{600000};
   SpecLocation where;
 };
 
 /// A stream of records of one shape, landing in one table; bad records go to its dead-letter
 /// table.
 struct StreamSpec {
+  enum class Coercion { kLenient, kStrict };
+  enum class UnknownFields { kIgnore, kKeep };
+
   std::string name;
-  std::string table;              // defaults to the stream name
-  std::string dead_letter_table;  // defaults to "<stream>_dead_letter"
+  std::string table;                    // defaults to the stream name
+  std::string dead_letter_table;        // defaults to "<stream>_dead_letter"
   std::vector<StreamFieldSpec> fields;  // defaults to the table's insertable columns
+  Coercion coercion = Coercion::kLenient;
+  UnknownFields unknown_fields = UnknownFields::kIgnore;
+  /// With kKeep, the String field (always one of `fields`) that receives the unknown keys.
+  std::string unknown_fields_column = "_extra";
+  StreamBatchSpec batch;
+  std::optional<DeduplicateSpec> deduplicate;
+  std::vector<RecordRuleSpec> rules;
   SpecLocation where;
+
+  /// Some field rule, record rule or deduplication needs the validate operator.
+  bool NeedsValidation() const;
 };
 
 /// A bounded file source: NDJSON or CSV lines into a stream.
@@ -121,9 +174,9 @@ struct SourceSpec {
   std::string name;
   std::string type = "file";
   std::string stream;
-  std::string path;         // resolved against the spec file's folder
-  std::string format;       // "ndjson" or "csv"
-  bool csv_header = true;   // first CSV line names the columns
+  std::string path;        // resolved against the spec file's folder
+  std::string format;      // "ndjson" or "csv"
+  bool csv_header = true;  // first CSV line names the columns
   char csv_delimiter = ',';
   uint32_t batch_rows = 65536;
   SpecLocation where;
@@ -137,12 +190,40 @@ struct WarehouseSpec {
   SpecLocation where;
 };
 
+/// A listening address, "host:port"; port 0 asks the system for any free port.
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+  std::string ToString() const;  // brackets an IPv6 host: "[::1]:8080"
+};
+
+/// The HTTP server `sluice run` starts when the spec has a `server` section.
+struct ServerSpec {
+  ListenAddress listen{"127.0.0.1", 8080};    // ingest API, /healthz, /readyz, /metrics
+  std::optional<ListenAddress> query_listen;  // ClickHouse-compatible queries; unset: off
+  uint32_t threads = 2;
+  uint64_t max_body_bytes = 16777216;        // after decompression
+  std::vector<std::string> token_variables;  // environment variables holding bearer tokens
+  bool query_read_only = true;
+  SpecLocation where;
+};
+
+/// The write-ahead log acknowledged records wait in until ClickHouse has them.
+struct WalSpec {
+  std::string path;  // resolved against the spec's folder
+  uint64_t segment_bytes = 67108864;
+  uint64_t max_disk_bytes = 1073741824;
+  SpecLocation where;
+};
+
 /// A whole pipeline spec after loading and validation.
 struct PipelineSpec {
   std::string name;
-  std::string file;       // the spec file as given
-  std::string base_dir;   // its folder; relative paths in the spec are resolved against it
+  std::string file;      // the spec file as given
+  std::string base_dir;  // its folder; relative paths in the spec are resolved against it
   WarehouseSpec warehouse;
+  std::optional<ServerSpec> server;  // set when the spec has a `server` section
+  WalSpec wal;
   std::vector<TableSpec> tables;  // in spec order
   std::vector<ViewSpec> views;
   std::vector<StreamSpec> streams;

@@ -1,10 +1,12 @@
 #include "config/spec_loader.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -14,6 +16,8 @@
 #include "config/clickhouse_syntax.h"
 #include "config/section_reader.h"
 #include "config/spec_schema.h"
+#include "expression/expression.h"
+#include "format/text_value.h"
 
 namespace sluice {
 namespace {
@@ -47,6 +51,59 @@ bool IsOneOf(std::string_view value, const std::vector<std::string_view>& option
   return std::find(options.begin(), options.end(), value) != options.end();
 }
 
+bool IsTextKind(TypeKind kind) {
+  return kind == TypeKind::kString || kind == TypeKind::kFixedString;
+}
+
+bool IsNumberKind(TypeKind kind) {
+  switch (kind) {
+    case TypeKind::kInt8:
+    case TypeKind::kInt16:
+    case TypeKind::kInt32:
+    case TypeKind::kInt64:
+    case TypeKind::kUInt8:
+    case TypeKind::kUInt16:
+    case TypeKind::kUInt32:
+    case TypeKind::kUInt64:
+    case TypeKind::kFloat32:
+    case TypeKind::kFloat64:
+    case TypeKind::kDecimal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsDateKind(TypeKind kind) {
+  return kind == TypeKind::kDate || kind == TypeKind::kDate32 || kind == TypeKind::kDateTime ||
+         kind == TypeKind::kDateTime64;
+}
+
+bool IsNestedKind(TypeKind kind) {
+  return kind == TypeKind::kArray || kind == TypeKind::kMap || kind == TypeKind::kTuple;
+}
+
+/// "host:port" or "[v6 host]:port" with a port 0..65535.
+std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  if (host.find_first_of(" \t/") != std::string_view::npos) return std::nullopt;
+  int64_t number = 0;
+  if (port.empty() || port.size() > 5 || !ParseInteger(port, number) || number < 0 ||
+      number > 65535 || port.front() == '-' || port.front() == '+') {
+    return std::nullopt;
+  }
+  return ListenAddress{std::string(host), static_cast<uint16_t>(number)};
+}
+
 /// Validates one spec against the descriptor tables and the cross-references between sections.
 /// Sections are read in dependency order (tables, views, streams, sources) whatever their order
 /// in the file, so every reference can be checked against what was read before it. Entities with
@@ -57,6 +114,7 @@ class SpecLoader {
       : errors_(file), file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   SpecLoadResult Load(std::string_view text) {
+    text_ = text;
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));
@@ -134,6 +192,8 @@ class SpecLoader {
       CheckName("pipeline", spec_.name, "pipeline", top.MarkOf("pipeline"));
     }
     LoadWarehouse(top);
+    if (top.Has("server")) LoadServer(top);
+    LoadWal(top);
     if (top.Has("tables")) {
       ForEachNamed(top.Get("tables"), "tables", "table",
                    [&](const std::string& name, const std::string& path, const YAML::Mark& mark,
@@ -170,6 +230,83 @@ class SpecLoader {
     warehouse.path = ResolvePath(base_dir_, reader.String("path"));
     warehouse.database = reader.String("database");
     CheckName("database", warehouse.database, "warehouse.database", reader.MarkOf("database"));
+  }
+
+  std::optional<ListenAddress> ReadListenAddress(const SectionReader& reader,
+                                                 std::string_view key) {
+    std::string text = reader.String(key);
+    std::optional<ListenAddress> address = ParseListenAddress(text);
+    if (!address) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                  fmt::format("{}: '{}' is not host:port (e.g. 127.0.0.1:8080, [::1]:8080, "
+                              "0.0.0.0:0)",
+                              reader.PathOf(key), text));
+    }
+    return address;
+  }
+
+  void LoadServer(const SectionReader& top) {
+    SectionReader reader(top.Get("server"), kServerSection, "server", top.MarkOf("server"),
+                         errors_);
+    ServerSpec server;
+    server.where = errors_.Locate(reader.mark());
+    if (std::optional<ListenAddress> listen = ReadListenAddress(reader, "listen")) {
+      server.listen = *listen;
+    }
+    if (reader.Has("query_listen")) {
+      server.query_listen = ReadListenAddress(reader, "query_listen");
+      if (server.query_listen && server.query_listen->port != 0 &&
+          server.query_listen->port == server.listen.port &&
+          server.query_listen->host == server.listen.host) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("query_listen"),
+                    fmt::format("{}: {} is already the ingest address (listen)",
+                                reader.PathOf("query_listen"), server.query_listen->ToString()));
+      }
+    }
+    if (auto threads = reader.Int("threads", 1, 64))
+      server.threads = static_cast<uint32_t>(*threads);
+    if (auto bytes = reader.Int("max_body_bytes", 1, int64_t{1} << 32)) {
+      server.max_body_bytes = static_cast<uint64_t>(*bytes);
+    }
+    if (reader.Has("auth")) {
+      SectionReader auth(reader.Get("auth"), kServerAuthSection, reader.PathOf("auth"),
+                         reader.MarkOf("auth"), errors_);
+      for (const LocatedString& variable : auth.Strings("tokens_env")) {
+        if (!IsIdentifier(variable.text)) {
+          errors_.Add(ErrorCode::kSpecInvalidIdentifier, variable.mark,
+                      fmt::format("{}: '{}' is not an environment variable name (letters, digits "
+                                  "and '_', not starting with a digit)",
+                                  auth.PathOf("tokens_env"), variable.text));
+        }
+        server.token_variables.push_back(variable.text);
+      }
+      if (auth.Has("tokens_env") && server.token_variables.empty()) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, auth.MarkOf("tokens_env"),
+                    fmt::format("{}: name at least one variable, or remove auth",
+                                auth.PathOf("tokens_env")));
+      }
+    }
+    server.query_read_only = reader.Bool("query_read_only");
+    spec_.server = std::move(server);
+  }
+
+  void LoadWal(const SectionReader& top) {
+    SectionReader reader(top.Get("wal"), kWalSection, "wal", top.MarkOf("wal"), errors_);
+    WalSpec& wal = spec_.wal;
+    wal.where = errors_.Locate(reader.mark());
+    wal.path = ResolvePath(base_dir_, reader.String("path"));
+    if (auto bytes = reader.Int("segment_bytes", 4096, int64_t{1} << 32)) {
+      wal.segment_bytes = static_cast<uint64_t>(*bytes);
+    }
+    if (auto bytes = reader.Int("max_disk_bytes", 4096, int64_t{1} << 50)) {
+      wal.max_disk_bytes = static_cast<uint64_t>(*bytes);
+      if (wal.max_disk_bytes < wal.segment_bytes) {
+        errors_.Add(
+            ErrorCode::kSpecInvalidValue, reader.MarkOf("max_disk_bytes"),
+            fmt::format("{}: {} is less than one segment ({} bytes)",
+                        reader.PathOf("max_disk_bytes"), wal.max_disk_bytes, wal.segment_bytes));
+      }
+    }
   }
 
   void LoadTable(const std::string& name, const std::string& path, const YAML::Mark& mark,
@@ -588,10 +725,180 @@ class SpecLoader {
             column.default_kind == ColumnSpec::DefaultKind::kAlias) {
           continue;
         }
-        stream.fields.push_back({column.name, column.type, column.name, false, column.where});
+        StreamFieldSpec field;
+        field.name = column.name;
+        field.type = column.type;
+        field.path = column.name;
+        field.where = column.where;
+        stream.fields.push_back(std::move(field));
       }
     }
+    LoadStreamOptions(reader, stream, table);
+    LoadBatching(reader, stream);
+    if (reader.Has("deduplicate")) LoadDeduplicate(reader, stream);
+    if (reader.Has("rules")) LoadRules(reader, stream);
     spec_.streams.push_back(std::move(stream));
+  }
+
+  void LoadStreamOptions(const SectionReader& reader, StreamSpec& stream, const TableSpec* table) {
+    std::string coercion = reader.String("coercion");
+    if (coercion == "strict") {
+      stream.coercion = StreamSpec::Coercion::kStrict;
+    } else if (coercion != "lenient") {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("coercion"),
+                  fmt::format("{}: '{}' is not lenient or strict{}", reader.PathOf("coercion"),
+                              coercion, DidYouMean(coercion, {"lenient", "strict"})));
+    }
+    std::string unknown = reader.String("unknown_fields");
+    if (unknown == "keep") {
+      stream.unknown_fields = StreamSpec::UnknownFields::kKeep;
+    } else if (unknown != "ignore") {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("unknown_fields"),
+                  fmt::format("{}: '{}' is not ignore or keep{}", reader.PathOf("unknown_fields"),
+                              unknown, DidYouMean(unknown, {"ignore", "keep"})));
+    }
+    stream.unknown_fields_column = reader.String("unknown_fields_column");
+    if (stream.unknown_fields != StreamSpec::UnknownFields::kKeep) {
+      if (reader.Has("unknown_fields_column")) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("unknown_fields_column"),
+                    fmt::format("{}: only used with unknown_fields: keep",
+                                reader.PathOf("unknown_fields_column")));
+      }
+      return;
+    }
+    if (table == nullptr) return;
+    YAML::Mark mark = reader.Has("unknown_fields_column") ? reader.MarkOf("unknown_fields_column")
+                                                          : reader.MarkOf("unknown_fields");
+    std::string path = reader.PathOf("unknown_fields_column");
+    const ColumnSpec* column = FindColumn(*table, stream.unknown_fields_column);
+    if (column == nullptr) {
+      RequireColumn(*table, stream.unknown_fields_column, path, mark);
+      return;
+    }
+    if (column->type.Storage().kind != TypeKind::kString) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, mark,
+                  fmt::format("{}: column '{}' is {}; the unknown fields need a String column",
+                              path, column->name, column->type.ToString()));
+      return;
+    }
+    auto listed = std::find_if(stream.fields.begin(), stream.fields.end(),
+                               [&](const StreamFieldSpec& f) { return f.name == column->name; });
+    if (listed == stream.fields.end()) {
+      StreamFieldSpec field;
+      field.name = column->name;
+      field.type = column->type;
+      field.path = column->name;
+      field.where = errors_.Locate(mark);
+      stream.fields.push_back(std::move(field));
+    } else if (listed->type.Storage().kind != TypeKind::kString) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, mark,
+                  fmt::format("{}: field '{}' is read as {}; the unknown fields need String", path,
+                              listed->name, listed->type.ToString()));
+    }
+  }
+
+  void LoadBatching(const SectionReader& owner, StreamSpec& stream) {
+    SectionReader reader(owner.Get("batch"), kStreamBatchSection, owner.PathOf("batch"),
+                         owner.MarkOf("batch"), errors_);
+    if (auto rows = reader.Int("max_rows", 1, 10'000'000)) {
+      stream.batch.max_rows = static_cast<uint32_t>(*rows);
+    }
+    if (auto bytes = reader.Int("max_bytes", 1, int64_t{1} << 32)) {
+      stream.batch.max_bytes = static_cast<uint64_t>(*bytes);
+    }
+    if (auto delay =
+            reader.Duration("max_delay", std::chrono::milliseconds(0), std::chrono::hours(1))) {
+      stream.batch.max_delay = *delay;
+    }
+  }
+
+  void LoadDeduplicate(const SectionReader& owner, StreamSpec& stream) {
+    SectionReader reader(owner.Get("deduplicate"), kDeduplicateSection, owner.PathOf("deduplicate"),
+                         owner.MarkOf("deduplicate"), errors_);
+    DeduplicateSpec deduplicate;
+    deduplicate.where = errors_.Locate(reader.mark());
+    deduplicate.key = reader.String("key");
+    if (reader.Has("key")) {
+      const StreamFieldSpec* field = FindField(stream, deduplicate.key);
+      if (field == nullptr) {
+        errors_.Add(
+            ErrorCode::kSpecUnknownReference, reader.MarkOf("key"),
+            fmt::format("{}: stream '{}' has no field '{}'{}", reader.PathOf("key"), stream.name,
+                        deduplicate.key, DidYouMean(deduplicate.key, FieldNames(stream))));
+      } else if (IsNestedKind(field->type.Storage().kind)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("key"),
+                    fmt::format("{}: field '{}' is {}; a key must be a single value",
+                                reader.PathOf("key"), field->name, field->type.ToString()));
+      }
+    }
+    if (auto window =
+            reader.Duration("window", std::chrono::milliseconds(1), std::chrono::days(30))) {
+      deduplicate.window = *window;
+    }
+    stream.deduplicate = std::move(deduplicate);
+  }
+
+  void LoadRules(const SectionReader& owner, StreamSpec& stream) {
+    Schema schema;
+    for (const StreamFieldSpec& field : stream.fields) schema.push_back({field.name, field.type});
+    YAML::Node rules = owner.Get("rules");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      std::string path = fmt::format("{}[{}]", owner.PathOf("rules"), i);
+      YAML::Mark mark = MarkOrKey(rules[i], owner.MarkOf("rules"));
+      SectionReader reader(rules[i], kRecordRuleSection, path, mark, errors_);
+      RecordRuleSpec rule;
+      rule.where = errors_.Locate(mark);
+      rule.name = reader.String("name");
+      if (reader.Has("name")) {
+        CheckName("rule", rule.name, reader.PathOf("name"), reader.MarkOf("name"));
+        auto previous = std::find_if(stream.rules.begin(), stream.rules.end(),
+                                     [&](const RecordRuleSpec& r) { return r.name == rule.name; });
+        if (previous != stream.rules.end()) {
+          errors_.Add(ErrorCode::kSpecDuplicateName, reader.MarkOf("name"),
+                      fmt::format("{}: rule '{}' defined twice (first at line {})",
+                                  reader.PathOf("name"), rule.name, previous->where.line));
+        }
+      }
+      rule.condition = reader.String("condition");
+      if (reader.Has("condition")) {
+        size_t offset = 0;
+        Result<Expression> compiled = Expression::CompileCondition(rule.condition, schema, &offset);
+        if (!compiled.ok()) {
+          errors_.Add(compiled.error().code,
+                      PointInto(reader.Get("condition"), reader.MarkOf("condition"), offset),
+                      fmt::format("{}: {}", reader.PathOf("condition"), compiled.error().message));
+        }
+      }
+      rule.message = reader.Has("message") ? reader.String("message") : rule.condition;
+      stream.rules.push_back(std::move(rule));
+    }
+  }
+
+  /// The position of character `offset` of a scalar, when the scalar is written on one line as it
+  /// is (plain or quoted without escapes); else the scalar's own position.
+  YAML::Mark PointInto(const YAML::Node& scalar, const YAML::Mark& mark, size_t offset) const {
+    if (mark.pos < 0) return mark;
+    const std::string& value = scalar.Scalar();
+    size_t start = static_cast<size_t>(mark.pos);
+    if (start < text_.size() && (text_[start] == '"' || text_[start] == '\'')) ++start;
+    if (text_.substr(start, value.size()) != value) return mark;
+    YAML::Mark pointed = mark;
+    pointed.column += static_cast<int>(start - static_cast<size_t>(mark.pos) + offset);
+    pointed.pos += static_cast<int>(start - static_cast<size_t>(mark.pos) + offset);
+    return pointed;
+  }
+
+  static const StreamFieldSpec* FindField(const StreamSpec& stream, std::string_view name) {
+    for (const StreamFieldSpec& field : stream.fields) {
+      if (field.name == name) return &field;
+    }
+    return nullptr;
+  }
+
+  static std::vector<std::string> FieldNames(const StreamSpec& stream) {
+    std::vector<std::string> names;
+    for (const StreamFieldSpec& field : stream.fields) names.push_back(field.name);
+    return names;
   }
 
   void LoadField(StreamSpec& stream, const TableSpec* table, const std::string& path,
@@ -647,7 +954,139 @@ class SpecLoader {
       }
     }
     field.required = reader.Bool("required");
+    LoadFieldRules(reader, field);
     if (reader.Has("name")) stream.fields.push_back(std::move(field));
+  }
+
+  /// Checks that `text` reads as a value of the field's type (default, allowed).
+  bool CheckValueText(const SectionReader& reader, std::string_view key, const YAML::Mark& mark,
+                      const StreamFieldSpec& field, const std::string& text) {
+    Column scratch(field.type);
+    Status status = AppendTextValue(text, scratch);
+    if (status.ok()) return true;
+    errors_.Add(ErrorCode::kSpecInvalidValue, mark,
+                fmt::format("{}: '{}' is not a value of {}: {}", reader.PathOf(key), text,
+                            field.type.ToString(), status.error().message));
+    return false;
+  }
+
+  void LoadFieldRules(const SectionReader& reader, StreamFieldSpec& field) {
+    TypeKind kind = field.type.Storage().kind;
+    auto wrong_kind = [&](std::string_view key, std::string_view accepted) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                  fmt::format("{}: {} applies to {}, and field '{}' is {}", reader.PathOf(key), key,
+                              accepted, field.name, field.type.ToString()));
+    };
+    if (reader.Has("default")) {
+      field.default_value = reader.String("default");
+      if (field.required) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("default"),
+                    fmt::format("{}: a required field never uses a default; remove one of them",
+                                reader.PathOf("default")));
+      } else {
+        CheckValueText(reader, "default", reader.MarkOf("default"), field, *field.default_value);
+      }
+    }
+    LoadBound(reader, "min", field, field.min);
+    LoadBound(reader, "max", field, field.max);
+    if (field.min && field.max && !BoundsInOrder(field)) {
+      errors_.Add(
+          ErrorCode::kSpecInvalidValue, reader.MarkOf("max"),
+          fmt::format("{}: max {} is below min {}", reader.PathOf("max"), *field.max, *field.min));
+    }
+    if (reader.Has("max_length")) {
+      if (!IsTextKind(kind)) {
+        wrong_kind("max_length", "String and FixedString fields");
+      } else if (auto length = reader.Int("max_length", 1, std::numeric_limits<int32_t>::max())) {
+        field.max_length = static_cast<uint32_t>(*length);
+      }
+    }
+    if (reader.Has("regex")) {
+      field.regex = reader.String("regex");
+      if (!IsTextKind(kind) && kind != TypeKind::kUuid) {
+        wrong_kind("regex", "String, FixedString and UUID fields");
+      } else {
+        RE2 pattern(field.regex, RE2::Quiet);
+        if (!pattern.ok()) {
+          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("regex"),
+                      fmt::format("{}: invalid regular expression: {}", reader.PathOf("regex"),
+                                  pattern.error()));
+        }
+      }
+    }
+    if (reader.Has("allowed")) {
+      YAML::Node allowed = reader.Get("allowed");
+      if (IsNestedKind(kind)) wrong_kind("allowed", "single values");
+      if (allowed.size() == 0) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("allowed"),
+                    fmt::format("{}: list at least one value", reader.PathOf("allowed")));
+      }
+      for (size_t i = 0; i < allowed.size(); ++i) {
+        YAML::Mark mark = MarkOrKey(allowed[i], reader.MarkOf("allowed"));
+        if (!allowed[i].IsScalar()) {
+          errors_.Add(ErrorCode::kSpecWrongType, mark,
+                      fmt::format("{}[{}]: expected a value, found a {}", reader.PathOf("allowed"),
+                                  i, allowed[i].IsMap() ? "map" : "list"));
+          continue;
+        }
+        if (!IsNestedKind(kind)) {
+          CheckValueText(reader, "allowed", mark, field, allowed[i].Scalar());
+        }
+        field.allowed.push_back(allowed[i].Scalar());
+      }
+    }
+    for (std::string_view key : {"trim", "lowercase"}) {
+      if (reader.Bool(key) && !IsTextKind(kind)) wrong_kind(key, "String and FixedString fields");
+    }
+    field.trim = reader.Bool("trim");
+    field.lowercase = reader.Bool("lowercase");
+  }
+
+  /// min/max: a number for numeric fields, a date or time for date fields; a leading '+' is
+  /// dropped so the bound reads as an expression literal.
+  void LoadBound(const SectionReader& reader, std::string_view key, const StreamFieldSpec& field,
+                 std::optional<std::string>& bound) {
+    if (!reader.Has(key)) return;
+    std::string text = std::string(Trim(reader.String(key)));
+    TypeKind kind = field.type.Storage().kind;
+    if (IsNumberKind(kind)) {
+      if (StartsWith(text, "+")) text.erase(0, 1);
+      Result<double> number = ParseFloatText(text, TypeKind::kFloat64);
+      if (!number.ok() || !std::isfinite(*number)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                    fmt::format("{}: '{}' is not a number", reader.PathOf(key), text));
+        return;
+      }
+    } else if (IsDateKind(kind)) {
+      bool valid = CheckStrictText(text, kind).ok() &&
+                   (kind == TypeKind::kDate || kind == TypeKind::kDate32
+                        ? ParseDateText(text, TypeKind::kDate32).ok()
+                        : ParseDateTimeText(text, TypeKind::kDateTime64, 6).ok());
+      if (!valid) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                    fmt::format("{}: '{}' is not a date or time such as 2024-01-31 or "
+                                "2024-01-31 12:00:00",
+                                reader.PathOf(key), text));
+        return;
+      }
+    } else {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                  fmt::format("{}: {} applies to number and date fields, and field '{}' is {}",
+                              reader.PathOf(key), key, field.name, field.type.ToString()));
+      return;
+    }
+    bound = text;
+  }
+
+  static bool BoundsInOrder(const StreamFieldSpec& field) {
+    TypeKind kind = field.type.Storage().kind;
+    if (IsNumberKind(kind)) {
+      return *ParseFloatText(*field.min, TypeKind::kFloat64) <=
+             *ParseFloatText(*field.max, TypeKind::kFloat64);
+    }
+    // Dates and times compare as instants; a date-only bound is its midnight.
+    return *ParseDateTimeText(*field.min, TypeKind::kDateTime64, 6) <=
+           *ParseDateTimeText(*field.max, TypeKind::kDateTime64, 6);
   }
 
   void LoadSource(const std::string& name, const std::string& path, const YAML::Mark& mark,
@@ -728,6 +1167,7 @@ class SpecLoader {
   SpecErrors errors_;
   std::string file_;
   std::string base_dir_;
+  std::string_view text_;  // the spec text, to point into expressions
   PipelineSpec spec_;
 };
 

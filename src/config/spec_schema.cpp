@@ -15,6 +15,13 @@ constexpr KeyDescriptor kTopLevelKeys[] = {
     {.key = "warehouse",
      .kind = KeyKind::kMap,
      .description = "Where the tables live (see `warehouse`)."},
+    {.key = "server",
+     .kind = KeyKind::kMap,
+     .description = "HTTP ingest and query server (see `server`); when present, `sluice run` "
+                    "serves until stopped."},
+    {.key = "wal",
+     .kind = KeyKind::kMap,
+     .description = "Write-ahead log of accepted records (see `wal`)."},
     {.key = "tables",
      .kind = KeyKind::kMap,
      .description = "ClickHouse tables by name, in the order they are created."},
@@ -37,6 +44,57 @@ constexpr KeyDescriptor kWarehouseKeys[] = {
     {.key = "database",
      .default_value = "default",
      .description = "Database holding the tables; an identifier."},
+};
+
+constexpr KeyDescriptor kServerKeys[] = {
+    {.key = "listen",
+     .default_value = "127.0.0.1:8080",
+     .description = "`host:port` of the ingest API, /healthz, /readyz and /metrics; port 0 takes "
+                    "any free port."},
+    {.key = "query_listen",
+     .description = "`host:port` of the ClickHouse-compatible query endpoint; absent: no query "
+                    "endpoint."},
+    {.key = "threads",
+     .kind = KeyKind::kInt,
+     .default_value = "2",
+     .description = "Threads serving requests, 1 to 64."},
+    {.key = "max_body_bytes",
+     .kind = KeyKind::kInt,
+     .default_value = "16777216",
+     .description = "Largest request body after decompression, 1 to 4294967296; larger is "
+                    "answered 413."},
+    {.key = "auth",
+     .kind = KeyKind::kMap,
+     .description = "Bearer-token authentication (see `server.auth`); absent: no authentication."},
+    {.key = "query_read_only",
+     .kind = KeyKind::kBool,
+     .default_value = "true",
+     .description = "The query endpoint runs only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and "
+                    "EXISTS."},
+};
+
+constexpr KeyDescriptor kServerAuthKeys[] = {
+    {.key = "tokens_env",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "Names of environment variables, each holding one accepted bearer token; "
+                    "read when the server starts, never written into the spec."},
+};
+
+constexpr KeyDescriptor kWalKeys[] = {
+    {.key = "path",
+     .default_value = "wal",
+     .description = "Folder of the log, relative to the spec's folder."},
+    {.key = "segment_bytes",
+     .kind = KeyKind::kInt,
+     .default_value = "67108864",
+     .description = "Size at which a log segment is closed and a new one begun, 4096 to "
+                    "4294967296."},
+    {.key = "max_disk_bytes",
+     .kind = KeyKind::kInt,
+     .default_value = "1073741824",
+     .description = "Disk the log may use; when full, ingestion answers 429 until ClickHouse has "
+                    "caught up. At least `segment_bytes`."},
 };
 
 constexpr KeyDescriptor kTableKeys[] = {
@@ -173,6 +231,68 @@ constexpr KeyDescriptor kStreamKeys[] = {
      .kind = KeyKind::kList,
      .computed_default = "every column without materialized/alias",
      .description = "Record fields and the columns they fill."},
+    {.key = "coercion",
+     .default_value = "lenient",
+     .description =
+         "`lenient` converts between kinds (\"42\" into a number, 1 into Bool, an "
+         "epoch into a date); `strict` rejects a value not already of its column's kind."},
+    {.key = "unknown_fields",
+     .default_value = "ignore",
+     .description = "`ignore` drops keys no field reads; `keep` stores the unknown top-level keys "
+                    "as one JSON object in `unknown_fields_column`."},
+    {.key = "unknown_fields_column",
+     .default_value = "_extra",
+     .description = "String column of the table receiving the unknown keys; only with "
+                    "`unknown_fields: keep`."},
+    {.key = "batch",
+     .kind = KeyKind::kMap,
+     .description = "How records are grouped into inserts (see `streams.<stream>.batch`)."},
+    {.key = "deduplicate",
+     .kind = KeyKind::kMap,
+     .description = "Drop repeats of a key (see `streams.<stream>.deduplicate`); absent: off."},
+    {.key = "rules",
+     .kind = KeyKind::kList,
+     .description = "Record-level conditions every record must satisfy (see "
+                    "`streams.<stream>.rules[]`)."},
+};
+
+constexpr KeyDescriptor kStreamBatchKeys[] = {
+    {.key = "max_rows",
+     .kind = KeyKind::kInt,
+     .default_value = "65536",
+     .description = "Rows at which a batch is delivered, 1 to 10000000."},
+    {.key = "max_bytes",
+     .kind = KeyKind::kInt,
+     .default_value = "16777216",
+     .description = "Bytes at which a batch is delivered, 1 to 4294967296."},
+    {.key = "max_delay",
+     .kind = KeyKind::kDuration,
+     .default_value = "1s",
+     .description = "Longest a record waits for its batch to fill, 0s to 1h."},
+};
+
+constexpr KeyDescriptor kDeduplicateKeys[] = {
+    {.key = "key",
+     .required = true,
+     .description = "Field whose value identifies a record; a null key is never a duplicate."},
+    {.key = "window",
+     .kind = KeyKind::kDuration,
+     .default_value = "10m",
+     .description = "A key seen again within this time (processing time, from its first "
+                    "acceptance) is a duplicate and goes to the dead-letter table; 1ms to 30d."},
+};
+
+constexpr KeyDescriptor kRecordRuleKeys[] = {
+    {.key = "name",
+     .required = true,
+     .description = "Rule name, unique in the stream; an identifier."},
+    {.key = "condition",
+     .required = true,
+     .description = "Expression over the stream's fields that must be true, e.g. "
+                    "`event_type != 'purchase' OR amount > 0` (see Record rules)."},
+    {.key = "message",
+     .computed_default = "the condition",
+     .description = "Text written with a failing record."},
 };
 
 constexpr KeyDescriptor kStreamFieldKeys[] = {
@@ -190,6 +310,30 @@ constexpr KeyDescriptor kStreamFieldKeys[] = {
      .default_value = "false",
      .description = "A missing value sends the record to the dead-letter table instead of using "
                     "the column default."},
+    {.key = "default",
+     .description = "Value used when the field is missing, read like a CSV field of the field's "
+                    "type; not with `required`."},
+    {.key = "min",
+     .description = "Smallest accepted value: a number, or a date/time for date columns."},
+    {.key = "max",
+     .description = "Largest accepted value: a number, or a date/time for date columns."},
+    {.key = "max_length",
+     .kind = KeyKind::kInt,
+     .description = "Most UTF-8 characters (code points) of a String or FixedString value."},
+    {.key = "regex", .description = "RE2 pattern the whole text value must match."},
+    {.key = "allowed",
+     .kind = KeyKind::kList,
+     .description = "The only values accepted, each read as the field's type."},
+    {.key = "trim",
+     .kind = KeyKind::kBool,
+     .default_value = "false",
+     .description = "Strip surrounding whitespace from a text value before the checks; the "
+                    "stored value is trimmed."},
+    {.key = "lowercase",
+     .kind = KeyKind::kBool,
+     .default_value = "false",
+     .description = "Lower-case a text value (Unicode) before the checks; the stored value is "
+                    "lower-cased."},
 };
 
 constexpr KeyDescriptor kSourceKeys[] = {
@@ -243,6 +387,15 @@ const SectionDescriptor kStreamFieldSection{"streams.<stream>.fields[]",
 const SectionDescriptor kSourceSection{"sources.<source>", "An input feeding one stream.",
                                        kSourceKeys};
 const SectionDescriptor kCsvSection{"sources.<source>.csv", "How a CSV file is read.", kCsvKeys};
+const SectionDescriptor kServerSection{"server", "The HTTP server of `sluice run`.", kServerKeys};
+const SectionDescriptor kServerAuthSection{"server.auth", "Who may send data.", kServerAuthKeys};
+const SectionDescriptor kWalSection{"wal", "The write-ahead log.", kWalKeys};
+const SectionDescriptor kStreamBatchSection{"streams.<stream>.batch",
+                                            "Delivery batching into ClickHouse.", kStreamBatchKeys};
+const SectionDescriptor kDeduplicateSection{"streams.<stream>.deduplicate",
+                                            "Dropping repeated records.", kDeduplicateKeys};
+const SectionDescriptor kRecordRuleSection{"streams.<stream>.rules[]",
+                                           "A condition on whole records.", kRecordRuleKeys};
 
 std::string_view KeyKindName(KeyKind kind) {
   switch (kind) {
@@ -260,6 +413,8 @@ std::string_view KeyKindName(KeyKind kind) {
       return "string or list";
     case KeyKind::kStringOrMap:
       return "string or map";
+    case KeyKind::kDuration:
+      return "duration";
   }
   return "?";
 }
@@ -272,10 +427,12 @@ const KeyDescriptor* SectionDescriptor::Find(std::string_view key) const {
 }
 
 std::span<const SectionDescriptor* const> SpecSections() {
-  static constexpr std::array<const SectionDescriptor*, 11> kSections = {
-      &kTopLevelSection,    &kWarehouseSection, &kTableSection, &kEngineSection,
-      &kColumnSection,      &kIndexSection,     &kViewSection,  &kStreamSection,
-      &kStreamFieldSection, &kSourceSection,    &kCsvSection,
+  static constexpr std::array<const SectionDescriptor*, 17> kSections = {
+      &kTopLevelSection,    &kWarehouseSection,   &kServerSection,     &kServerAuthSection,
+      &kWalSection,         &kTableSection,       &kEngineSection,     &kColumnSection,
+      &kIndexSection,       &kViewSection,        &kStreamSection,     &kStreamFieldSection,
+      &kStreamBatchSection, &kDeduplicateSection, &kRecordRuleSection, &kSourceSection,
+      &kCsvSection,
   };
   return kSections;
 }

@@ -15,6 +15,7 @@ enum class KeyKind {
   kMap,
   kStringOrList,  // one string (split at top-level commas) or a list of strings
   kStringOrMap,   // a short scalar form or the full map form, e.g. `engine`
+  kDuration,      // a whole number with a unit: 250ms, 1s, 5m, 2h, 7d
 };
 
 std::string_view KeyKindName(KeyKind kind);
@@ -54,6 +55,12 @@ extern const SectionDescriptor kStreamSection;
 extern const SectionDescriptor kStreamFieldSection;
 extern const SectionDescriptor kSourceSection;
 extern const SectionDescriptor kCsvSection;
+extern const SectionDescriptor kServerSection;
+extern const SectionDescriptor kServerAuthSection;
+extern const SectionDescriptor kWalSection;
+extern const SectionDescriptor kStreamBatchSection;
+extern const SectionDescriptor kDeduplicateSection;
+extern const SectionDescriptor kRecordRuleSection;
 
 /// Every section, in the order the reference lists them.
 std::span<const SectionDescriptor* const> SpecSections();

@@ -3,12 +3,17 @@
 namespace sluice {
 
 Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
-                             DeadLetterSink& dead_letter_sink) {
+                             DeadLetterSink& dead_letter_sink,
+                             const std::function<bool()>& should_stop) {
   if (auto opened = source.Open(); !opened.ok()) return opened.error();
   RunCounts counts;
   Batch batch(schema);
   std::vector<DeadLetter> dead_letters;
   while (true) {
+    if (should_stop && should_stop()) {
+      counts.stopped = true;
+      break;
+    }
     batch.Clear();
     dead_letters.clear();
     auto status = source.Poll(batch, dead_letters);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "dataflow/source.h"
 
@@ -10,12 +11,15 @@ struct RunCounts {
   uint64_t rows = 0;
   uint64_t dead_letters = 0;
   uint64_t batches = 0;
+  bool stopped = false;  // asked to stop before the end of input
 };
 
 /// Drives a bounded source to its end: every batch goes to `sink`, every refused record to
 /// `dead_letter_sink`, and the sink is flushed at the end. Stops at the first sink failure
 /// (the rows stay in the source, so a rerun resumes without loss; tokens prevent duplicates).
+/// `should_stop`, when given, is asked between batches; a stop leaves the rest unread.
 Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
-                             DeadLetterSink& dead_letter_sink);
+                             DeadLetterSink& dead_letter_sink,
+                             const std::function<bool()>& should_stop = {});
 
 }  // namespace sluice

@@ -38,23 +38,32 @@ size_t CountNewlines(std::string_view text) {
 /// nested fields.
 class CsvRecordDecoder::Impl {
  public:
-  Impl(std::vector<DecodeField> fields, char delimiter, std::vector<std::string> header)
-      : fields_(std::move(fields)), schema_(SchemaOf(fields_)), delimiter_(delimiter) {
-    if (header.empty()) {
+  Impl(std::vector<DecodeField> fields, char delimiter, std::vector<std::string> header,
+       DecodeOptions options)
+      : fields_(std::move(fields)),
+        schema_(SchemaOf(fields_)),
+        delimiter_(delimiter),
+        strict_(options.strict),
+        extra_column_(UnknownFieldsColumnIndex(fields_, options.unknown_fields_column)),
+        header_(std::move(header)) {
+    if (header_.empty()) {
       for (size_t i = 0; i < fields_.size(); ++i) {
-        column_at_position_.push_back(static_cast<int32_t>(i));
+        if (static_cast<int32_t>(i) != extra_column_) {
+          column_at_position_.push_back(static_cast<int32_t>(i));
+        }
       }
     } else {
-      for (size_t position = 0; position < header.size(); ++position) {
-        if (std::find(header.begin(), header.begin() + static_cast<std::ptrdiff_t>(position),
-                      header[position]) != header.begin() + static_cast<std::ptrdiff_t>(position)) {
+      for (size_t position = 0; position < header_.size(); ++position) {
+        auto before = header_.begin() + static_cast<std::ptrdiff_t>(position);
+        if (std::find(header_.begin(), before, header_[position]) != before) {
           throw SetupError(
               MakeError(ErrorCode::kSpecDuplicateName,
-                        fmt::format("CSV header names column {} twice", header[position])));
+                        fmt::format("CSV header names column {} twice", header_[position])));
         }
         int32_t column = kSkippedColumn;
         for (size_t i = 0; i < fields_.size(); ++i) {
-          if (SourceName(fields_[i]) == header[position]) column = static_cast<int32_t>(i);
+          if (static_cast<int32_t>(i) == extra_column_) continue;
+          if (SourceName(fields_[i]) == header_[position]) column = static_cast<int32_t>(i);
         }
         column_at_position_.push_back(column);
       }
@@ -72,6 +81,7 @@ class CsvRecordDecoder::Impl {
     }
     size_t rows = batch.num_rows();
     std::fill(seen_.begin(), seen_.end(), false);
+    extra_.assign(1, '{');
     Status status = DecodeFields(StripLineBreak(record), batch);
     if (status.ok()) status = FillMissing(batch);
     if (!status.ok()) batch.Truncate(rows);
@@ -155,7 +165,10 @@ class CsvRecordDecoder::Impl {
 
   Status DecodeColumnValue(size_t position, std::string_view text, bool quoted, Batch& batch) {
     int32_t index = column_at_position_[position];
-    if (index == kSkippedColumn) return {};
+    if (index == kSkippedColumn) {
+      if (extra_column_ != kSkippedColumn) KeepUnknown(position, text, quoted);
+      return {};
+    }
     const DecodeField& field = fields_[static_cast<size_t>(index)];
     Column& column = batch.column(static_cast<size_t>(index));
     seen_[static_cast<size_t>(index)] = true;
@@ -168,10 +181,19 @@ class CsvRecordDecoder::Impl {
       if (field.required && !column.nullable()) {
         return MakeError(ErrorCode::kRecordMissingField, "required field is empty", field.name);
       }
+      // An empty field is a missing value; \N is an explicit NULL where the type has one.
+      bool explicit_null = !quoted && text == "\\N" && column.nullable();
+      if (field.default_value && !explicit_null) return AppendDefault(field, column);
       AppendZeroValue(column);
       return {};
     }
-    Status status = IsNestedKind(kind) ? DecodeNested(text, column) : AppendTextValue(text, column);
+    Status status;
+    if (IsNestedKind(kind)) {
+      status = DecodeNested(text, column);
+    } else {
+      if (strict_) status = CheckStrictText(text, kind);
+      if (status.ok()) status = AppendTextValue(text, column);
+    }
     if (!status.ok()) return WithPathPrefix(status.error(), field.name);
     return {};
   }
@@ -194,7 +216,7 @@ class CsvRecordDecoder::Impl {
       return MalformedJson(error);
     }
     key_scratch_.clear();
-    Status status = DecodeJsonValue(value, column, key_scratch_);
+    Status status = DecodeJsonValue(value, column, key_scratch_, strict_);
     if (!status.ok()) return status;
     if (!document.current_location().error()) {
       return MakeError(ErrorCode::kRecordMalformed, "unexpected content after the JSON value");
@@ -204,19 +226,52 @@ class CsvRecordDecoder::Impl {
 
   Status FillMissing(Batch& batch) {
     for (size_t i = 0; i < fields_.size(); ++i) {
+      if (static_cast<int32_t>(i) == extra_column_) {
+        extra_ += '}';
+        batch.column(i).AppendString(extra_);
+        continue;
+      }
       if (seen_[i]) continue;
       if (fields_[i].required) {
         return MakeError(ErrorCode::kRecordMissingField, "required field is missing",
                          fields_[i].name);
+      }
+      if (fields_[i].default_value) {
+        Status status = AppendDefault(fields_[i], batch.column(i));
+        if (!status.ok()) return status;
+        continue;
       }
       AppendZeroValue(batch.column(i));
     }
     return {};
   }
 
+  static Status AppendDefault(const DecodeField& field, Column& column) {
+    Status status = AppendTextValue(*field.default_value, column);
+    if (!status.ok()) return WithPathPrefix(status.error(), field.name);
+    return {};
+  }
+
+  // Appends `"header name":"text"` (null for an empty or \N field) to the unknown-fields object.
+  void KeepUnknown(size_t position, std::string_view text, bool quoted) {
+    if (header_.empty()) return;
+    if (extra_.size() > 1) extra_ += ',';
+    AppendJsonString(extra_, header_[position]);
+    extra_ += ':';
+    if (!quoted && (text.empty() || text == "\\N")) {
+      extra_ += "null";
+    } else {
+      AppendJsonString(extra_, text);
+    }
+  }
+
   std::vector<DecodeField> fields_;
   Schema schema_;
   char delimiter_;
+  bool strict_;
+  int32_t extra_column_;             // the field receiving unknown columns, or kSkippedColumn
+  std::vector<std::string> header_;  // empty without a header
+  std::string extra_;                // the unknown-fields object of the current record
   std::vector<int32_t> column_at_position_;  // field index per input column, or kSkippedColumn
   std::vector<bool> seen_;
   std::string unquoted_;  // a quoted field with "" escapes, unescaped
@@ -226,8 +281,9 @@ class CsvRecordDecoder::Impl {
 };
 
 CsvRecordDecoder::CsvRecordDecoder(std::vector<DecodeField> fields, char delimiter,
-                                   std::vector<std::string> header)
-    : impl_(std::make_unique<Impl>(std::move(fields), delimiter, std::move(header))) {}
+                                   std::vector<std::string> header, DecodeOptions options)
+    : impl_(std::make_unique<Impl>(std::move(fields), delimiter, std::move(header),
+                                   std::move(options))) {}
 CsvRecordDecoder::~CsvRecordDecoder() = default;
 CsvRecordDecoder::CsvRecordDecoder(CsvRecordDecoder&&) noexcept = default;
 CsvRecordDecoder& CsvRecordDecoder::operator=(CsvRecordDecoder&&) noexcept = default;

@@ -28,10 +28,11 @@ struct CsvSplit {
 class CsvRecordDecoder {
  public:
   /// `header` is the input's column names in order, matched against each field's path (or
-  /// name); columns no field reads are skipped. An empty header means the columns are the
-  /// fields in order. Throws SetupError for a header naming a column twice.
+  /// name); columns no field reads are skipped (or kept, see DecodeOptions). An empty header
+  /// means the columns are the fields in order (without the unknown-fields column). Throws
+  /// SetupError for a header naming a column twice or a bad unknown-fields column.
   CsvRecordDecoder(std::vector<DecodeField> fields, char delimiter = ',',
-                   std::vector<std::string> header = {});
+                   std::vector<std::string> header = {}, DecodeOptions options = {});
   ~CsvRecordDecoder();
   CsvRecordDecoder(CsvRecordDecoder&&) noexcept;
   CsvRecordDecoder& operator=(CsvRecordDecoder&&) noexcept;

@@ -26,10 +26,17 @@ std::vector<std::string> PathOf(const DecodeField& field) {
 /// The decoder's state: the path tree, the per-record bookkeeping and the simdjson parser.
 class JsonRecordDecoder::Impl {
  public:
-  explicit Impl(std::vector<DecodeField> fields)
-      : fields_(std::move(fields)), schema_(SchemaOf(fields_)) {
+  Impl(std::vector<DecodeField> fields, DecodeOptions options)
+      : fields_(std::move(fields)), schema_(SchemaOf(fields_)), strict_(options.strict) {
+    extra_column_ = UnknownFieldsColumnIndex(fields_, options.unknown_fields_column);
     nodes_.emplace_back();
-    for (size_t i = 0; i < fields_.size(); ++i) AddPath(i);
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (static_cast<int32_t>(i) == extra_column_) {
+        leaf_of_field_.push_back(kNoColumn);
+      } else {
+        AddPath(i);
+      }
+    }
     for (PathNode& node : nodes_) {
       if (node.keys.size() <= kLinearLookupLimit) continue;
       for (size_t k = 0; k < node.keys.size(); ++k)
@@ -55,6 +62,7 @@ class JsonRecordDecoder::Impl {
     size_t rows = batch.num_rows();
     NextGeneration();
     key_scratch_.clear();
+    extra_.assign(1, '{');
     Status status = DecodeDocument(data, length, capacity, batch);
     if (status.ok()) status = FillMissing(batch);
     if (!status.ok()) batch.Truncate(rows);
@@ -191,8 +199,12 @@ class JsonRecordDecoder::Impl {
         if (auto error = field.unescaped_key().get(key)) return MalformedJson(error);
         child = FindChild(node_index, key);
         if (child < 0) {
-          // Unknown keys are skipped, but remembered to catch duplicates among them too.
+          // Unknown keys are skipped (or kept), but remembered to catch duplicates among them.
           key_scratch_.push_back(key);
+          if (node_index == 0 && extra_column_ != kNoColumn) {
+            Status kept = KeepUnknown(key, field.value());
+            if (!kept.ok()) return kept;
+          }
           continue;
         }
       }
@@ -215,15 +227,18 @@ class JsonRecordDecoder::Impl {
   Status DecodeLeaf(simdjson::ondemand::value value, const PathNode& target, Batch& batch) {
     const DecodeField& field = fields_[static_cast<size_t>(target.column)];
     Column& column = batch.column(static_cast<size_t>(target.column));
-    if (field.required && !column.nullable()) {
+    if ((field.required || field.default_value) && !column.nullable()) {
       simdjson::ondemand::json_type type;
       if (auto error = value.type().get(type))
         return WithPathPrefix(MalformedJson(error), target.path);
       if (type == simdjson::ondemand::json_type::null) {
-        return MakeError(ErrorCode::kRecordMissingField, "required field is null", target.path);
+        if (field.required) {
+          return MakeError(ErrorCode::kRecordMissingField, "required field is null", target.path);
+        }
+        return AppendDefault(field, column, target.path);
       }
     }
-    Status status = DecodeJsonValue(value, column, key_scratch_);
+    Status status = DecodeJsonValue(value, column, key_scratch_, strict_);
     if (!status.ok()) return WithPathPrefix(status.error(), target.path);
     return {};
   }
@@ -245,19 +260,49 @@ class JsonRecordDecoder::Impl {
   Status FillMissing(Batch& batch) {
     for (size_t i = 0; i < fields_.size(); ++i) {
       int32_t leaf = leaf_of_field_[i];
+      if (leaf == kNoColumn) {
+        extra_ += '}';
+        batch.column(i).AppendString(extra_);
+        continue;
+      }
       if (seen_[static_cast<size_t>(leaf)] == generation_) continue;
+      const std::string& path = nodes_[static_cast<size_t>(leaf)].path;
       if (fields_[i].required) {
-        return MakeError(ErrorCode::kRecordMissingField, "required field is missing",
-                         nodes_[static_cast<size_t>(leaf)].path);
+        return MakeError(ErrorCode::kRecordMissingField, "required field is missing", path);
+      }
+      if (fields_[i].default_value) {
+        Status status = AppendDefault(fields_[i], batch.column(i), path);
+        if (!status.ok()) return status;
+        continue;
       }
       AppendZeroValue(batch.column(i));
     }
     return {};
   }
 
+  static Status AppendDefault(const DecodeField& field, Column& column, const std::string& path) {
+    Status status = AppendTextValue(*field.default_value, column);
+    if (!status.ok()) return WithPathPrefix(status.error(), path);
+    return {};
+  }
+
+  // Appends `"key":<value as written>` to the object text of the unknown-fields column.
+  Status KeepUnknown(std::string_view key, simdjson::ondemand::value value) {
+    Result<std::string_view> text = RawJsonText(value);
+    if (!text.ok()) return text.error();
+    if (extra_.size() > 1) extra_ += ',';
+    AppendJsonString(extra_, key);
+    extra_ += ':';
+    extra_ += *text;
+    return {};
+  }
+
   std::vector<DecodeField> fields_;
   Schema schema_;
-  std::vector<PathNode> nodes_;  // nodes_[0] is the record itself
+  bool strict_;
+  int32_t extra_column_ = kNoColumn;  // the field receiving unknown keys, if any
+  std::string extra_;                 // its object text for the current record
+  std::vector<PathNode> nodes_;       // nodes_[0] is the record itself
   std::vector<int32_t> leaf_of_field_;
   // seen_[node] == generation_ when the current record had the key (cheaper than clearing).
   std::vector<uint32_t> seen_;
@@ -267,8 +312,8 @@ class JsonRecordDecoder::Impl {
   std::vector<std::string_view> key_scratch_;
 };
 
-JsonRecordDecoder::JsonRecordDecoder(std::vector<DecodeField> fields)
-    : impl_(std::make_unique<Impl>(std::move(fields))) {}
+JsonRecordDecoder::JsonRecordDecoder(std::vector<DecodeField> fields, DecodeOptions options)
+    : impl_(std::make_unique<Impl>(std::move(fields), std::move(options))) {}
 JsonRecordDecoder::~JsonRecordDecoder() = default;
 JsonRecordDecoder::JsonRecordDecoder(JsonRecordDecoder&&) noexcept = default;
 JsonRecordDecoder& JsonRecordDecoder::operator=(JsonRecordDecoder&&) noexcept = default;

@@ -18,8 +18,9 @@ namespace sluice {
 /// decoder per thread (it owns a reusable parser). Conversion rules: src/format/README.md.
 class JsonRecordDecoder {
  public:
-  /// Throws SetupError when two fields share a path or one path is a prefix of another.
-  explicit JsonRecordDecoder(std::vector<DecodeField> fields);
+  /// Throws SetupError when two fields share a path, one path is a prefix of another, or
+  /// `options.unknown_fields_column` is not a String field.
+  explicit JsonRecordDecoder(std::vector<DecodeField> fields, DecodeOptions options = {});
   ~JsonRecordDecoder();
   JsonRecordDecoder(JsonRecordDecoder&&) noexcept;
   JsonRecordDecoder& operator=(JsonRecordDecoder&&) noexcept;

@@ -41,16 +41,35 @@ bool IsTextKind(TypeKind kind) {
   return kind == TypeKind::kString || kind == TypeKind::kFixedString || kind == TypeKind::kUuid;
 }
 
+bool IsDateKind(TypeKind kind) {
+  return kind == TypeKind::kDate || kind == TypeKind::kDate32 || kind == TypeKind::kDateTime ||
+         kind == TypeKind::kDateTime64;
+}
+
+Error StrictMismatch(const Column& column, json_type type) {
+  Error error = Mismatch(column, type);
+  error.message += " (strict coercion)";
+  return error;
+}
+
 // Scalars: strings and number tokens go through the shared text conversion, so "42" and 42
-// read the same way and Decimal digits are never rounded through a double.
-Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& column) {
+// read the same way and Decimal digits are never rounded through a double. Strict coercion
+// lets only strings fill text and date columns and only numbers fill numeric ones.
+Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& column, bool strict) {
   TypeKind kind = column.storage().kind;
   std::string_view text;
   switch (type) {
     case json_type::string:
       if (auto error = value.get_string().get(text)) return MalformedJson(error);
+      if (strict) {
+        if (!IsTextKind(kind) && !IsDateKind(kind)) return StrictMismatch(column, type);
+        if (Status status = CheckStrictText(text, kind); !status.ok()) return status;
+      }
       return AppendTextValue(text, column);
     case json_type::number:
+      if (strict && (IsTextKind(kind) || IsDateKind(kind) || kind == TypeKind::kBool)) {
+        return StrictMismatch(column, type);
+      }
       return AppendTextValue(TrimJsonToken(value.raw_json_token()), column);
     case json_type::boolean: {
       bool flag = false;
@@ -59,8 +78,8 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
         column.AppendFixed(static_cast<uint8_t>(flag ? 1 : 0));
         return {};
       }
-      if (IsTextKind(kind)) return AppendTextValue(flag ? "true" : "false", column);
-      return Mismatch(column, type);
+      if (IsTextKind(kind) && !strict) return AppendTextValue(flag ? "true" : "false", column);
+      return strict ? StrictMismatch(column, type) : Mismatch(column, type);
     }
     case json_type::object: {
       if (!IsTextKind(kind)) return Mismatch(column, type);
@@ -84,14 +103,14 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
 }
 
 Status DecodeArray(simdjson::ondemand::value& value, Column& column,
-                   std::vector<std::string_view>& key_scratch) {
+                   std::vector<std::string_view>& key_scratch, bool strict) {
   simdjson::ondemand::array array;
   if (auto error = value.get_array().get(array)) return MalformedJson(error);
   size_t index = 0;
   for (auto element : array) {
     simdjson::ondemand::value item;
     if (auto error = std::move(element).get(item)) return MalformedJson(error);
-    Status status = DecodeJsonValue(item, column.child(0), key_scratch);
+    Status status = DecodeJsonValue(item, column.child(0), key_scratch, strict);
     if (!status.ok()) return WithPathPrefix(status.error(), fmt::format("[{}]", index));
     ++index;
   }
@@ -100,7 +119,7 @@ Status DecodeArray(simdjson::ondemand::value& value, Column& column,
 }
 
 Status DecodeMap(simdjson::ondemand::value& value, Column& column,
-                 std::vector<std::string_view>& key_scratch) {
+                 std::vector<std::string_view>& key_scratch, bool strict) {
   simdjson::ondemand::object object;
   if (auto error = value.get_object().get(object)) return MalformedJson(error);
   size_t keys_begin = key_scratch.size();
@@ -111,7 +130,7 @@ Status DecodeMap(simdjson::ondemand::value& value, Column& column,
     if (auto error = field.unescaped_key().get(key)) return MalformedJson(error);
     key_scratch.push_back(key);
     Status status = AppendTextValue(key, column.child(0));
-    if (status.ok()) status = DecodeJsonValue(field.value(), column.child(1), key_scratch);
+    if (status.ok()) status = DecodeJsonValue(field.value(), column.child(1), key_scratch, strict);
     if (!status.ok()) {
       key_scratch.resize(keys_begin);
       return WithPathPrefix(status.error(), fmt::format("[\"{}\"]", key));
@@ -124,7 +143,7 @@ Status DecodeMap(simdjson::ondemand::value& value, Column& column,
 }
 
 Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
-                            std::vector<std::string_view>& key_scratch) {
+                            std::vector<std::string_view>& key_scratch, bool strict) {
   simdjson::ondemand::array array;
   if (auto error = value.get_array().get(array)) return MalformedJson(error);
   size_t index = 0;
@@ -136,7 +155,7 @@ Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
                        fmt::format("more than {} elements for {}", column.child_count(),
                                    column.storage().ToString()));
     }
-    Status status = DecodeJsonValue(item, column.child(index), key_scratch);
+    Status status = DecodeJsonValue(item, column.child(index), key_scratch, strict);
     if (!status.ok()) return WithPathPrefix(status.error(), fmt::format("[{}]", index));
     ++index;
   }
@@ -150,7 +169,7 @@ Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
 }
 
 Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
-                             std::vector<std::string_view>& key_scratch) {
+                             std::vector<std::string_view>& key_scratch, bool strict) {
   const std::vector<std::string>& names = column.storage().element_names;
   simdjson::ondemand::object object;
   if (auto error = value.get_object().get(object)) return MalformedJson(error);
@@ -167,7 +186,7 @@ Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
     size_t index = static_cast<size_t>(found - names.begin());
     if (seen[index]) continue;  // reported as a duplicate key below
     seen[index] = true;
-    Status status = DecodeJsonValue(field.value(), column.child(index), key_scratch);
+    Status status = DecodeJsonValue(field.value(), column.child(index), key_scratch, strict);
     if (!status.ok()) {
       key_scratch.resize(keys_begin);
       return WithPathPrefix(status.error(), fmt::format(".{}", key));
@@ -183,6 +202,25 @@ Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
 }
 
 }  // namespace
+
+Result<std::string_view> RawJsonText(simdjson::ondemand::value& value) {
+  json_type type;
+  if (auto error = value.type().get(type)) return MalformedJson(error);
+  std::string_view text;
+  if (type == json_type::object) {
+    simdjson::ondemand::object object;
+    if (auto error = value.get_object().get(object)) return MalformedJson(error);
+    if (auto error = object.raw_json().get(text)) return MalformedJson(error);
+    return text;
+  }
+  if (type == json_type::array) {
+    simdjson::ondemand::array array;
+    if (auto error = value.get_array().get(array)) return MalformedJson(error);
+    if (auto error = array.raw_json().get(text)) return MalformedJson(error);
+    return text;
+  }
+  return TrimJsonToken(value.raw_json_token());
+}
 
 Error MalformedJson(simdjson::error_code code) {
   return MakeError(ErrorCode::kRecordMalformed,
@@ -217,7 +255,7 @@ Status CheckDuplicateKeys(std::vector<std::string_view>& keys, size_t begin) {
 }
 
 Status DecodeJsonValue(simdjson::ondemand::value value, Column& column,
-                       std::vector<std::string_view>& key_scratch) {
+                       std::vector<std::string_view>& key_scratch, bool strict) {
   json_type type;
   if (auto error = value.type().get(type)) return MalformedJson(error);
   if (type == json_type::null) {
@@ -227,20 +265,20 @@ Status DecodeJsonValue(simdjson::ondemand::value value, Column& column,
   switch (column.storage().kind) {
     case TypeKind::kArray:
       if (type != json_type::array) return Mismatch(column, type);
-      return DecodeArray(value, column, key_scratch);
+      return DecodeArray(value, column, key_scratch, strict);
     case TypeKind::kMap:
       if (type != json_type::object) return Mismatch(column, type);
-      return DecodeMap(value, column, key_scratch);
+      return DecodeMap(value, column, key_scratch, strict);
     case TypeKind::kTuple:
       if (type == json_type::array) {
-        return DecodeTupleFromArray(value, column, key_scratch);
+        return DecodeTupleFromArray(value, column, key_scratch, strict);
       }
       if (type == json_type::object && !column.storage().element_names.empty()) {
-        return DecodeTupleFromObject(value, column, key_scratch);
+        return DecodeTupleFromObject(value, column, key_scratch, strict);
       }
       return Mismatch(column, type);
     default:
-      return DecodeScalar(value, type, column);
+      return DecodeScalar(value, type, column, strict);
   }
 }
 

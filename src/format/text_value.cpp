@@ -653,4 +653,155 @@ void AppendZeroValue(Column& column) {
   }
 }
 
+Status CheckStrictText(std::string_view text, TypeKind kind) {
+  switch (kind) {
+    case TypeKind::kBool:
+      if (EqualsIgnoreCase(text, "true") || EqualsIgnoreCase(text, "false")) return {};
+      return MakeError(
+          ErrorCode::kRecordTypeMismatch,
+          fmt::format("{} is not true or false (strict coercion)", QuoteForMessage(text)));
+    case TypeKind::kDate:
+    case TypeKind::kDate32:
+    case TypeKind::kDateTime:
+    case TypeKind::kDateTime64:
+      // ISO text starts with YYYY-; numbers would be read as day numbers or epochs.
+      if (text.size() >= 5 && IsDigit(text[0]) && text[4] == '-') return {};
+      return MakeError(ErrorCode::kRecordTypeMismatch,
+                       fmt::format("{} is not an ISO date or date-time (strict coercion)",
+                                   QuoteForMessage(text)));
+    default:
+      return {};
+  }
+}
+
+namespace {
+
+struct CivilDate {
+  int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+// Howard Hinnant's civil_from_days, the inverse of DaysFromCivil.
+CivilDate CivilFromDays(int64_t days) {
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const unsigned day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned shifted_month = (5 * day_of_year + 2) / 153;
+  const unsigned day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+  const unsigned month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+  return {static_cast<int64_t>(year_of_era) + era * 400 + (month <= 2), month, day};
+}
+
+std::string DateText(int64_t days) {
+  CivilDate date = CivilFromDays(days);
+  return fmt::format("{:04}-{:02}-{:02}", date.year, date.month, date.day);
+}
+
+std::string DecimalText(Int128 value, int scale) {
+  std::string digits = Int128ToString(value < 0 ? -value : value);
+  if (scale == 0) return value < 0 ? "-" + digits : digits;
+  size_t width = static_cast<size_t>(scale) + 1;
+  if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+  digits.insert(digits.size() - static_cast<size_t>(scale), ".");
+  return value < 0 ? "-" + digits : digits;
+}
+
+std::string DateTimeText(int64_t ticks, int precision) {
+  Int128 unit = static_cast<Int128>(PowerOfTen(precision));
+  Int128 seconds = FloorDivide(ticks, unit);
+  int64_t fraction = static_cast<int64_t>(ticks - seconds * unit);
+  int64_t days = static_cast<int64_t>(FloorDivide(seconds, kSecondsPerDay));
+  int64_t second_of_day = static_cast<int64_t>(seconds) - days * kSecondsPerDay;
+  std::string text = fmt::format("{} {:02}:{:02}:{:02}", DateText(days), second_of_day / 3600,
+                                 second_of_day / 60 % 60, second_of_day % 60);
+  if (precision > 0) text += fmt::format(".{:0{}}", fraction, precision);
+  return text;
+}
+
+}  // namespace
+
+std::string ValueToText(const Column& column, size_t row) {
+  if (column.IsNull(row)) return "NULL";
+  const DataType& storage = column.storage();
+  switch (storage.kind) {
+    case TypeKind::kInt8:
+      return std::to_string(column.FixedAt<int8_t>(row));
+    case TypeKind::kInt16:
+      return std::to_string(column.FixedAt<int16_t>(row));
+    case TypeKind::kInt32:
+      return std::to_string(column.FixedAt<int32_t>(row));
+    case TypeKind::kInt64:
+      return std::to_string(column.FixedAt<int64_t>(row));
+    case TypeKind::kUInt8:
+      return std::to_string(column.FixedAt<uint8_t>(row));
+    case TypeKind::kUInt16:
+      return std::to_string(column.FixedAt<uint16_t>(row));
+    case TypeKind::kUInt32:
+      return std::to_string(column.FixedAt<uint32_t>(row));
+    case TypeKind::kUInt64:
+      return std::to_string(column.FixedAt<uint64_t>(row));
+    case TypeKind::kFloat32:
+      return fmt::format("{}", column.FixedAt<float>(row));
+    case TypeKind::kFloat64:
+      return fmt::format("{}", column.FixedAt<double>(row));
+    case TypeKind::kBool:
+      return column.FixedAt<uint8_t>(row) != 0 ? "true" : "false";
+    case TypeKind::kDecimal:
+      return DecimalText(column.FixedAt<Int128>(row), storage.scale);
+    case TypeKind::kDate:
+    case TypeKind::kDate32:
+      return DateText(column.FixedAt<int32_t>(row));
+    case TypeKind::kDateTime:
+      return DateTimeText(column.FixedAt<int64_t>(row), 0);
+    case TypeKind::kDateTime64:
+      return DateTimeText(column.FixedAt<int64_t>(row), storage.precision);
+    case TypeKind::kString:
+    case TypeKind::kUuid:
+      return std::string(column.StringAt(row));
+    case TypeKind::kFixedString: {
+      // The padding added on append is not part of the value.
+      std::string_view text = column.StringAt(row);
+      while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
+      return std::string(text);
+    }
+    default:
+      return storage.ToString();
+  }
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 }  // namespace sluice

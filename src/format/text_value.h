@@ -61,4 +61,18 @@ void AppendZeroValue(Column& column);
 /// Quotes a value for an error message, cut to a readable length.
 std::string QuoteForMessage(std::string_view text);
 
+/// What strict coercion adds for text that fills `kind`: Bool only from "true"/"false" (any
+/// case, not 0/1), dates and times only from ISO text (not day numbers or epochs); other kinds
+/// are not restricted here. kRecordTypeMismatch otherwise.
+Status CheckStrictText(std::string_view text, TypeKind kind);
+
+/// The value at `row` as text, the inverse of AppendTextValue for scalar kinds: integers,
+/// floats, decimals with their scale, true/false, dates as YYYY-MM-DD, date-times as
+/// YYYY-MM-DD hh:mm:ss[.fraction] (UTC), strings as they are; "NULL" for a null and the type
+/// name for Array, Map and Tuple. For messages and dead-letter rows.
+std::string ValueToText(const Column& column, size_t row);
+
+/// Appends `text` as a JSON string literal (quoted, escaped) to `out`.
+void AppendJsonString(std::string& out, std::string_view text);
+
 }  // namespace sluice

@@ -71,6 +71,24 @@ TEST(SpecReferenceTest, DescriptorDefaultsMatchSpecStructDefaults) {
   EXPECT_EQ(default_of(kCsvSection, "delimiter"), std::string(1, SourceSpec{}.csv_delimiter));
   EXPECT_EQ(default_of(kWarehouseSection, "mode"), WarehouseSpec{}.mode);
   EXPECT_EQ(default_of(kWarehouseSection, "database"), WarehouseSpec{}.database);
+  EXPECT_EQ(default_of(kServerSection, "listen"), ServerSpec{}.listen.ToString());
+  EXPECT_EQ(default_of(kServerSection, "threads"), std::to_string(ServerSpec{}.threads));
+  EXPECT_EQ(default_of(kServerSection, "max_body_bytes"),
+            std::to_string(ServerSpec{}.max_body_bytes));
+  EXPECT_EQ(default_of(kServerSection, "query_read_only"),
+            ServerSpec{}.query_read_only ? "true" : "false");
+  EXPECT_EQ(default_of(kWalSection, "segment_bytes"), std::to_string(WalSpec{}.segment_bytes));
+  EXPECT_EQ(default_of(kWalSection, "max_disk_bytes"), std::to_string(WalSpec{}.max_disk_bytes));
+  EXPECT_EQ(default_of(kStreamSection, "unknown_fields_column"),
+            StreamSpec{}.unknown_fields_column);
+  EXPECT_EQ(default_of(kStreamBatchSection, "max_rows"),
+            std::to_string(StreamBatchSpec{}.max_rows));
+  EXPECT_EQ(default_of(kStreamBatchSection, "max_bytes"),
+            std::to_string(StreamBatchSpec{}.max_bytes));
+  EXPECT_EQ(default_of(kStreamBatchSection, "max_delay"), "1s");
+  EXPECT_EQ(StreamBatchSpec{}.max_delay, std::chrono::seconds(1));
+  EXPECT_EQ(default_of(kDeduplicateSection, "window"), "10m");
+  EXPECT_EQ(DeduplicateSpec{}.window, std::chrono::minutes(10));
 }
 
 }  // namespace

@@ -1,0 +1,92 @@
+#include "runtime/live_pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/clickhouse_http.h"
+#include "server/ingest_api.h"
+#include "warehouse/ddl.h"
+
+namespace sluice {
+
+Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& spec,
+                                                          Warehouse& warehouse,
+                                                          MetricRegistry& metrics,
+                                                          LiveOptions options) {
+  std::unique_ptr<LivePipeline> live(new LivePipeline());
+  for (const StreamSpec& stream : spec.streams) {
+    live->streams_.push_back(std::make_unique<StreamRuntime>(
+        static_cast<uint32_t>(live->streams_.size()), stream, *spec.FindTable(stream.table),
+        DeadLetterTableName(stream)));
+  }
+  std::string wal_folder = options.wal.directory;
+  auto wal = WriteAheadLog::Open(std::move(options.wal));
+  if (!wal.ok()) return wal.error();
+  live->wal_ = std::move(wal).value();
+  live->delivery_ = std::make_unique<WalDelivery>(
+      live->streams_, *live->wal_, warehouse, spec.name, spec.warehouse.database,
+      wal_folder + "/delivery.intent", options.delivery);
+  if (auto started = live->delivery_->Start(); !started.ok()) return started.error();
+
+  live->ingest_ = std::make_unique<IngestPipeline>(live->streams_, *live->wal_, metrics);
+  WalDelivery* delivery = live->delivery_.get();
+  live->ingest_->OnAppended([delivery] { delivery->Notify(); });
+
+  HttpServerOptions server_options;
+  server_options.address = options.address;
+  server_options.port = options.port;
+  server_options.threads = static_cast<size_t>(options.threads);
+  server_options.body_limit = options.max_body_bytes;
+  server_options.name = "api";
+  server_options.metrics = &metrics;
+  live->ingest_server_ = std::make_unique<HttpServer>(server_options);
+  IngestApiOptions ingest_options;
+  ingest_options.tokens = options.tokens;
+  RegisterIngestApi(*live->ingest_server_, *live->ingest_, ingest_options);
+  if (auto started = live->ingest_server_->Start(); !started.ok()) return started.error();
+
+  if (options.query_port) {
+    HttpServerOptions query_options = server_options;
+    query_options.address = options.query_address;
+    query_options.port = *options.query_port;
+    query_options.name = "clickhouse";
+    query_options.health_routes = false;
+    live->query_server_ = std::make_unique<HttpServer>(query_options);
+    ClickHouseHttpOptions clickhouse_options;
+    clickhouse_options.read_only = options.query_read_only;
+    RegisterClickHouseHttp(*live->query_server_, warehouse, clickhouse_options);
+    if (auto started = live->query_server_->Start(); !started.ok()) return started.error();
+    live->query_server_->SetReady(true);
+  }
+  live->ingest_server_->SetReady(true);
+  spdlog::info("ingest API on {}:{}{}", options.address, live->ingest_port(),
+               live->query_server_
+                   ? fmt::format(", ClickHouse-compatible queries on {}:{}", options.query_address,
+                                 live->query_port())
+                   : std::string());
+  return live;
+}
+
+LivePipeline::~LivePipeline() {
+  if (!stopped_) (void)Shutdown();
+}
+
+Status LivePipeline::Shutdown() {
+  if (stopped_) return {};
+  stopped_ = true;
+  ingest_->BeginShutdown();
+  ingest_server_->BeginShutdown();
+  if (query_server_) query_server_->BeginShutdown();
+  ingest_server_->Stop();
+  if (query_server_) query_server_->Stop();
+  Status drained = delivery_->DrainAndStop();
+  if (drained.ok()) {
+    spdlog::info("stopped: every acknowledged record is in ClickHouse");
+  } else {
+    spdlog::error("stopped with records still in the write-ahead log (they are delivered on "
+                  "the next start): {}",
+                  drained.error().ToString());
+  }
+  return drained;
+}
+
+}  // namespace sluice
