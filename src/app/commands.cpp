@@ -199,8 +199,10 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
 
   for (SourceRun& run : BuildSourceRuns(*spec, **warehouse)) {
     auto started = std::chrono::steady_clock::now();
-    auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink,
-                             [&stop] { return stop.requested(); });
+    BoundedRunHooks hooks;
+    hooks.process = run.process;
+    hooks.should_stop = [&stop] { return stop.requested(); };
+    auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink, hooks);
     if (!counts.ok()) {
       PrintError(counts.error());
       return kExitRuntimeFailure;

@@ -4,8 +4,20 @@
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/file/file_source.h"
 #include "sources/stream_fields.h"
+#include "operators/validate/validate_operator.h"
+
+#include <chrono>
 
 namespace sluice {
+namespace {
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse) {
   std::vector<SourceRun> runs;
   for (const SourceSpec& source : spec.sources) {
@@ -13,8 +25,27 @@ std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& ware
     const TableSpec& table = *spec.FindTable(stream.table);
     SourceRun run;
     run.spec = &source;
-    auto file = std::make_unique<FileSource>(source, StreamDecodeFields(stream, table));
+    auto file = std::make_unique<FileSource>(source, StreamDecodeFields(stream, table),
+                                             StreamDecodeOptions(stream));
     run.schema = file->schema();
+    if (stream.NeedsValidation()) {
+      // The loader has checked the rules against the fields, so building cannot fail here.
+      auto validate = std::make_shared<ValidateOperator>(
+          ValidateOperator::Build(stream, run.schema).value());
+      std::shared_ptr<ValidateState> state = validate->CreateState();
+      file->KeepRowRecords(true);
+      FileSource* reader = file.get();
+      run.process = [validate, state, reader, name = source.name](
+                        Batch& batch, std::vector<DeadLetter>& dead_letters) {
+        std::vector<RowFailure> failed;
+        validate->Process(batch, failed, *state);
+        for (RowFailure& failure : failed) {
+          const auto& [raw, location] = reader->RowRecord(failure.row);
+          dead_letters.push_back(
+              DeadLetter{NowMillis(), name, location, raw, std::move(failure.error)});
+        }
+      };
+    }
     run.source = std::move(file);
     run.sink = std::make_unique<ClickHouseSink>(warehouse, spec.name, spec.warehouse.database,
                                                 table.name);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct SourceRun {
   Schema schema;
   std::unique_ptr<Sink> sink;
   std::unique_ptr<DeadLetterSink> dead_letter_sink;
+  /// The stream's validation between decoding and the sink (empty when it has no rules).
+  std::function<void(Batch&, std::vector<DeadLetter>&)> process;
 };
 
 /// Builds every source of the spec with its table and dead-letter sinks. Component types are

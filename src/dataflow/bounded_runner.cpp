@@ -3,14 +3,13 @@
 namespace sluice {
 
 Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
-                             DeadLetterSink& dead_letter_sink,
-                             const std::function<bool()>& should_stop) {
+                             DeadLetterSink& dead_letter_sink, const BoundedRunHooks& hooks) {
   if (auto opened = source.Open(); !opened.ok()) return opened.error();
   RunCounts counts;
   Batch batch(schema);
   std::vector<DeadLetter> dead_letters;
   while (true) {
-    if (should_stop && should_stop()) {
+    if (hooks.should_stop && hooks.should_stop()) {
       counts.stopped = true;
       break;
     }
@@ -19,6 +18,7 @@ Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
     auto status = source.Poll(batch, dead_letters);
     if (!status.ok()) return status.error();
     std::string identity = source.LastPollIdentity();
+    if (hooks.process) hooks.process(batch, dead_letters);
     if (batch.num_rows() > 0) {
       if (auto written = sink.Write(batch, identity); !written.ok()) return written.error();
       counts.rows += batch.num_rows();

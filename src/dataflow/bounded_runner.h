@@ -14,12 +14,19 @@ struct RunCounts {
   bool stopped = false;  // asked to stop before the end of input
 };
 
+/// Optional steps of a bounded run.
+struct BoundedRunHooks {
+  /// Runs on each polled batch before it is written: may remove rows, adding them to the dead
+  /// letters (e.g. validation rules).
+  std::function<void(Batch& batch, std::vector<DeadLetter>& dead_letters)> process;
+  /// Asked between batches; a stop leaves the rest of the input unread.
+  std::function<bool()> should_stop;
+};
+
 /// Drives a bounded source to its end: every batch goes to `sink`, every refused record to
 /// `dead_letter_sink`, and the sink is flushed at the end. Stops at the first sink failure
 /// (the rows stay in the source, so a rerun resumes without loss; tokens prevent duplicates).
-/// `should_stop`, when given, is asked between batches; a stop leaves the rest unread.
 Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
-                             DeadLetterSink& dead_letter_sink,
-                             const std::function<bool()>& should_stop = {});
+                             DeadLetterSink& dead_letter_sink, const BoundedRunHooks& hooks = {});
 
 }  // namespace sluice

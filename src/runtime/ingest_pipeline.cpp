@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "runtime/wal_entry.h"
@@ -147,19 +148,31 @@ IngestService::Answer IngestPipeline::Ingest(std::string_view stream_name, BodyK
   Batch dead_letters(DeadLetterSchema());
   auto decoder = stream.Acquire();
   const char* buffer_end = padded.data() + padded.size() + simdjson::SIMDJSON_PADDING;
+  std::vector<size_t> row_records;  // the record index of each decoded row
+  row_records.reserve(records.size());
+  auto reject = [&](size_t index, const Error& error) {
+    answer.rejected.push_back({index, error.code, error.where, error.message});
+    AppendDeadLetter(DeadLetter{received_at, "http", fmt::format("request record {}", index),
+                                std::string(records[index]), error},
+                     stream.spec().name, dead_letters);
+    metrics.Error(error.code, Stage::kReceiving);
+  };
   for (size_t index = 0; index < records.size(); ++index) {
     std::string_view record = records[index];
     Status decoded = decoder->Decode(record.data(), record.size(),
                                      static_cast<size_t>(buffer_end - record.data()), rows);
-    if (decoded.ok()) continue;
-    const Error& error = decoded.error();
-    answer.rejected.push_back({index, error.code, error.where, error.message});
-    AppendDeadLetter(DeadLetter{received_at, "http", fmt::format("request record {}", index),
-                                std::string(record), error},
-                     stream.spec().name, dead_letters);
-    metrics.Error(error.code, Stage::kReceiving);
+    if (decoded.ok()) {
+      row_records.push_back(index);
+    } else {
+      reject(index, decoded.error());
+    }
   }
   stream.Release(std::move(decoder));
+  std::vector<RowFailure> failed;
+  stream.Validate(rows, failed);
+  for (const RowFailure& failure : failed) reject(row_records[failure.row], failure.error);
+  std::sort(answer.rejected.begin(), answer.rejected.end(),
+            [](const Rejected& a, const Rejected& b) { return a.index < b.index; });
 
   std::string payload;
   payload.reserve(body.size() + 1024);

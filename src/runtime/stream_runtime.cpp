@@ -11,7 +11,20 @@ StreamRuntime::StreamRuntime(uint32_t index, const StreamSpec& stream, const Tab
       table_(table.name),
       dead_letter_table_(std::move(dead_letter_table)),
       fields_(StreamDecodeFields(stream, table)),
-      schema_(SchemaOf(fields_)) {}
+      options_(StreamDecodeOptions(stream)),
+      schema_(SchemaOf(fields_)) {
+  if (stream.NeedsValidation()) {
+    // The loader has checked the rules against the fields, so building cannot fail here.
+    validate_.emplace(ValidateOperator::Build(stream, schema_).value());
+    validate_state_ = validate_->CreateState();
+  }
+}
+
+void StreamRuntime::Validate(Batch& batch, std::vector<RowFailure>& failed) {
+  if (!validate_) return;
+  std::lock_guard lock(validate_mutex_);
+  validate_->Process(batch, failed, *validate_state_);
+}
 
 std::unique_ptr<JsonRecordDecoder> StreamRuntime::Acquire() {
   {
@@ -22,7 +35,7 @@ std::unique_ptr<JsonRecordDecoder> StreamRuntime::Acquire() {
       return decoder;
     }
   }
-  return std::make_unique<JsonRecordDecoder>(fields_);
+  return std::make_unique<JsonRecordDecoder>(fields_, options_);
 }
 
 void StreamRuntime::Release(std::unique_ptr<JsonRecordDecoder> decoder) {

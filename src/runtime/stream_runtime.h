@@ -2,12 +2,14 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/spec.h"
 #include "core/batch.h"
 #include "format/json_record_decoder.h"
+#include "operators/validate/validate_operator.h"
 
 namespace sluice {
 
@@ -28,13 +30,22 @@ class StreamRuntime {
   std::unique_ptr<JsonRecordDecoder> Acquire();
   void Release(std::unique_ptr<JsonRecordDecoder> decoder);
 
+  /// Applies the stream's validation rules to a decoded batch (rows that fail are removed and
+  /// reported); does nothing for a stream without rules. Thread-safe: the deduplication memory
+  /// is shared by every request of the stream, so a repeat is caught whichever thread serves it.
+  void Validate(Batch& batch, std::vector<RowFailure>& failed);
+
  private:
   uint32_t index_;
   StreamSpec stream_;
   std::string table_;
   std::string dead_letter_table_;
   std::vector<DecodeField> fields_;
+  DecodeOptions options_;
   Schema schema_;
+  std::optional<ValidateOperator> validate_;
+  std::unique_ptr<ValidateState> validate_state_;
+  std::mutex validate_mutex_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<JsonRecordDecoder>> idle_;
 };

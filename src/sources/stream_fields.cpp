@@ -23,7 +23,8 @@ std::vector<DecodeField> StreamDecodeFields(const StreamSpec& stream, const Tabl
   if (!stream.fields.empty()) {
     for (const StreamFieldSpec& field : stream.fields) {
       fields.push_back({field.name, field.type,
-                        SplitPath(field.path.empty() ? field.name : field.path), field.required});
+                        SplitPath(field.path.empty() ? field.name : field.path), field.required,
+                        field.default_value});
     }
     return fields;
   }
@@ -32,9 +33,18 @@ std::vector<DecodeField> StreamDecodeFields(const StreamSpec& stream, const Tabl
         column.default_kind == ColumnSpec::DefaultKind::kAlias) {
       continue;
     }
-    fields.push_back({column.name, column.type, {column.name}, false});
+    fields.push_back({column.name, column.type, {column.name}, false, std::nullopt});
   }
   return fields;
+}
+
+DecodeOptions StreamDecodeOptions(const StreamSpec& stream) {
+  DecodeOptions options;
+  options.strict = stream.coercion == StreamSpec::Coercion::kStrict;
+  if (stream.unknown_fields == StreamSpec::UnknownFields::kKeep) {
+    options.unknown_fields_column = stream.unknown_fields_column;
+  }
+  return options;
 }
 
 }  // namespace sluice

@@ -11,4 +11,7 @@ namespace sluice {
 /// it lists none, every column of its table that is not computed by ClickHouse.
 std::vector<DecodeField> StreamDecodeFields(const StreamSpec& stream, const TableSpec& table);
 
+/// How a stream's records are decoded: strict or lenient coercion, unknown keys kept or not.
+DecodeOptions StreamDecodeOptions(const StreamSpec& stream);
+
 }  // namespace sluice

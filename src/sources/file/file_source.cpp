@@ -55,8 +55,11 @@ std::vector<std::string> SplitHeader(std::string_view record, char delimiter) {
 
 }  // namespace
 
-FileSource::FileSource(SourceSpec spec, std::vector<DecodeField> fields)
-    : spec_(std::move(spec)), fields_(std::move(fields)), schema_(SchemaOf(fields_)) {
+FileSource::FileSource(SourceSpec spec, std::vector<DecodeField> fields, DecodeOptions options)
+    : spec_(std::move(spec)),
+      fields_(std::move(fields)),
+      options_(std::move(options)),
+      schema_(SchemaOf(fields_)) {
   hash_ = XXH3_createState();
 }
 
@@ -91,13 +94,14 @@ Status FileSource::Open() {
       if (auto status = ReadCsvHeader(header); !status.ok()) return status;
     }
     try {
-      csv_ = std::make_unique<CsvRecordDecoder>(fields_, spec_.csv_delimiter, std::move(header));
+      csv_ = std::make_unique<CsvRecordDecoder>(fields_, spec_.csv_delimiter, std::move(header),
+                                                options_);
     } catch (const SetupError& error) {
       return error.error();
     }
   } else {
     try {
-      json_ = std::make_unique<JsonRecordDecoder>(fields_);
+      json_ = std::make_unique<JsonRecordDecoder>(fields_, options_);
     } catch (const SetupError& error) {
       return error.error();
     }
@@ -157,7 +161,11 @@ void FileSource::HandleRecord(std::string_view record, size_t capacity, Batch& b
   if (IsBlank(record)) return;
   Status decoded = json_ ? json_->Decode(record.data(), record.size(), capacity, batch)
                          : csv_->Decode(record, batch);
-  if (!decoded.ok()) {
+  if (decoded.ok()) {
+    if (keep_row_records_) {
+      row_records_.emplace_back(std::string(record), fmt::format("{}:{}", spec_.path, line_));
+    }
+  } else {
     dead_letters.push_back(DeadLetter{NowMillis(), spec_.name,
                                       fmt::format("{}:{}", spec_.path, line_),
                                       std::string(record), decoded.error()});
@@ -166,6 +174,7 @@ void FileSource::HandleRecord(std::string_view record, size_t capacity, Batch& b
 
 Result<PollStatus> FileSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) {
   XXH3_64bits_reset(hash_);
+  row_records_.clear();
   uint64_t first_line = line_;
   size_t handled = 0;
   bool finished = false;

@@ -20,7 +20,7 @@ namespace sluice {
 /// letter that names the file and line.
 class FileSource : public Source {
  public:
-  FileSource(SourceSpec spec, std::vector<DecodeField> fields);
+  FileSource(SourceSpec spec, std::vector<DecodeField> fields, DecodeOptions options = {});
   ~FileSource() override;
 
   const Schema& schema() const { return schema_; }
@@ -32,6 +32,13 @@ class FileSource : public Source {
   Status Restore(const std::string& position) override;
   /// "<first line>-<last line>:<hash of the bytes>" of the last poll's records.
   std::string LastPollIdentity() const override { return last_identity_; }
+  /// Also keep, for each row of the last poll, its record text and place in the file (what a
+  /// later check needs to dead-letter the row).
+  void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
+  /// Record text and "file:line" of row `row` of the last poll (KeepRowRecords only).
+  const std::pair<std::string, std::string>& RowRecord(size_t row) const {
+    return row_records_[row];
+  }
 
  private:
   /// Moves unread bytes to the front and reads more; false at end of file.
@@ -42,6 +49,9 @@ class FileSource : public Source {
 
   SourceSpec spec_;
   std::vector<DecodeField> fields_;
+  DecodeOptions options_;
+  bool keep_row_records_ = false;
+  std::vector<std::pair<std::string, std::string>> row_records_;
   Schema schema_;
   std::unique_ptr<JsonRecordDecoder> json_;
   std::unique_ptr<CsvRecordDecoder> csv_;
