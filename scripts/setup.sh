@@ -20,7 +20,7 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev libre2-dev
   libboost-dev libxxhash-dev liblz4-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ca-certificates
+  ca-certificates curl
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

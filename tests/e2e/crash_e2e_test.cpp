@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "http_client.h"
+#include "sluice_process.h"
 #include "test_support.h"
 
 namespace sluice {
@@ -21,64 +22,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing_support::HttpRequestOnce;
+using testing_support::SluiceProcess;
 using testing_support::ReadFile;
 using testing_support::TempDir;
 using testing_support::WriteFile;
-
-/// A `sluice run` child process with its log in a file.
-class SluiceProcess {
- public:
-  SluiceProcess(const std::string& spec, const std::string& log) : log_(log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      FILE* out = std::freopen(log.c_str(), "a", stderr);
-      (void)out;
-      std::string binary = std::string(SLUICE_BINARY_DIR) + "/sluice";
-      ::execl(binary.c_str(), binary.c_str(), "run", spec.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  /// The ingest port from the log, once the listener is up (0 on timeout).
-  uint16_t WaitForPort() {
-    std::regex listening(R"(api listener on 127\.0\.0\.1:(\d+))");
-    for (int i = 0; i < 600; ++i) {
-      std::string log = ReadFile(log_);
-      std::smatch match;
-      // The latest start's line: a log holds every round.
-      std::string::const_iterator from = log.cbegin();
-      uint16_t port = 0;
-      while (std::regex_search(from, log.cend(), match, listening)) {
-        port = static_cast<uint16_t>(std::stoi(match[1]));
-        from = match[0].second;
-      }
-      if (port != 0 && lines_seen_ < CountStarts(log)) {
-        lines_seen_ = CountStarts(log);
-        return port;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return 0;
-  }
-  void Kill(int signal) { ::kill(pid_, signal); }
-  int Wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  static inline size_t lines_seen_ = 0;
-
- private:
-  static size_t CountStarts(const std::string& log) {
-    size_t count = 0;
-    for (size_t at = log.find("api listener on"); at != std::string::npos;
-         at = log.find("api listener on", at + 1)) {
-      ++count;
-    }
-    return count;
-  }
-  std::string log_;
-  pid_t pid_ = -1;
-};
 
 TEST(CrashTest, EveryAcknowledgedEventIsStoredExactlyOnce) {
   TempDir folder("sluice-crash");

@@ -12,13 +12,15 @@ namespace sluice::testing_support {
 /// A response as the test sees it: the status (-1 when no answer came) and the body.
 struct HttpReply {
   int status = -1;
+  std::string headers;  // the status line and header lines, as received
   std::string body;
 };
 
 /// One HTTP/1.1 request on a fresh loopback connection (Connection: close), blocking.
 inline HttpReply HttpRequestOnce(uint16_t port, const std::string& method,
                                  const std::string& target, const std::string& body = {},
-                                 const std::string& content_type = "application/x-ndjson") {
+                                 const std::string& content_type = "application/x-ndjson",
+                                 const std::string& extra_headers = {}) {
   HttpReply reply;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return reply;
@@ -34,7 +36,8 @@ inline HttpReply HttpRequestOnce(uint16_t port, const std::string& method,
   }
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
                         "Connection: close\r\nContent-Type: " + content_type +
-                        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+                        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+                        extra_headers + "\r\n" + body;
   size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
@@ -52,7 +55,10 @@ inline HttpReply HttpRequestOnce(uint16_t port, const std::string& method,
   if (response.compare(0, 9, "HTTP/1.1 ") != 0 || response.size() < 12) return reply;
   reply.status = std::stoi(response.substr(9, 3));
   size_t body_start = response.find("\r\n\r\n");
-  if (body_start != std::string::npos) reply.body = response.substr(body_start + 4);
+  if (body_start != std::string::npos) {
+    reply.headers = response.substr(0, body_start);
+    reply.body = response.substr(body_start + 4);
+  }
   return reply;
 }
 
