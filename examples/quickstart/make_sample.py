@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the quickstart's bundled sample: events.ndjson (user events, a few of them broken on
-purpose to show the dead-letter table) and readings.csv (sensor readings). Deterministic."""
+purpose to show the dead-letter table), live_events.ndjson (posted over HTTP) and readings.csv
+(sensor readings). Deterministic."""
 import json
 import random
 
@@ -37,3 +38,19 @@ with open("readings.csv", "w") as out:
     out.write("id,timestamp,value\n")
     for i in range(5000):
         out.write(f"{i + 1},2024-06-01 00:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d},{20 + rng.gauss(0, 1.5):.4f}\n")
+
+# Posted over HTTP by run.sh while sluice serves: a day of live events, one of them invalid.
+with open("live_events.ndjson", "w") as out:
+    for i in range(1000):
+        seconds = rng.randrange(86400)
+        event_type = rng.choice(types)
+        amount = round(rng.uniform(5, 400), 2) if event_type in ("purchase", "add_to_cart") else 0.0
+        event = {
+            "event_time": f"2024-06-15T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z",
+            "user_id": int(rng.paretovariate(1.2) * 100) % 5000 + 1,
+            "event_type": event_type,
+            "amount": amount,
+            "device_type": rng.choice(devices),
+        }
+        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+    out.write('{"event_time":"2024-06-15T12:00:00Z","user_id":"not a number","event_type":"view","amount":0,"device_type":"tv"}\n')

@@ -1,13 +1,36 @@
 #!/usr/bin/env bash
-# Runs the quickstart pipeline with the given sluice binary and prints the answers to a few
-# analytical questions. Running it again changes nothing: every batch carries a deduplication
-# token, so the same input is never stored twice.
+# Runs the quickstart pipeline with the given sluice binary on a fresh warehouse: loads the
+# bundled files, serves HTTP while live events are posted, stops gracefully, and prints the
+# answers to a few analytical questions.
 set -euo pipefail
 sluice=${1:?usage: run.sh PATH_TO_SLUICE}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 spec="$here/spec.yaml"
+ingest=http://127.0.0.1:18080
+clickhouse=http://127.0.0.1:18123
 
-"$sluice" run "$spec"
+rm -rf "$here/data" "$here/wal"
+"$sluice" run "$spec" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  curl -sf "$ingest/readyz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit 1; }
+  sleep 0.1
+done
+
+printf '\n\033[1m%s\033[0m\n' "POST live_events.ndjson to $ingest/v1/ingest/user_events"
+curl -sS --fail-with-body -H 'Content-Type: application/x-ndjson' \
+  --data-binary @"$here/live_events.ndjson" "$ingest/v1/ingest/user_events"
+echo
+sleep 0.5
+printf '\n\033[1m%s\033[0m\n' "Asked over ClickHouse's HTTP protocol while sluice runs ($clickhouse)"
+curl -sS --fail-with-body "$clickhouse/?default_format=PrettyCompact" \
+  --data-binary "SELECT count() AS events, max(event_time) AS latest FROM user_events"
+
+kill -TERM "$pid"
+wait "$pid"
+trap - EXIT
 
 ask() {
   printf '\n\033[1m%s\033[0m\n' "$1"
@@ -27,8 +50,8 @@ ask "Distinct users: exact and uniqCombined" "
   FROM user_events"
 
 ask "Records refused on the way in (user_events_dead_letter)" "
-  SELECT location, error_name, field, message
-  FROM user_events_dead_letter ORDER BY length(location), location"
+  SELECT source, location, error_name, field, message
+  FROM user_events_dead_letter ORDER BY source, length(location), location"
 
 ask "Storage per table: rows, parts and compression" "
   SELECT table, sum(rows) AS rows, count() AS parts,

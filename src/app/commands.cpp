@@ -213,6 +213,7 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
                run.spec->name, counts->rows, counts->dead_letters, seconds,
                counts->stopped ? " (stopped early; running again resumes without duplicates)"
                                : "");
+    std::fflush(stdout);  // before the server's log lines, when it serves next
     if (counts->stopped) return kExitOk;
   }
   if (!spec->server) return kExitOk;
