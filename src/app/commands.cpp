@@ -14,6 +14,7 @@
 #include "dataflow/bounded_runner.h"
 #include "metrics/metric_registry.h"
 #include "runtime/live_pipeline.h"
+#include "server/clickhouse_http_client.h"
 #include "server/ingest_api.h"
 #include "warehouse/embedded_warehouse.h"
 #include "warehouse/migration.h"
@@ -226,6 +227,20 @@ int QueryCommand(const QueryOptions& options) {
     auto spec = LoadOrReport(options.spec_path);
     if (!spec) return kExitUsageOrSpec;
     data_path = spec->warehouse.path;
+    // While sluice serves the spec it owns the data folder: ask it over its query endpoint.
+    if (spec->server && spec->server->query_listen) {
+      auto answer = QueryOverHttp(spec->server->query_listen->host,
+                                  spec->server->query_listen->port, options.sql,
+                                  ClickHouseFormat(options.format));
+      if (answer.ok()) {
+        fmt::print("{}", *answer);
+        return kExitOk;
+      }
+      if (answer.error().code != ErrorCode::kWarehouseUnavailable) {
+        PrintError(answer.error());
+        return kExitRuntimeFailure;
+      }
+    }
   }
   auto warehouse = EmbeddedWarehouse::Open(data_path);
   if (!warehouse.ok()) {

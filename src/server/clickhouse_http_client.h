@@ -1,0 +1,17 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace sluice {
+
+/// Runs one query against a ClickHouse HTTP endpoint (a running sluice's query listener or a
+/// ClickHouse server) and returns the body. A refused connection is kWarehouseUnavailable (no
+/// one listens); an error answer is kWarehouseQueryFailed with ClickHouse's code and message.
+Result<std::string> QueryOverHttp(const std::string& host, uint16_t port, std::string_view sql,
+                                  std::string_view format);
+
+}  // namespace sluice
