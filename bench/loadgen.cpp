@@ -216,6 +216,7 @@ class LoadGenerator {
 
   const Totals& Run() {
     start_ = Clock::now();
+    start_wall_ = std::chrono::system_clock::now();
     totals_.last_answer = start_;
     deadline_ = start_ + Seconds(options_.time_limit_s);
     if (options_.rate > 0) {
@@ -264,6 +265,8 @@ class LoadGenerator {
   }
 
   Clock::time_point start() const { return start_; }
+  /// When the first request was due, as wall-clock time, for timing against other processes.
+  std::chrono::system_clock::time_point start_wall() const { return start_wall_; }
 
  private:
   static Clock::duration Seconds(double seconds) {
@@ -507,6 +510,7 @@ class LoadGenerator {
   std::vector<Connection> connections_;
   int epoll_ = -1;
   Clock::time_point start_;
+  std::chrono::system_clock::time_point start_wall_;
   Clock::time_point deadline_;
   Clock::time_point schedule_end_;
   Clock::duration interval_{};
@@ -587,12 +591,13 @@ int main(int argc, char** argv) {
           "\"status_other_5xx\":%zu,\"connection_errors\":%zu,\"events_accepted\":%zu,"
           "\"events_rejected\":%zu,\"events_refused\":%zu,\"bytes_accepted\":%zu,"
           "\"events_per_s\":%.1f,\"mb_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-          "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"loadgen_cpu_s\":%.3f}\n",
+          "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"loadgen_cpu_s\":%.3f,\"start_unix_s\":%.6f}\n",
           elapsed, options.rate, totals.requests, totals.status_200, totals.status_429,
           totals.status_503, totals.status_other_4xx, totals.status_other_5xx,
           totals.connection_errors, totals.events_accepted, totals.events_rejected,
           totals.events_refused, totals.bytes_accepted, events_per_s, mb_per_s, p50, p99, p999,
-          max, cpu);
+          max, cpu,
+          std::chrono::duration<double>(generator.start_wall().time_since_epoch()).count());
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "loadgen: %s\n", error.what());

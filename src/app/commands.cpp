@@ -95,8 +95,8 @@ LiveOptions LiveOptionsOf(const PipelineSpec& spec) {
 }
 
 /// Serves the spec's HTTP APIs until SIGINT or SIGTERM, then stops gracefully.
-int Serve(const PipelineSpec& spec, Warehouse& warehouse, StopSignal& stop) {
-  MetricRegistry metrics;
+int Serve(const PipelineSpec& spec, Warehouse& warehouse, MetricRegistry& metrics,
+          StopSignal& stop) {
   LiveOptions options;
   try {
     options = LiveOptionsOf(spec);
@@ -198,7 +198,8 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
     spdlog::info("applied {} schema change(s)", plan->changes.size());
   }
 
-  for (SourceRun& run : BuildSourceRuns(*spec, **warehouse)) {
+  MetricRegistry metrics;
+  for (SourceRun& run : BuildSourceRuns(*spec, **warehouse, metrics)) {
     auto started = std::chrono::steady_clock::now();
     BoundedRunHooks hooks;
     hooks.process = run.process;
@@ -208,6 +209,9 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
       PrintError(counts.error());
       return kExitRuntimeFailure;
     }
+    run.source_metrics->RecordsReceived(counts->rows + counts->dead_letters, counts->bytes);
+    run.source_metrics->DeadLettered(counts->dead_letters);
+    run.sink_metrics->RecordsSent(counts->rows, counts->row_bytes);
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     fmt::print("source {}: {} rows loaded, {} records to the dead-letter table, {:.2f} s{}\n",
@@ -218,7 +222,7 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
     if (counts->stopped) return kExitOk;
   }
   if (!spec->server) return kExitOk;
-  return Serve(*spec, **warehouse, stop);
+  return Serve(*spec, **warehouse, metrics, stop);
 }
 
 int QueryCommand(const QueryOptions& options) {

@@ -18,13 +18,18 @@ int64_t NowMillis() {
 }
 
 }  // namespace
-std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse) {
+std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse,
+                                       MetricRegistry& metrics) {
   std::vector<SourceRun> runs;
   for (const SourceSpec& source : spec.sources) {
     const StreamSpec& stream = *spec.FindStream(source.stream);
     const TableSpec& table = *spec.FindTable(stream.table);
     SourceRun run;
     run.spec = &source;
+    run.source_metrics =
+        std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSource, "file", source.name);
+    run.sink_metrics =
+        std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSink, "clickhouse", table.name);
     auto file = std::make_unique<FileSource>(source, StreamDecodeFields(stream, table),
                                              StreamDecodeOptions(stream));
     run.schema = file->schema();

@@ -6,6 +6,7 @@
 
 #include "config/spec.h"
 #include "dataflow/source.h"
+#include "metrics/component_metrics.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice {
@@ -19,10 +20,13 @@ struct SourceRun {
   std::unique_ptr<DeadLetterSink> dead_letter_sink;
   /// The stream's validation between decoding and the sink (empty when it has no rules).
   std::function<void(Batch&, std::vector<DeadLetter>&)> process;
+  std::unique_ptr<ComponentMetrics> source_metrics;
+  std::unique_ptr<ComponentMetrics> sink_metrics;
 };
 
 /// Builds every source of the spec with its table and dead-letter sinks. Component types are
 /// registered here, explicitly: this is the one place that knows every kind.
-std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse);
+std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse,
+                                       MetricRegistry& metrics);
 
 }  // namespace sluice

@@ -31,7 +31,8 @@ class ColumnCodec {
     column.validity_.assign(validity.begin(), validity.end());
     column.values_.assign(values.begin(), values.end());
     column.offsets_.resize(offsets.size() / sizeof(int32_t));
-    std::memcpy(column.offsets_.data(), offsets.data(), offsets.size());
+    // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+    if (!offsets.empty()) std::memcpy(column.offsets_.data(), offsets.data(), offsets.size());
     column.bytes_.assign(bytes);
     for (Column& child : column.children_) {
       if (auto status = Decode(in, child); !status.ok()) return status;

@@ -22,6 +22,7 @@ Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
     if (batch.num_rows() > 0) {
       if (auto written = sink.Write(batch, identity); !written.ok()) return written.error();
       counts.rows += batch.num_rows();
+      counts.row_bytes += batch.ByteSize();
       ++counts.batches;
     }
     if (!dead_letters.empty()) {
@@ -33,6 +34,7 @@ Result<RunCounts> RunBounded(Source& source, const Schema& schema, Sink& sink,
     if (*status == PollStatus::kFinished) break;
   }
   if (auto flushed = sink.Flush(); !flushed.ok()) return flushed.error();
+  counts.bytes = source.bytes_read();
   return counts;
 }
 

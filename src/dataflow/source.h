@@ -32,6 +32,8 @@ class Source {
   /// A deterministic identity of the records handed out by the last Poll, used to derive
   /// deduplication tokens so that re-reading the same records never duplicates rows.
   virtual std::string LastPollIdentity() const = 0;
+  /// Bytes of input consumed so far, for the standard received-bytes metric.
+  virtual uint64_t bytes_read() const = 0;
 };
 
 /// Where rows leave a pipeline.

@@ -23,7 +23,7 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
   if (!wal.ok()) return wal.error();
   live->wal_ = std::move(wal).value();
   live->delivery_ = std::make_unique<WalDelivery>(
-      live->streams_, *live->wal_, warehouse, spec.name, spec.warehouse.database,
+      live->streams_, *live->wal_, warehouse, metrics, spec.name, spec.warehouse.database,
       wal_folder + "/delivery.intent", options.delivery);
   if (auto started = live->delivery_->Start(); !started.ok()) return started.error();
 

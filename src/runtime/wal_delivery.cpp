@@ -16,15 +16,21 @@
 namespace sluice {
 
 WalDelivery::WalDelivery(std::vector<std::unique_ptr<StreamRuntime>>& streams,
-                         WriteAheadLog& wal, Warehouse& warehouse, std::string pipeline,
-                         std::string database, std::string intent_path, DeliveryOptions options)
+                         WriteAheadLog& wal, Warehouse& warehouse, MetricRegistry& metrics,
+                         std::string pipeline, std::string database, std::string intent_path,
+                         DeliveryOptions options)
     : streams_(streams),
       wal_(wal),
       warehouse_(warehouse),
       pipeline_(std::move(pipeline)),
       database_(std::move(database)),
       intent_path_(std::move(intent_path)),
-      options_(options) {}
+      options_(options) {
+  for (auto& stream : streams_) {
+    sink_metrics_.push_back(std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSink,
+                                                               "clickhouse", stream->table()));
+  }
+}
 
 WalDelivery::~WalDelivery() {
   if (thread_.joinable()) (void)DrainAndStop();
@@ -92,8 +98,12 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
       InsertRequest request{database_, streams_[i]->table(), rows[i].get(),
                             fmt::format("{}/{}/{}", pipeline_, streams_[i]->table(), identity)};
       auto inserted = warehouse_.Insert(request);
-      if (!inserted.ok()) return inserted.error();
+      if (!inserted.ok()) {
+        sink_metrics_[i]->Error(inserted.error().code, Stage::kSending);
+        return inserted.error();
+      }
       delivered_rows_ += rows[i]->num_rows();
+      sink_metrics_[i]->RecordsSent(rows[i]->num_rows(), rows[i]->ByteSize());
     }
     if (dead_letters[i] && dead_letters[i]->num_rows() > 0) {
       InsertRequest request{

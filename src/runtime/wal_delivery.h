@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/component_metrics.h"
 #include "runtime/stream_runtime.h"
 #include "state/wal.h"
 #include "warehouse/warehouse.h"
@@ -28,8 +29,8 @@ struct DeliveryOptions {
 class WalDelivery {
  public:
   WalDelivery(std::vector<std::unique_ptr<StreamRuntime>>& streams, WriteAheadLog& wal,
-              Warehouse& warehouse, std::string pipeline, std::string database,
-              std::string intent_path, DeliveryOptions options);
+              Warehouse& warehouse, MetricRegistry& metrics, std::string pipeline,
+              std::string database, std::string intent_path, DeliveryOptions options);
   ~WalDelivery();
 
   /// Re-delivers an interrupted window, then starts the background thread.
@@ -57,6 +58,7 @@ class WalDelivery {
   Result<Window> ReadIntent() const;
 
   std::vector<std::unique_ptr<StreamRuntime>>& streams_;
+  std::vector<std::unique_ptr<ComponentMetrics>> sink_metrics_;  // one per stream's table
   WriteAheadLog& wal_;
   Warehouse& warehouse_;
   std::string pipeline_;

@@ -38,7 +38,7 @@ class SeedTablesTest : public ::testing::Test {
     auto plan = PlanMigration(*warehouse_, *spec_);
     ASSERT_TRUE(plan.ok()) << plan.error().ToString();
     ASSERT_TRUE(ApplyMigration(*warehouse_, *plan, false).ok());
-    for (SourceRun& run : BuildSourceRuns(*spec_, *warehouse_)) {
+    for (SourceRun& run : BuildSourceRuns(*spec_, *warehouse_, metrics_)) {
       auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink);
       ASSERT_TRUE(counts.ok()) << counts.error().ToString();
     }
@@ -58,6 +58,7 @@ class SeedTablesTest : public ::testing::Test {
   static inline TempDir* folder_ = nullptr;
   static inline PipelineSpec* spec_ = nullptr;
   static inline EmbeddedWarehouse* warehouse_ = nullptr;
+  static inline MetricRegistry metrics_;
 };
 
 TEST_F(SeedTablesTest, ShowCreateTableMatchesTheReferences) {
@@ -127,7 +128,7 @@ TEST_F(SeedTablesTest, ApproximateDistinctCountIsCloseToExact) {
 }
 
 TEST_F(SeedTablesTest, ReplayingTheSourcesStoresNothingTwice) {
-  for (SourceRun& run : BuildSourceRuns(*spec_, *warehouse_)) {
+  for (SourceRun& run : BuildSourceRuns(*spec_, *warehouse_, metrics_)) {
     auto counts = RunBounded(*run.source, run.schema, *run.sink, *run.dead_letter_sink);
     ASSERT_TRUE(counts.ok()) << counts.error().ToString();
   }

@@ -87,6 +87,7 @@ Status FileSource::Open() {
                      spec_.where.ToString());
   }
   file_.seekg(static_cast<std::streamoff>(offset_));
+  start_offset_ = offset_;
   buffer_.assign(kChunkBytes + kPadding, '\0');
   if (spec_.format == "csv") {
     std::vector<std::string> header;

@@ -32,6 +32,7 @@ class FileSource : public Source {
   Status Restore(const std::string& position) override;
   /// "<first line>-<last line>:<hash of the bytes>" of the last poll's records.
   std::string LastPollIdentity() const override { return last_identity_; }
+  uint64_t bytes_read() const override { return offset_ - start_offset_; }
   /// Also keep, for each row of the last poll, its record text and place in the file (what a
   /// later check needs to dead-letter the row).
   void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
@@ -61,6 +62,7 @@ class FileSource : public Source {
   size_t end_ = 0;
   bool end_of_file_ = false;
   uint64_t offset_ = 0;  // file offset of buffer_[begin_]
+  uint64_t start_offset_ = 0;
   uint64_t line_ = 1;    // line number of buffer_[begin_]
   std::string last_identity_;
   XXH3_state_t* hash_ = nullptr;
