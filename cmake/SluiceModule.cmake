@@ -12,14 +12,18 @@ endfunction()
 # LABELS "unit" tests run in the sanitizer build; "e2e" tests need the embedded engine.
 function(sluice_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  if((ARG_LABELS STREQUAL "unit" AND NOT SLUICE_BUILD_UNIT_TESTS) OR
+     (ARG_LABELS STREQUAL "e2e" AND NOT SLUICE_BUILD_E2E_TESTS))
+    return()
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPENDS} GTest::gtest_main GTest::gmock sluice_warnings)
   # Tests find fixtures in the source tree and the sluice binary in the build tree.
   target_compile_definitions(${name} PRIVATE SLUICE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                              SLUICE_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  if(NOT ARG_LABELS)
-    set(ARG_LABELS unit)
-  endif()
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}"
     ENVIRONMENT "SLUICE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
