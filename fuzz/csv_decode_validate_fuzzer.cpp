@@ -57,11 +57,11 @@ std::vector<std::string> HeaderNames(std::string_view record) {
 void DecodeAll(const FuzzStream& stream, CsvRecordDecoder& decoder,
                const std::vector<std::string_view>& records, uint64_t seed) {
   Batch batch(stream.schema);
-  size_t decoded = 0;
+  CheckedDecoder checked(batch);
   for (std::string_view record : records) {
-    decoded += CheckedDecode(batch, [&] { return decoder.Decode(record, batch); });
+    checked.Decode([&] { return decoder.Decode(record, batch); });
   }
-  CheckValidateAndEncode(stream, batch, decoded, seed);
+  CheckValidateAndEncode(stream, batch, checked.decoded(), seed);
 }
 
 }  // namespace

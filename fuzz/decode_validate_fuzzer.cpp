@@ -74,16 +74,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const FuzzStream& stream : FuzzStreams()) {
     JsonRecordDecoder decoder(stream.fields, stream.options);
     Batch batch(stream.schema);
-    size_t decoded = 0;
+    CheckedDecoder checked(batch);
     // The whole input as one record, copied into the decoder's own padded buffer...
-    decoded += CheckedDecode(batch, [&] { return decoder.Decode(input, batch); });
+    checked.Decode([&] { return decoder.Decode(input, batch); });
     // ...and its records parsed in place, with the rest of the body readable after each.
     for (std::string_view record : records) {
       size_t capacity = static_cast<size_t>(buffer_end - record.data());
-      decoded += CheckedDecode(
-          batch, [&] { return decoder.Decode(record.data(), record.size(), capacity, batch); });
+      checked.Decode([&] { return decoder.Decode(record.data(), record.size(), capacity, batch); });
     }
-    CheckValidateAndEncode(stream, batch, decoded, seed);
+    CheckValidateAndEncode(stream, batch, checked.decoded(), seed);
   }
   return 0;
 }

@@ -62,12 +62,14 @@ void CheckStreams(const PipelineSpec& spec) {
       JsonRecordDecoder json(fields, options);
       CsvRecordDecoder csv(fields, ',', {}, options);
       Batch batch(schema);
-      size_t decoded = CheckedDecode(batch, [&] { return json.Decode("{}", batch); });
-      decoded += CheckedDecode(batch, [&] { return csv.Decode("", batch); });
+      CheckedDecoder checked(batch);
+      checked.Decode([&] { return json.Decode("{}", batch); });
+      checked.Decode([&] { return csv.Decode("", batch); });
       std::unique_ptr<ValidateState> state = validate->CreateState([] { return int64_t{0}; });
       std::vector<RowFailure> failed;
       validate->Process(batch, failed, *state);
-      Require(batch.num_rows() + failed.size() == decoded, "rows out != rows in - failures");
+      Require(batch.num_rows() + failed.size() == checked.decoded(),
+              "rows out != rows in - failures");
     } catch (const SetupError& error) {
       Require(false, "a loaded stream's decoders do not build: " + error.error().ToString());
     }

@@ -183,8 +183,7 @@ const std::vector<FuzzStream>& FuzzStreams() {
 
 void Require(bool condition, std::string_view what) {
   if (condition) return;
-  std::fprintf(stderr, "fuzz invariant failed: %.*s\n", static_cast<int>(what.size()),
-               what.data());
+  std::fprintf(stderr, "fuzz invariant failed: %.*s\n", static_cast<int>(what.size()), what.data());
   std::abort();
 }
 
@@ -192,23 +191,28 @@ bool IsRecordCode(ErrorCode code) {
   return ErrorCodeNumber(code) >= 200 && ErrorCodeNumber(code) < 300;
 }
 
-bool CheckedDecode(Batch& batch, const std::function<Status()>& decode) {
-  size_t rows = batch.num_rows();
-  std::string before = Encoded(batch);
+bool CheckedDecoder::Decode(const std::function<Status()>& decode) {
+  if (!snapshot_current_) {
+    snapshot_ = Encoded(batch_);
+    snapshot_current_ = true;
+  }
+  size_t rows = batch_.num_rows();
   Status status = decode();
   if (!status.ok()) {
     Require(IsRecordCode(status.error().code), "a decode error without a record code");
-    Require(Encoded(batch) == before, "a failed decode changes the batch");
+    Require(Encoded(batch_) == snapshot_, "a failed decode changes the batch");
     return false;
   }
-  for (size_t column = 0; column < batch.num_columns(); ++column) {
-    Require(batch.column(column).size() == rows + 1, "a decoded record is not one row in all columns");
+  for (size_t column = 0; column < batch_.num_columns(); ++column) {
+    Require(batch_.column(column).size() == rows + 1,
+            "a decoded record is not one row in every column");
   }
+  snapshot_current_ = false;
+  ++decoded_;
   return true;
 }
 
-void CheckValidateAndEncode(const FuzzStream& stream, Batch& batch, size_t decoded,
-                            uint64_t seed) {
+void CheckValidateAndEncode(const FuzzStream& stream, Batch& batch, size_t decoded, uint64_t seed) {
   Require(batch.num_rows() == decoded, "the batch does not hold one row per decoded record");
   RenderAll(batch);
   // A fixed clock keeps a crash reproducible: every input starts with an empty window.

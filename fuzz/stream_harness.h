@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,17 +34,31 @@ void Require(bool condition, std::string_view what);
 /// Whether `code` is one of the record codes (2xx) that go to the dead-letter table.
 bool IsRecordCode(ErrorCode code);
 
-/// Runs `decode` (one record into `batch`) and checks the decoders' contract: a success adds
+/// Decodes records into one batch, checking the decoders' contract for each: a success adds
 /// exactly one row to every column; a failure has a record code and leaves the batch
-/// byte-for-byte as it was. Returns whether the record decoded.
-bool CheckedDecode(Batch& batch, const std::function<Status()>& decode);
+/// byte-for-byte as it was.
+class CheckedDecoder {
+ public:
+  explicit CheckedDecoder(Batch& batch) : batch_(batch) {}
+
+  /// Runs `decode` (one record into the batch) and checks it. Returns whether it decoded.
+  bool Decode(const std::function<Status()>& decode);
+  /// Records decoded so far.
+  size_t decoded() const { return decoded_; }
+
+ private:
+  Batch& batch_;
+  // The batch's encoding after the last success: failures, the common case, need no new one.
+  std::string snapshot_;
+  bool snapshot_current_ = false;
+  size_t decoded_ = 0;
+};
 
 /// Validates `batch`, which holds `decoded` freshly decoded rows, and checks the operator's
 /// contract (rows out = rows in - failures, failures in row order with record codes), then that
 /// the batch survives the write-ahead log's encoding: the round trip gives the same bytes, and a
 /// copy with one byte changed (where `seed` says) decodes to an error or to a usable batch.
-void CheckValidateAndEncode(const FuzzStream& stream, Batch& batch, size_t decoded,
-                            uint64_t seed);
+void CheckValidateAndEncode(const FuzzStream& stream, Batch& batch, size_t decoded, uint64_t seed);
 
 /// A stable hash of the input, to pick positions from.
 uint64_t InputSeed(std::string_view input);

@@ -14,12 +14,14 @@ die() { printf '\033[1;31msetup: %s\033[0m\n' "$*" >&2; exit 1; }
 
 # --- Debian packages -------------------------------------------------------------------------
 # Build: compiler, CMake, Ninja and the libraries of architecture.md.
-# Tests: GoogleTest, Google Benchmark. Engine download: npm.
+# Tests: GoogleTest, Google Benchmark; clang 14 and its libFuzzer runtime for fuzz/.
+# Engine download: npm.
 packages=(
   g++ cmake ninja-build pkg-config
   libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev libre2-dev
   libboost-dev libxxhash-dev liblz4-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev
   ca-certificates curl
 )
 command -v npm >/dev/null 2>&1 || packages+=(npm)

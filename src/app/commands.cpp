@@ -23,7 +23,9 @@
 namespace sluice {
 namespace {
 
-void PrintError(const Error& error) { fmt::print(stderr, "error: {}\n", error.ToString()); }
+void PrintError(const Error& error) {
+  fmt::print(stderr, "error: {}\n", error.ToString());
+}
 
 /// Loads and checks a spec; prints every problem and returns nothing when there are any.
 std::optional<PipelineSpec> LoadOrReport(const std::string& spec_path) {
@@ -54,8 +56,8 @@ Result<MigrationPlan> PlanOrReport(Warehouse& warehouse, const PipelineSpec& spe
   }
   if (!problems->empty()) {
     for (const Error& problem : *problems) PrintError(problem);
-    fmt::print(stderr, "{}: {} problem{} found; nothing was changed\n", spec.file,
-               problems->size(), problems->size() == 1 ? "" : "s");
+    fmt::print(stderr, "{}: {} problem{} found; nothing was changed\n", spec.file, problems->size(),
+               problems->size() == 1 ? "" : "s");
     exit_code = kExitUsageOrSpec;
     return problems->front();
   }
@@ -87,8 +89,10 @@ LiveOptions LiveOptionsOf(const PipelineSpec& spec) {
   for (size_t i = 0; i < spec.streams.size(); ++i) {
     const StreamBatchSpec& batch = spec.streams[i].batch;
     DeliveryOptions& delivery = options.delivery;
-    delivery.max_rows = i == 0 ? batch.max_rows : std::min<size_t>(delivery.max_rows, batch.max_rows);
-    delivery.max_bytes = i == 0 ? batch.max_bytes : std::min<size_t>(delivery.max_bytes, batch.max_bytes);
+    delivery.max_rows =
+        i == 0 ? batch.max_rows : std::min<size_t>(delivery.max_rows, batch.max_rows);
+    delivery.max_bytes =
+        i == 0 ? batch.max_bytes : std::min<size_t>(delivery.max_bytes, batch.max_bytes);
     delivery.max_delay = i == 0 ? batch.max_delay : std::min(delivery.max_delay, batch.max_delay);
   }
   return options;
@@ -145,8 +149,7 @@ int ValidateCommand(const std::string& spec_path) {
   std::filesystem::remove_all(scratch, ignored);
   if (exit_code == kExitOk) {
     fmt::print("{}: valid ({} tables, {} views, {} streams, {} sources)\n", spec_path,
-               spec->tables.size(), spec->views.size(), spec->streams.size(),
-               spec->sources.size());
+               spec->tables.size(), spec->views.size(), spec->streams.size(), spec->sources.size());
   }
   return exit_code;
 }
@@ -164,11 +167,10 @@ int PlanCommand(const PlanOptions& options) {
   if (!plan.ok()) return exit_code;
   fmt::print("{}", plan->ToText());
   if (!options.apply) return kExitOk;
-  if (auto applied = ApplyMigration(**warehouse, *plan, options.allow_destructive);
-      !applied.ok()) {
+  if (auto applied = ApplyMigration(**warehouse, *plan, options.allow_destructive); !applied.ok()) {
     PrintError(applied.error());
     return applied.error().code == ErrorCode::kMigrationDestructive ? kExitUsageOrSpec
-                                                                     : kExitRuntimeFailure;
+                                                                    : kExitRuntimeFailure;
   }
   fmt::print("applied {} change{}\n", plan->changes.size(), plan->changes.size() == 1 ? "" : "s");
   return kExitOk;
@@ -193,7 +195,7 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
       fmt::print(stderr, "{}", plan->ToText());
       PrintError(applied.error());
       return applied.error().code == ErrorCode::kMigrationDestructive ? kExitUsageOrSpec
-                                                                       : kExitRuntimeFailure;
+                                                                      : kExitRuntimeFailure;
     }
     spdlog::info("applied {} schema change(s)", plan->changes.size());
   }
@@ -216,8 +218,7 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     fmt::print("source {}: {} rows loaded, {} records to the dead-letter table, {:.2f} s{}\n",
                run.spec->name, counts->rows, counts->dead_letters, seconds,
-               counts->stopped ? " (stopped early; running again resumes without duplicates)"
-                               : "");
+               counts->stopped ? " (stopped early; running again resumes without duplicates)" : "");
     std::fflush(stdout);  // before the server's log lines, when it serves next
     if (counts->stopped) return kExitOk;
   }
@@ -233,9 +234,9 @@ int QueryCommand(const QueryOptions& options) {
     data_path = spec->warehouse.path;
     // While sluice serves the spec it owns the data folder: ask it over its query endpoint.
     if (spec->server && spec->server->query_listen) {
-      auto answer = QueryOverHttp(spec->server->query_listen->host,
-                                  spec->server->query_listen->port, options.sql,
-                                  ClickHouseFormat(options.format));
+      auto answer =
+          QueryOverHttp(spec->server->query_listen->host, spec->server->query_listen->port,
+                        options.sql, ClickHouseFormat(options.format));
       if (answer.ok()) {
         fmt::print("{}", *answer);
         return kExitOk;

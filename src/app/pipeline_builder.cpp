@@ -1,12 +1,12 @@
 #include "app/pipeline_builder.h"
 
+#include <chrono>
+
+#include "operators/validate/validate_operator.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/file/file_source.h"
 #include "sources/stream_fields.h"
-#include "operators/validate/validate_operator.h"
-
-#include <chrono>
 
 namespace sluice {
 namespace {
@@ -35,8 +35,8 @@ std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& ware
     run.schema = file->schema();
     if (stream.NeedsValidation()) {
       // The loader has checked the rules against the fields, so building cannot fail here.
-      auto validate = std::make_shared<ValidateOperator>(
-          ValidateOperator::Build(stream, run.schema).value());
+      auto validate =
+          std::make_shared<ValidateOperator>(ValidateOperator::Build(stream, run.schema).value());
       std::shared_ptr<ValidateState> state = validate->CreateState();
       file->KeepRowRecords(true);
       FileSource* reader = file.get();
@@ -52,8 +52,8 @@ std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& ware
       };
     }
     run.source = std::move(file);
-    run.sink = std::make_unique<ClickHouseSink>(warehouse, spec.name, spec.warehouse.database,
-                                                table.name);
+    run.sink =
+        std::make_unique<ClickHouseSink>(warehouse, spec.name, spec.warehouse.database, table.name);
     run.dead_letter_sink = std::make_unique<DeadLetterTableSink>(
         warehouse, spec.name, stream.name, spec.warehouse.database, stream.dead_letter_table);
     runs.push_back(std::move(run));

@@ -63,8 +63,8 @@ class ColumnCodec {
         if (column.offsets_[i] < column.offsets_[i - 1]) return Damaged("offsets order");
       }
       auto end = static_cast<size_t>(column.offsets_.back());
-      bool nested = column.storage().kind == TypeKind::kArray ||
-                    column.storage().kind == TypeKind::kMap;
+      bool nested =
+          column.storage().kind == TypeKind::kArray || column.storage().kind == TypeKind::kMap;
       for (const Column& child : column.children_) {
         if (nested && child.rows_ != end) return Damaged("nested size");
       }

@@ -83,7 +83,8 @@ void Column::AppendString(std::string_view bytes) {
   if (storage().kind == TypeKind::kFixedString) {
     size_t at = values_.size();
     values_.resize(at + storage().fixed_size, 0);
-    std::memcpy(values_.data() + at, bytes.data(), std::min<size_t>(bytes.size(), storage().fixed_size));
+    std::memcpy(values_.data() + at, bytes.data(),
+                std::min<size_t>(bytes.size(), storage().fixed_size));
   } else {
     bytes_.append(bytes);
     offsets_.push_back(static_cast<int32_t>(bytes_.size()));
@@ -228,8 +229,8 @@ void Column::AppendColumn(const Column& other) {
 }
 
 size_t Column::ByteSize() const {
-  size_t total = validity_.size() + values_.size() + offsets_.size() * sizeof(int32_t) +
-                 bytes_.size();
+  size_t total =
+      validity_.size() + values_.size() + offsets_.size() * sizeof(int32_t) + bytes_.size();
   for (const Column& child : children_) total += child.ByteSize();
   return total;
 }

@@ -16,19 +16,16 @@ struct Family {
 
 // Plain families take no arguments; the rest are parsed by ParseFamilyArguments.
 constexpr Family kPlainFamilies[] = {
-    {"Int8", TypeKind::kInt8},       {"Int16", TypeKind::kInt16},
-    {"Int32", TypeKind::kInt32},     {"Int64", TypeKind::kInt64},
-    {"UInt8", TypeKind::kUInt8},     {"UInt16", TypeKind::kUInt16},
-    {"UInt32", TypeKind::kUInt32},   {"UInt64", TypeKind::kUInt64},
-    {"Float32", TypeKind::kFloat32}, {"Float64", TypeKind::kFloat64},
-    {"Bool", TypeKind::kBool},       {"String", TypeKind::kString},
-    {"UUID", TypeKind::kUuid},       {"Date", TypeKind::kDate},
-    {"Date32", TypeKind::kDate32},
+    {"Int8", TypeKind::kInt8},       {"Int16", TypeKind::kInt16},   {"Int32", TypeKind::kInt32},
+    {"Int64", TypeKind::kInt64},     {"UInt8", TypeKind::kUInt8},   {"UInt16", TypeKind::kUInt16},
+    {"UInt32", TypeKind::kUInt32},   {"UInt64", TypeKind::kUInt64}, {"Float32", TypeKind::kFloat32},
+    {"Float64", TypeKind::kFloat64}, {"Bool", TypeKind::kBool},     {"String", TypeKind::kString},
+    {"UUID", TypeKind::kUuid},       {"Date", TypeKind::kDate},     {"Date32", TypeKind::kDate32},
 };
 
 constexpr std::string_view kFamiliesWithArguments[] = {
-    "DateTime",   "DateTime64", "Decimal",   "Decimal32", "Decimal64", "Decimal128",
-    "FixedString", "Nullable",  "LowCardinality", "Array", "Map",      "Tuple",
+    "DateTime",    "DateTime64", "Decimal",        "Decimal32", "Decimal64", "Decimal128",
+    "FixedString", "Nullable",   "LowCardinality", "Array",     "Map",       "Tuple",
 };
 
 /// Recursive-descent parser over a type name. Positions in errors are 1-based columns.
@@ -46,9 +43,9 @@ class TypeParser {
 
  private:
   Error Fail(std::string message) const {
-    return MakeError(ErrorCode::kSpecInvalidType,
-                     fmt::format("invalid type '{}': {} (at character {})", text_, message,
-                                 pos_ + 1));
+    return MakeError(
+        ErrorCode::kSpecInvalidType,
+        fmt::format("invalid type '{}': {} (at character {})", text_, message, pos_ + 1));
   }
 
   void SkipSpaces() {
@@ -121,9 +118,9 @@ class TypeParser {
     }
     pos_ = family_start;
     std::string suggestion = SuggestClosest(family, DataTypeFamilies());
-    return Fail(fmt::format("unknown type '{}'{}", family,
-                            suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)",
-                                                                  suggestion)));
+    return Fail(
+        fmt::format("unknown type '{}'{}", family,
+                    suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion)));
   }
 
   Result<DataType> ParseFamilyArguments(std::string_view family) {
@@ -242,9 +239,10 @@ class TypeParser {
       if (inner.kind == TypeKind::kNullable || inner.kind == TypeKind::kLowCardinality ||
           inner.kind == TypeKind::kArray || inner.kind == TypeKind::kMap ||
           inner.kind == TypeKind::kTuple) {
-        return Fail(fmt::format("Nullable cannot wrap {} (write LowCardinality(Nullable(T)) "
-                                "for a nullable low-cardinality column)",
-                                inner.ToString()));
+        return Fail(
+            fmt::format("Nullable cannot wrap {} (write LowCardinality(Nullable(T)) "
+                        "for a nullable low-cardinality column)",
+                        inner.ToString()));
       }
     }
     if (type.kind == TypeKind::kLowCardinality) {
@@ -322,7 +320,9 @@ const DataType& DataType::Storage() const {
   return *this;
 }
 
-Result<DataType> ParseDataType(std::string_view text) { return TypeParser(text).ParseAll(); }
+Result<DataType> ParseDataType(std::string_view text) {
+  return TypeParser(text).ParseAll();
+}
 
 const std::vector<std::string>& DataTypeFamilies() {
   static const std::vector<std::string> families = [] {

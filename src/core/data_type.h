@@ -11,15 +11,30 @@ namespace sluice {
 
 /// The ClickHouse column types sluice understands, by family.
 enum class TypeKind : uint8_t {
-  kInt8, kInt16, kInt32, kInt64,
-  kUInt8, kUInt16, kUInt32, kUInt64,
-  kFloat32, kFloat64,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kUInt8,
+  kUInt16,
+  kUInt32,
+  kUInt64,
+  kFloat32,
+  kFloat64,
   kBool,
-  kString, kFixedString, kUuid,
-  kDate, kDate32, kDateTime, kDateTime64,
+  kString,
+  kFixedString,
+  kUuid,
+  kDate,
+  kDate32,
+  kDateTime,
+  kDateTime64,
   kDecimal,
-  kNullable, kLowCardinality,
-  kArray, kMap, kTuple,
+  kNullable,
+  kLowCardinality,
+  kArray,
+  kMap,
+  kTuple,
 };
 
 /// A parsed ClickHouse type such as `LowCardinality(Nullable(String))` or
@@ -27,10 +42,10 @@ enum class TypeKind : uint8_t {
 /// `children` (Nullable, LowCardinality, Array: one; Map: key and value; Tuple: each element).
 struct DataType {
   TypeKind kind = TypeKind::kString;
-  int precision = 0;         // Decimal P (digits), DateTime64 p (sub-second digits)
-  int scale = 0;             // Decimal S
-  uint32_t fixed_size = 0;   // FixedString(N)
-  std::string timezone;      // DateTime / DateTime64, empty for the server default
+  int precision = 0;        // Decimal P (digits), DateTime64 p (sub-second digits)
+  int scale = 0;            // Decimal S
+  uint32_t fixed_size = 0;  // FixedString(N)
+  std::string timezone;     // DateTime / DateTime64, empty for the server default
   std::vector<DataType> children;
   std::vector<std::string> element_names;  // named Tuple elements, empty when unnamed
 

@@ -13,7 +13,7 @@ struct RunCounts {
   uint64_t batches = 0;
   uint64_t bytes = 0;      // bytes of input consumed
   uint64_t row_bytes = 0;  // bytes of the rows written, in their columnar form
-  bool stopped = false;  // asked to stop before the end of input
+  bool stopped = false;    // asked to stop before the end of input
 };
 
 /// Optional steps of a bounded run.

@@ -56,7 +56,8 @@ namespace sluice {
 class DeadLetterSink {
  public:
   virtual ~DeadLetterSink() = default;
-  virtual Status Write(const std::vector<DeadLetter>& dead_letters, const std::string& identity) = 0;
+  virtual Status Write(const std::vector<DeadLetter>& dead_letters,
+                       const std::string& identity) = 0;
 };
 
 }  // namespace sluice

@@ -25,8 +25,7 @@ inline constexpr std::string_view kComponentErrorLabels[] = {
 
 inline constexpr std::string_view kHttpRequestLabels[] = {"listener", "route", "status"};
 inline constexpr std::string_view kHttpRouteLabels[] = {"listener", "route"};
-inline constexpr double kHttpDurationBuckets[] = {0.001, 0.005, 0.01, 0.05, 0.1,
-                                                  0.5,   1,     5,    30};
+inline constexpr double kHttpDurationBuckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
 
 /// The one list of sluice metrics: X(id, type, name, labels, buckets, help). docs/metrics.md
 /// documents each (a unit test checks it). Counter names end in _total, as Prometheus expects.
@@ -44,7 +43,7 @@ inline constexpr double kHttpDurationBuckets[] = {0.001, 0.005, 0.01, 0.05, 0.1,
   X(kComponentErrors, kCounter, "sluice_component_errors_total", kComponentErrorLabels, {},       \
     "Errors a component met, by error code and stage (receiving, processing, sending).")          \
   X(kComponentDeadLetterRecords, kCounter, "sluice_component_dead_letter_records_total",          \
-    kComponentLabels, {}, "Records a component sent to the dead-letter table.")                 \
+    kComponentLabels, {}, "Records a component sent to the dead-letter table.")                   \
   X(kHttpRequests, kCounter, "sluice_http_requests_total", kHttpRequestLabels, {},                \
     "HTTP requests answered, by listener, route and status code.")                                \
   X(kHttpRequestDuration, kHistogram, "sluice_http_request_duration_seconds", kHttpRouteLabels,   \

@@ -87,7 +87,8 @@ bool SplitRecords(IngestService::BodyKind kind, const simdjson::padded_string& b
       raw = value.raw_json_token();
     }
     if (error) {
-      problem = fmt::format("the body is not a valid JSON array: {}", simdjson::error_message(error));
+      problem =
+          fmt::format("the body is not a valid JSON array: {}", simdjson::error_message(error));
       return false;
     }
     records.push_back(raw);
@@ -109,9 +110,9 @@ IngestPipeline::IngestPipeline(std::vector<std::unique_ptr<StreamRuntime>>& stre
     : wal_(wal) {
   for (auto& runtime : streams) {
     streams_.emplace(runtime->spec().name,
-                     StreamEntry{runtime.get(), std::make_unique<ComponentMetrics>(
-                                                    metrics, ComponentKind::kSource, "http",
-                                                    runtime->spec().name)});
+                     StreamEntry{runtime.get(),
+                                 std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSource,
+                                                                    "http", runtime->spec().name)});
   }
 }
 
@@ -180,8 +181,8 @@ IngestService::Answer IngestPipeline::Ingest(std::string_view stream_name, BodyK
   auto appended = wal_.Append(payload);
   if (!appended.ok()) {
     answer.rejected.clear();
-    answer.outcome = appended.error().code == ErrorCode::kWalFull ? Outcome::kBusy
-                                                                   : Outcome::kShuttingDown;
+    answer.outcome =
+        appended.error().code == ErrorCode::kWalFull ? Outcome::kBusy : Outcome::kShuttingDown;
     answer.message = appended.error().message;
     return answer;
   }

@@ -59,10 +59,9 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
   }
   live->ingest_server_->SetReady(true);
   spdlog::info("ingest API on {}:{}{}", options.address, live->ingest_port(),
-               live->query_server_
-                   ? fmt::format(", ClickHouse-compatible queries on {}:{}", options.query_address,
-                                 live->query_port())
-                   : std::string());
+               live->query_server_ ? fmt::format(", ClickHouse-compatible queries on {}:{}",
+                                                 options.query_address, live->query_port())
+                                   : std::string());
   return live;
 }
 
@@ -82,9 +81,10 @@ Status LivePipeline::Shutdown() {
   if (drained.ok()) {
     spdlog::info("stopped: every acknowledged record is in ClickHouse");
   } else {
-    spdlog::error("stopped with records still in the write-ahead log (they are delivered on "
-                  "the next start): {}",
-                  drained.error().ToString());
+    spdlog::error(
+        "stopped with records still in the write-ahead log (they are delivered on "
+        "the next start): {}",
+        drained.error().ToString());
   }
   return drained;
 }

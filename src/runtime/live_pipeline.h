@@ -33,8 +33,7 @@ struct LiveOptions {
 class LivePipeline {
  public:
   /// Opens the log, re-delivers what a previous run left, starts delivery and the listeners.
-  static Result<std::unique_ptr<LivePipeline>> Start(const PipelineSpec& spec,
-                                                     Warehouse& warehouse,
+  static Result<std::unique_ptr<LivePipeline>> Start(const PipelineSpec& spec, Warehouse& warehouse,
                                                      MetricRegistry& metrics, LiveOptions options);
   ~LivePipeline();
 

@@ -15,10 +15,9 @@
 
 namespace sluice {
 
-WalDelivery::WalDelivery(std::vector<std::unique_ptr<StreamRuntime>>& streams,
-                         WriteAheadLog& wal, Warehouse& warehouse, MetricRegistry& metrics,
-                         std::string pipeline, std::string database, std::string intent_path,
-                         DeliveryOptions options)
+WalDelivery::WalDelivery(std::vector<std::unique_ptr<StreamRuntime>>& streams, WriteAheadLog& wal,
+                         Warehouse& warehouse, MetricRegistry& metrics, std::string pipeline,
+                         std::string database, std::string intent_path, DeliveryOptions options)
     : streams_(streams),
       wal_(wal),
       warehouse_(warehouse),
@@ -119,8 +118,8 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
 Result<bool> WalDelivery::DeliverOnce(uint64_t exact_last) {
   uint64_t delivered = wal_.delivered_sequence();
   size_t max_records = exact_last > 0 ? exact_last - delivered : options_.max_rows;
-  auto records = wal_.ReadAfter(delivered, max_records, exact_last > 0 ? SIZE_MAX
-                                                                        : options_.max_bytes);
+  auto records =
+      wal_.ReadAfter(delivered, max_records, exact_last > 0 ? SIZE_MAX : options_.max_bytes);
   if (!records.ok()) return records.error();
   if (records->empty()) return false;
   Window window{records->front().sequence, records->back().sequence};

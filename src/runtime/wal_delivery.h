@@ -16,9 +16,9 @@
 namespace sluice {
 
 struct DeliveryOptions {
-  size_t max_rows = 65536;                       // per window, over all streams
+  size_t max_rows = 65536;  // per window, over all streams
   size_t max_bytes = 16 << 20;
-  std::chrono::milliseconds max_delay{1000};     // the oldest waiting record is this old at most
+  std::chrono::milliseconds max_delay{1000};  // the oldest waiting record is this old at most
 };
 
 /// Moves what the write-ahead log holds into ClickHouse, in windows of consecutive log

@@ -1,10 +1,11 @@
 #include "server/clickhouse_http_client.h"
 
+#include <fmt/format.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include "base/strings.h"
 
@@ -36,16 +37,17 @@ Result<std::string> QueryOverHttp(const std::string& host, uint16_t port, std::s
   http::response<http::string_body> response;
   if (!error) http::read(stream, buffer, response, error);
   if (error) {
-    return MakeError(ErrorCode::kWarehouseUnavailable,
-                     fmt::format("the query endpoint on {}:{} failed: {}", host, port,
-                                 error.message()));
+    return MakeError(
+        ErrorCode::kWarehouseUnavailable,
+        fmt::format("the query endpoint on {}:{} failed: {}", host, port, error.message()));
   }
   if (response.result_int() != 200) {
     Error failure;
     failure.code = ErrorCode::kWarehouseQueryFailed;
     failure.message = std::string(Trim(response.body()));
     auto code = response.find("X-ClickHouse-Exception-Code");
-    if (code != response.end()) failure.upstream_code = std::atoi(std::string(code->value()).c_str());
+    if (code != response.end())
+      failure.upstream_code = std::atoi(std::string(code->value()).c_str());
     return failure;
   }
   return std::move(response.body());

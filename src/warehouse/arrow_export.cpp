@@ -8,8 +8,12 @@ namespace {
 constexpr int64_t kArrowFlagNullable = 2;
 
 // The structs are owned by ArrowBatchExport; the consumer's release only marks them released.
-void ReleaseSchema(ArrowSchema* schema) { schema->release = nullptr; }
-void ReleaseArray(ArrowArray* array) { array->release = nullptr; }
+void ReleaseSchema(ArrowSchema* schema) {
+  schema->release = nullptr;
+}
+void ReleaseArray(ArrowArray* array) {
+  array->release = nullptr;
+}
 
 // Empty vectors have no storage; Arrow consumers expect a valid pointer for value buffers.
 const void* NonNull(const void* buffer) {
@@ -19,22 +23,35 @@ const void* NonNull(const void* buffer) {
 
 const char* FixedFormat(TypeKind kind) {
   switch (kind) {
-    case TypeKind::kInt8: return "c";
-    case TypeKind::kInt16: return "s";
-    case TypeKind::kInt32: return "i";
-    case TypeKind::kInt64: return "l";
-    case TypeKind::kUInt8: return "C";
-    case TypeKind::kUInt16: return "S";
-    case TypeKind::kUInt32: return "I";
-    case TypeKind::kUInt64: return "L";
-    case TypeKind::kFloat32: return "f";
-    case TypeKind::kFloat64: return "g";
+    case TypeKind::kInt8:
+      return "c";
+    case TypeKind::kInt16:
+      return "s";
+    case TypeKind::kInt32:
+      return "i";
+    case TypeKind::kInt64:
+      return "l";
+    case TypeKind::kUInt8:
+      return "C";
+    case TypeKind::kUInt16:
+      return "S";
+    case TypeKind::kUInt32:
+      return "I";
+    case TypeKind::kUInt64:
+      return "L";
+    case TypeKind::kFloat32:
+      return "f";
+    case TypeKind::kFloat64:
+      return "g";
     // Arrow booleans are bitmaps; one byte per value goes across as UInt8 and ClickHouse
     // converts it to Bool on insert.
-    case TypeKind::kBool: return "C";
+    case TypeKind::kBool:
+      return "C";
     case TypeKind::kDate:
-    case TypeKind::kDate32: return "tdD";
-    default: return nullptr;
+    case TypeKind::kDate32:
+      return "tdD";
+    default:
+      return nullptr;
   }
 }
 
@@ -82,8 +99,7 @@ const void* ArrowBatchExport::ConvertedTicks(const Column& column, int unit_digi
   return ticks.data();
 }
 
-ArrowBatchExport::Node& ArrowBatchExport::AddColumn(const Column& column,
-                                                    const std::string& name) {
+ArrowBatchExport::Node& ArrowBatchExport::AddColumn(const Column& column, const std::string& name) {
   const DataType& storage = column.storage();
   const void* validity = column.null_count() > 0 ? column.validity().data() : nullptr;
   auto length = static_cast<int64_t>(column.size());

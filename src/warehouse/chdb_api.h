@@ -15,7 +15,7 @@ struct ArrowArray;
 /// no header, so the signatures are declared here from its documented C API; loading at run
 /// time keeps the 560 MB library out of the build and out of programs that never open it.
 struct ChdbApi {
-  struct Connection;  // chdb_connection's target
+  struct Connection;   // chdb_connection's target
   struct QueryResult;  // chdb_result
 
   Connection** (*connect)(int argc, char** argv) = nullptr;

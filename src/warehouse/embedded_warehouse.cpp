@@ -35,9 +35,9 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
   std::error_code error;
   std::filesystem::create_directories(data_path, error);
   if (error) {
-    return MakeError(ErrorCode::kWarehouseUnavailable,
-                     fmt::format("cannot create the warehouse folder {}: {}", data_path,
-                                 error.message()));
+    return MakeError(
+        ErrorCode::kWarehouseUnavailable,
+        fmt::format("cannot create the warehouse folder {}: {}", data_path, error.message()));
   }
   std::string path_argument = "--path=" + data_path;
   std::vector<char*> argv = {const_cast<char*>("sluice"), path_argument.data()};
@@ -48,8 +48,7 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
                                  "process using it? one process per data folder)",
                                  data_path));
   }
-  std::unique_ptr<EmbeddedWarehouse> warehouse(
-      new EmbeddedWarehouse(*api, connection, data_path));
+  std::unique_ptr<EmbeddedWarehouse> warehouse(new EmbeddedWarehouse(*api, connection, data_path));
   auto version = warehouse->Query("SELECT version()", "TabSeparated");
   if (!version.ok()) return version.error();
   warehouse->version_ = std::string(Trim(version->data));
@@ -83,7 +82,9 @@ void EmbeddedWarehouse::Close() {
   }
 }
 
-std::string EmbeddedWarehouse::Version() { return version_; }
+std::string EmbeddedWarehouse::Version() {
+  return version_;
+}
 
 Result<QueryResult> EmbeddedWarehouse::Query(std::string_view sql, std::string_view format) {
   std::lock_guard lock(mutex_);
@@ -162,11 +163,11 @@ Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {
   bool has_views = views.ok() && Trim(views->data) != "0";
   if (has_views ? result->rows_written < batch.num_rows()
                 : result->rows_written != batch.num_rows()) {
-    return MakeError(ErrorCode::kWarehouseRowCountMismatch,
-                     fmt::format("sent {} rows but the engine wrote {}{}", batch.num_rows(),
-                                 result->rows_written,
-                                 has_views ? " (including its materialized views)" : ""),
-                     fmt::format("{}.{}", request.database, request.table));
+    return MakeError(
+        ErrorCode::kWarehouseRowCountMismatch,
+        fmt::format("sent {} rows but the engine wrote {}{}", batch.num_rows(),
+                    result->rows_written, has_views ? " (including its materialized views)" : ""),
+        fmt::format("{}.{}", request.database, request.table));
   }
   return result;
 }

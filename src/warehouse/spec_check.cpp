@@ -33,10 +33,10 @@ Result<std::vector<Error>> CheckSpecInEngine(Warehouse& warehouse, const Pipelin
   std::vector<Error> problems;
   auto reject = [&](const char* kind, const std::string& name, const SpecLocation& where,
                     const Error& error) {
-    problems.push_back(MakeError(ErrorCode::kSpecInvalidExpression,
-                                 fmt::format("{} {}: ClickHouse rejects it: {}", kind, name,
-                                             ShortClickHouseMessage(error)),
-                                 where.ToString()));
+    problems.push_back(MakeError(
+        ErrorCode::kSpecInvalidExpression,
+        fmt::format("{} {}: ClickHouse rejects it: {}", kind, name, ShortClickHouseMessage(error)),
+        where.ToString()));
   };
   CreateTableOptions options;
   options.strip_replication = true;
@@ -53,8 +53,7 @@ Result<std::vector<Error>> CheckSpecInEngine(Warehouse& warehouse, const Pipelin
     auto created = warehouse.Execute(CreateViewSql(view, scratch.name()));
     if (!created.ok()) reject("view", view.name, view.where, created.error());
   }
-  if (auto use = warehouse.Execute("USE " + QuoteIdentifier(spec.warehouse.database));
-      !use.ok()) {
+  if (auto use = warehouse.Execute("USE " + QuoteIdentifier(spec.warehouse.database)); !use.ok()) {
     // The spec's database may not exist yet; the engine's own default is then current.
     if (auto fallback = warehouse.Execute("USE default"); !fallback.ok()) return fallback.error();
   }

@@ -1,6 +1,5 @@
 #include "warehouse/table_state.h"
 
-
 #include <algorithm>
 #include <array>
 

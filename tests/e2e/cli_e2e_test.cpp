@@ -104,7 +104,8 @@ views:
     EXPECT_NE(result.out.find("[SPEC_INVALID_EXPRESSION]"), std::string::npos);
   }
   // plan and run opened the warehouse, but nothing of the spec was created in it.
-  auto tables = RunSluice("query --data " + Path("data") + " --format tsv \"SELECT name FROM "
+  auto tables = RunSluice("query --data " + Path("data") +
+                          " --format tsv \"SELECT name FROM "
                           "system.tables WHERE database = 'default'\"");
   EXPECT_EQ(tables.exit_code, 0) << tables.out;
   EXPECT_EQ(tables.out, "name\n");
@@ -143,7 +144,8 @@ TEST_F(CliTest, DestructiveChangesNeedTheFlag) {
   EXPECT_EQ(allowed.exit_code, 0) << allowed.out;
   auto rows = RunSluice("query --spec " + Spec() +
                         " --format tsv \"SELECT count(), sorting_key FROM events, system.tables "
-                        "WHERE system.tables.name = 'events' AND system.tables.database = 'default' GROUP BY sorting_key\"");
+                        "WHERE system.tables.name = 'events' AND system.tables.database = "
+                        "'default' GROUP BY sorting_key\"");
   EXPECT_EQ(rows.out, "count()\tsorting_key\n3\tkind, id\n") << rows.out;
 }
 
@@ -155,7 +157,8 @@ TEST_F(CliTest, RunLoadsGoodRowsAndDeadLettersBadOnesOnce) {
               std::string::npos)
         << run.out;
   }
-  auto rows = RunSluice("query --spec " + Spec() + " --format csv \"SELECT id, kind FROM events "
+  auto rows = RunSluice("query --spec " + Spec() +
+                        " --format csv \"SELECT id, kind FROM events "
                         "ORDER BY id\"");
   EXPECT_EQ(rows.out, "\"id\",\"kind\"\n1,\"open\"\n2,\"close\"\n4,\"close\"\n") << rows.out;
   auto dead = RunSluice("query --spec " + Spec() +
@@ -163,21 +166,23 @@ TEST_F(CliTest, RunLoadsGoodRowsAndDeadLettersBadOnesOnce) {
                         "events_dead_letter ORDER BY location\"");
   EXPECT_EQ(dead.out, "location\terror_name\tfield\traw\n" + Path("events.csv") +
                           ":4\tRECORD_TYPE_MISMATCH\tid\tx,open,2024-06-01 10:00:02\n" +
-                          Path("events.csv") +
-                          ":5\tRECORD_INVALID_DATE\tat\t3,open,not-a-time\n")
+                          Path("events.csv") + ":5\tRECORD_INVALID_DATE\tat\t3,open,not-a-time\n")
       << dead.out;
 }
 
 TEST_F(CliTest, QueryFormatsAndErrors) {
   ASSERT_EQ(RunSluice("run " + Spec()).exit_code, 0);
-  auto json = RunSluice("query --spec " + Spec() + " --format json \"SELECT id FROM events "
+  auto json = RunSluice("query --spec " + Spec() +
+                        " --format json \"SELECT id FROM events "
                         "ORDER BY id LIMIT 2\"");
   EXPECT_EQ(json.out, "{\"id\":1}\n{\"id\":2}\n") << json.out;
   auto pretty = RunSluice("query --spec " + Spec() + " \"SELECT count() AS n FROM events\"");
   EXPECT_NE(pretty.out.find("│ 3 │"), std::string::npos) << pretty.out;
-  auto from_stdin = testing_support::RunShell("echo 'SELECT 40 + 2' | " +
-                                              std::string(SLUICE_BINARY_DIR) + "/sluice query "
-                                              "--format tsv --spec " + Spec());
+  auto from_stdin =
+      testing_support::RunShell("echo 'SELECT 40 + 2' | " + std::string(SLUICE_BINARY_DIR) +
+                                "/sluice query "
+                                "--format tsv --spec " +
+                                Spec());
   EXPECT_EQ(from_stdin.out, "plus(40, 2)\n42\n") << from_stdin.out;
   auto bad = RunSluice("query --spec " + Spec() + " \"SELECT * FROM nowhere\"");
   EXPECT_EQ(bad.exit_code, 1);
@@ -200,8 +205,7 @@ TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
   auto run = RunSluice("--log-format json run " + Spec());
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("{\"time\":\""), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("\"level\":\"info\",\"message\":\"embedded ClickHouse"),
-            std::string::npos)
+  EXPECT_NE(run.out.find("\"level\":\"info\",\"message\":\"embedded ClickHouse"), std::string::npos)
       << run.out;
 }
 

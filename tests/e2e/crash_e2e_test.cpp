@@ -22,8 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing_support::HttpRequestOnce;
-using testing_support::SluiceProcess;
 using testing_support::ReadFile;
+using testing_support::SluiceProcess;
 using testing_support::TempDir;
 using testing_support::WriteFile;
 

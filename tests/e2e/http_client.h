@@ -50,7 +50,8 @@ inline HttpReply HttpRequestOnce(uint16_t port, const std::string& method,
   std::string response;
   char chunk[4096];
   ssize_t n;
-  while ((n = ::recv(fd, chunk, sizeof(chunk), 0)) > 0) response.append(chunk, static_cast<size_t>(n));
+  while ((n = ::recv(fd, chunk, sizeof(chunk), 0)) > 0)
+    response.append(chunk, static_cast<size_t>(n));
   ::close(fd);
   if (response.compare(0, 9, "HTTP/1.1 ") != 0 || response.size() < 12) return reply;
   reply.status = std::stoi(response.substr(9, 3));

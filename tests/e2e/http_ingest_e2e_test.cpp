@@ -128,9 +128,8 @@ TEST_F(HttpIngestTest, GoodRecordsLandBadOnesAreDeadLetteredAndCounted) {
 
 TEST_F(HttpIngestTest, EveryStatusAnswersAsDocumented) {
   // Delivery waits 30 s, so the small log fills.
-  WriteFile(spec_,
-            MakeSpec(", max_body_bytes: 1000", ", segment_bytes: 65536, max_disk_bytes: 200000",
-                     "30s"));
+  WriteFile(spec_, MakeSpec(", max_body_bytes: 1000",
+                            ", segment_bytes: 65536, max_disk_bytes: 200000", "30s"));
   SluiceProcess sluice(spec_, log_);
   uint16_t port = sluice.WaitForPort();
   ASSERT_NE(port, 0) << ReadFile(log_);
@@ -139,24 +138,25 @@ TEST_F(HttpIngestTest, EveryStatusAnswersAsDocumented) {
   EXPECT_EQ(HttpRequestOnce(port, "GET", "/readyz").status, 200);
   EXPECT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/nope", "{\"id\":1}").status, 404);
   EXPECT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/events", "").status, 400);
-  EXPECT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/events", "[{\"id\":1}", "application/json")
-                .status,
-            400);
+  EXPECT_EQ(
+      HttpRequestOnce(port, "POST", "/v1/ingest/events", "[{\"id\":1}", "application/json").status,
+      400);
   EXPECT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/events", "id=1", "text/csv").status, 415);
-  EXPECT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/events", std::string(2000, ' ')).status,
-            413);
+  EXPECT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/events", std::string(2000, ' ')).status, 413);
   // A gzip body is read after decompression.
   WriteFile((folder_->path() / "body.ndjson").string(), "{\"id\":42,\"kind\":\"open\"}\n");
   auto gzip = RunShell("gzip -c " + (folder_->path() / "body.ndjson").string() +
                        " | curl -s -o /dev/null -w '%{http_code}' -H 'Content-Encoding: gzip' -H "
                        "'Content-Type: application/x-ndjson' --data-binary @- "
-                       "http://127.0.0.1:" + std::to_string(port) + "/v1/ingest/events");
+                       "http://127.0.0.1:" +
+                       std::to_string(port) + "/v1/ingest/events");
   EXPECT_EQ(gzip.out, "200") << gzip.out;
 
   // The log's disk bound is small and delivery waits: enough requests fill it and the API asks
   // the client to come back later.
   std::string body;
-  for (int i = 0; i < 12; ++i) body += "{\"id\":" + std::to_string(1000 + i) + ",\"kind\":\"open\"}\n";
+  for (int i = 0; i < 12; ++i)
+    body += "{\"id\":" + std::to_string(1000 + i) + ",\"kind\":\"open\"}\n";
   int busy = 0;
   std::string retry_after;
   for (int i = 0; i < 3000 && busy == 0; ++i) {

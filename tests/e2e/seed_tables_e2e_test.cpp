@@ -62,9 +62,8 @@ class SeedTablesTest : public ::testing::Test {
 };
 
 TEST_F(SeedTablesTest, ShowCreateTableMatchesTheReferences) {
-  for (std::string table :
-       {"user_events", "user_daily_stats", "events_with_ttl", "optimized_table",
-        "user_events_dead_letter"}) {
+  for (std::string table : {"user_events", "user_daily_stats", "events_with_ttl", "optimized_table",
+                            "user_events_dead_letter"}) {
     auto result = warehouse_->Query("SHOW CREATE TABLE " + table, "TabSeparatedRaw");
     ASSERT_TRUE(result.ok()) << result.error().ToString();
     std::filesystem::path reference = kSourceDir / "tests/golden/seed" / (table + ".reference");
@@ -112,9 +111,9 @@ TEST_F(SeedTablesTest, ProjectionIsBuiltAndUsed) {
   EXPECT_NE(Ask("SELECT count() FROM system.projection_parts WHERE table = 'user_events' AND "
                 "name = 'user_event_projection' AND active"),
             "0");
-  std::string explain = Ask(
-      "EXPLAIN SELECT event_date, user_id, count(), sum(amount) FROM user_events GROUP BY "
-      "event_date, user_id");
+  std::string explain =
+      Ask("EXPLAIN SELECT event_date, user_id, count(), sum(amount) FROM user_events GROUP BY "
+          "event_date, user_id");
   EXPECT_NE(explain.find("user_event_projection"), std::string::npos) << explain;
 }
 

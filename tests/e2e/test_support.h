@@ -56,7 +56,8 @@ inline CommandOutput RunShell(const std::string& command) {
   if (pipe == nullptr) return output;
   std::array<char, 4096> chunk;
   size_t got;
-  while ((got = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) output.out.append(chunk.data(), got);
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0)
+    output.out.append(chunk.data(), got);
   int status = ::pclose(pipe);
   output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return output;

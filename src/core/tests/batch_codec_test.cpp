@@ -5,7 +5,9 @@
 namespace sluice {
 namespace {
 
-DataType Type(std::string_view text) { return *ParseDataType(text); }
+DataType Type(std::string_view text) {
+  return *ParseDataType(text);
+}
 
 Batch SampleBatch() {
   Batch batch({{"id", Type("UInt64")},

@@ -41,18 +41,15 @@ TEST(DataTypeTest, RejectsBadTypesWithReasons) {
     std::string_view text;
     std::string_view expected;
   };
-  for (const Case& c : {Case{"Strng", "did you mean 'String'"},
-                        Case{"Decimal(40, 2)", "precision must be 1 to 38"},
-                        Case{"Decimal(5, 6)", "scale must not exceed"},
-                        Case{"DateTime64(12)", "precision must be 0 to 9"},
-                        Case{"Nullable(Array(String))", "Nullable cannot wrap"},
-                        Case{"LowCardinality(Array(String))", "LowCardinality cannot wrap"},
-                        Case{"Map(Float64, String)", "Map keys cannot be"},
-                        Case{"Array(String", "expected ')'"},
-                        Case{"UInt64 extra", "unexpected"},
-                        Case{"DateTime('x'); DROP TABLE t; --')", "unexpected"},
-                        Case{"DateTime('a;b')", "time zone names"},
-                        Case{"", "expected a type name"}}) {
+  for (const Case& c :
+       {Case{"Strng", "did you mean 'String'"}, Case{"Decimal(40, 2)", "precision must be 1 to 38"},
+        Case{"Decimal(5, 6)", "scale must not exceed"},
+        Case{"DateTime64(12)", "precision must be 0 to 9"},
+        Case{"Nullable(Array(String))", "Nullable cannot wrap"},
+        Case{"LowCardinality(Array(String))", "LowCardinality cannot wrap"},
+        Case{"Map(Float64, String)", "Map keys cannot be"}, Case{"Array(String", "expected ')'"},
+        Case{"UInt64 extra", "unexpected"}, Case{"DateTime('x'); DROP TABLE t; --')", "unexpected"},
+        Case{"DateTime('a;b')", "time zone names"}, Case{"", "expected a type name"}}) {
     auto type = ParseDataType(c.text);
     ASSERT_FALSE(type.ok()) << c.text;
     EXPECT_EQ(type.error().code, ErrorCode::kSpecInvalidType);

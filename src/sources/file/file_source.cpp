@@ -63,7 +63,9 @@ FileSource::FileSource(SourceSpec spec, std::vector<DecodeField> fields, DecodeO
   hash_ = XXH3_createState();
 }
 
-FileSource::~FileSource() { XXH3_freeState(hash_); }
+FileSource::~FileSource() {
+  XXH3_freeState(hash_);
+}
 
 Status FileSource::Restore(const std::string& position) {
   unsigned long long offset = 0;
@@ -77,13 +79,15 @@ Status FileSource::Restore(const std::string& position) {
   return {};
 }
 
-std::string FileSource::Position() const { return fmt::format("{}:{}", offset_, line_); }
+std::string FileSource::Position() const {
+  return fmt::format("{}:{}", offset_, line_);
+}
 
 Status FileSource::Open() {
   file_.open(spec_.path, std::ios::binary);
   if (!file_) {
-    return MakeError(ErrorCode::kIoError, fmt::format("cannot open {}: {}", spec_.path,
-                                                      std::strerror(errno)),
+    return MakeError(ErrorCode::kIoError,
+                     fmt::format("cannot open {}: {}", spec_.path, std::strerror(errno)),
                      spec_.where.ToString());
   }
   file_.seekg(static_cast<std::streamoff>(offset_));
@@ -168,8 +172,8 @@ void FileSource::HandleRecord(std::string_view record, size_t capacity, Batch& b
     }
   } else {
     dead_letters.push_back(DeadLetter{NowMillis(), spec_.name,
-                                      fmt::format("{}:{}", spec_.path, line_),
-                                      std::string(record), decoded.error()});
+                                      fmt::format("{}:{}", spec_.path, line_), std::string(record),
+                                      decoded.error()});
   }
 }
 

@@ -63,7 +63,7 @@ class FileSource : public Source {
   bool end_of_file_ = false;
   uint64_t offset_ = 0;  // file offset of buffer_[begin_]
   uint64_t start_offset_ = 0;
-  uint64_t line_ = 1;    // line number of buffer_[begin_]
+  uint64_t line_ = 1;  // line number of buffer_[begin_]
   std::string last_identity_;
   XXH3_state_t* hash_ = nullptr;
 };

@@ -1,13 +1,15 @@
+#include "warehouse/arrow_export.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "warehouse/arrow_export.h"
-
 namespace sluice {
 namespace {
 
-DataType Type(std::string_view text) { return *ParseDataType(text); }
+DataType Type(std::string_view text) {
+  return *ParseDataType(text);
+}
 
 TEST(ArrowExportTest, DescribesEveryColumnKind) {
   Batch batch({{"id", Type("UInt64")},
@@ -23,9 +25,10 @@ TEST(ArrowExportTest, DescribesEveryColumnKind) {
   ArrowSchema* schema = exported.schema();
   ASSERT_EQ(schema->n_children, 8);
   std::vector<std::string> formats;
-  for (int64_t i = 0; i < schema->n_children; ++i) formats.emplace_back(schema->children[i]->format);
-  EXPECT_EQ(formats, (std::vector<std::string>{"L", "z", "tsm:UTC", "d:10,2", "+l", "+m", "+s",
-                                               "tdD"}));
+  for (int64_t i = 0; i < schema->n_children; ++i)
+    formats.emplace_back(schema->children[i]->format);
+  EXPECT_EQ(formats,
+            (std::vector<std::string>{"L", "z", "tsm:UTC", "d:10,2", "+l", "+m", "+s", "tdD"}));
   EXPECT_EQ(schema->children[1]->flags, 2);  // nullable
   ArrowSchema* entries = schema->children[5]->children[0];
   EXPECT_STREQ(entries->format, "+s");

@@ -9,7 +9,9 @@
 namespace sluice {
 namespace {
 
-DataType Type(std::string_view text) { return *ParseDataType(text); }
+DataType Type(std::string_view text) {
+  return *ParseDataType(text);
+}
 
 /// One engine per process: the whole suite shares it, in a fresh folder.
 class EmbeddedWarehouseTest : public ::testing::Test {
@@ -30,8 +32,9 @@ class EmbeddedWarehouseTest : public ::testing::Test {
   static std::string Scalar(const std::string& sql) {
     auto result = warehouse_->Query(sql, "TabSeparated");
     EXPECT_TRUE(result.ok()) << sql << ": " << (result.ok() ? "" : result.error().ToString());
-    return result.ok() ? std::string(result->data.substr(0, result->data.find_last_not_of('\n') + 1))
-                       : "";
+    return result.ok()
+               ? std::string(result->data.substr(0, result->data.find_last_not_of('\n') + 1))
+               : "";
   }
 
   static inline std::filesystem::path folder_;
