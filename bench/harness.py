@@ -239,7 +239,7 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--duration", type=float, default=20)
-    parser.add_argument("--overload-wal-mib", type=int, default=16,
+    parser.add_argument("--overload-wal-mib", type=int, default=4,
                         help="wal.max_disk_bytes in (c), MiB")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()

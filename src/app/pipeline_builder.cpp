@@ -1,7 +1,6 @@
 #include "app/pipeline_builder.h"
 
-#include <chrono>
-
+#include "base/clock.h"
 #include "operators/validate/validate_operator.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
@@ -9,15 +8,7 @@
 #include "sources/stream_fields.h"
 
 namespace sluice {
-namespace {
 
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& warehouse,
                                        MetricRegistry& metrics) {
   std::vector<SourceRun> runs;
@@ -47,7 +38,7 @@ std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& ware
         for (RowFailure& failure : failed) {
           const auto& [raw, location] = reader->RowRecord(failure.row);
           dead_letters.push_back(
-              DeadLetter{NowMillis(), name, location, raw, std::move(failure.error)});
+              DeadLetter{WallClockMillis(), name, location, raw, std::move(failure.error)});
         }
       };
     }

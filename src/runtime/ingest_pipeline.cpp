@@ -6,17 +6,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/clock.h"
 #include "runtime/wal_entry.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 
 namespace sluice {
 namespace {
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsBlank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
@@ -144,7 +139,7 @@ IngestService::Answer IngestPipeline::Ingest(std::string_view stream_name, BodyK
     return answer;
   }
 
-  int64_t received_at = NowMillis();
+  int64_t received_at = WallClockMillis();
   Batch rows(stream.schema());
   Batch dead_letters(DeadLetterSchema());
   auto decoder = stream.Acquire();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/clock.h"
 #include "base/strings.h"
 
 namespace sluice {
@@ -13,12 +14,6 @@ namespace {
 
 constexpr size_t kChunkBytes = 8 << 20;
 constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsBlank(std::string_view text) {
   return text.find_first_not_of(" \t\r") == std::string_view::npos;
@@ -171,7 +166,7 @@ void FileSource::HandleRecord(std::string_view record, size_t capacity, Batch& b
       row_records_.emplace_back(std::string(record), fmt::format("{}:{}", spec_.path, line_));
     }
   } else {
-    dead_letters.push_back(DeadLetter{NowMillis(), spec_.name,
+    dead_letters.push_back(DeadLetter{WallClockMillis(), spec_.name,
                                       fmt::format("{}:{}", spec_.path, line_), std::string(record),
                                       decoded.error()});
   }
