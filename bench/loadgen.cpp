@@ -181,11 +181,10 @@ std::optional<std::string_view> HeaderValue(std::string_view head, std::string_v
     size_t end = head.find("\r\n", start);
     std::string_view text = head.substr(start, end - start);
     if (text.size() > name.size() && text[name.size()] == ':' &&
-        std::equal(name.begin(), name.end(), text.begin(),
-                   [](char a, char b) {
-                     return std::tolower(static_cast<unsigned char>(a)) ==
-                            std::tolower(static_cast<unsigned char>(b));
-                   })) {
+        std::equal(name.begin(), name.end(), text.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
       std::string_view value = text.substr(name.size() + 1);
       while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
       return value;
@@ -251,7 +250,8 @@ class LoadGenerator {
         if (connection.phase == Phase::kConnecting) FinishConnect(connection);
         // The server closed a connection between requests (keep-alive timeout): open it again
         // instead of losing the next request on it.
-        if (connection.phase == Phase::kIdle && (flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        if (connection.phase == Phase::kIdle &&
+            (flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
           Close(connection);
           continue;
         }
@@ -274,13 +274,15 @@ class LoadGenerator {
   }
 
   bool Finished() const {
-    if (options_.rate > 0) return Clock::now() >= schedule_end_ && ready_.empty() && InFlight() == 0;
+    if (options_.rate > 0)
+      return Clock::now() >= schedule_end_ && ready_.empty() && InFlight() == 0;
     return outstanding_ == 0;
   }
 
   size_t InFlight() const {
-    return static_cast<size_t>(std::count_if(connections_.begin(), connections_.end(),
-                                             [](const Connection& c) { return c.phase == Phase::kBusy; }));
+    return static_cast<size_t>(
+        std::count_if(connections_.begin(), connections_.end(),
+                      [](const Connection& c) { return c.phase == Phase::kBusy; }));
   }
 
   /// Rate mode: every request whose due time has come joins the ready queue.
@@ -343,8 +345,8 @@ class LoadGenerator {
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.u64 = static_cast<uint64_t>(&connection - connections_.data());
     ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
-    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&target_.address),
-                       target_.address_length);
+    int rc =
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&target_.address), target_.address_length);
     if (rc == 0) {
       connection.phase = Phase::kIdle;
     } else if (errno != EINPROGRESS) {
@@ -398,7 +400,8 @@ class LoadGenerator {
         parts[count++] = {const_cast<char*>(batch.body.data()), batch.body.size()};
       } else {
         size_t offset = connection.sent - batch.header.size();
-        parts[count++] = {const_cast<char*>(batch.body.data()) + offset, batch.body.size() - offset};
+        parts[count++] = {const_cast<char*>(batch.body.data()) + offset,
+                          batch.body.size() - offset};
       }
       msghdr message{};
       message.msg_iov = parts;
@@ -446,7 +449,8 @@ class LoadGenerator {
     if (head.size() >= 12) std::from_chars(head.data() + 9, head.data() + 12, status);
     Record(connection.request, status, body);
     bool close = false;
-    if (auto value = HeaderValue(head, "connection")) close = value->find("close") != std::string_view::npos;
+    if (auto value = HeaderValue(head, "connection"))
+      close = value->find("close") != std::string_view::npos;
     if (close || response.size() > head_end + 4 + body_length) {
       // Closing, or more bytes than one answer (never sent by a correct server): start afresh.
       Close(connection);
@@ -547,9 +551,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--passes", options.passes, "times the file is sent (without --rate)")
       ->capture_default_str();
-  app.add_option("--retry-ms", options.retry_ms, "delay before resending a 429/503 (without --rate)")
+  app.add_option("--retry-ms", options.retry_ms,
+                 "delay before resending a 429/503 (without --rate)")
       ->capture_default_str();
-  app.add_option("--time-limit", options.time_limit_s, "stop after this many seconds whatever happens")
+  app.add_option("--time-limit", options.time_limit_s,
+                 "stop after this many seconds whatever happens")
       ->capture_default_str();
   app.add_flag("--json", options.json, "print a JSON summary on stdout");
   CLI11_PARSE(app, argc, argv);
@@ -574,16 +580,17 @@ int main(int argc, char** argv) {
     double events_per_s = static_cast<double>(totals.events_accepted) / elapsed;
     double mb_per_s = static_cast<double>(totals.bytes_accepted) / elapsed / 1e6;
 
-    std::fprintf(stderr,
-                 "loadgen: %.2f s, %zu requests (200: %zu, 429: %zu, 503: %zu, other 4xx: %zu, "
-                 "other 5xx: %zu, connection errors: %zu)\n"
-                 "loadgen: %zu events accepted (%zu rejected by validation), %.0f events/s, "
-                 "%.1f MB/s\n"
-                 "loadgen: ack latency ms p50 %.2f p99 %.2f p999 %.2f max %.2f; loadgen CPU %.2f s\n",
-                 elapsed, totals.requests, totals.status_200, totals.status_429, totals.status_503,
-                 totals.status_other_4xx, totals.status_other_5xx, totals.connection_errors,
-                 totals.events_accepted, totals.events_rejected, events_per_s, mb_per_s, p50, p99,
-                 p999, max, cpu);
+    std::fprintf(
+        stderr,
+        "loadgen: %.2f s, %zu requests (200: %zu, 429: %zu, 503: %zu, other 4xx: %zu, "
+        "other 5xx: %zu, connection errors: %zu)\n"
+        "loadgen: %zu events accepted (%zu rejected by validation), %.0f events/s, "
+        "%.1f MB/s\n"
+        "loadgen: ack latency ms p50 %.2f p99 %.2f p999 %.2f max %.2f; loadgen CPU %.2f s\n",
+        elapsed, totals.requests, totals.status_200, totals.status_429, totals.status_503,
+        totals.status_other_4xx, totals.status_other_5xx, totals.connection_errors,
+        totals.events_accepted, totals.events_rejected, events_per_s, mb_per_s, p50, p99, p999, max,
+        cpu);
     if (options.json) {
       std::printf(
           "{\"elapsed_s\":%.4f,\"offered_rate\":%.0f,\"requests\":%zu,\"status_200\":%zu,"
@@ -595,9 +602,8 @@ int main(int argc, char** argv) {
           elapsed, options.rate, totals.requests, totals.status_200, totals.status_429,
           totals.status_503, totals.status_other_4xx, totals.status_other_5xx,
           totals.connection_errors, totals.events_accepted, totals.events_rejected,
-          totals.events_refused, totals.bytes_accepted, events_per_s, mb_per_s, p50, p99, p999,
-          max, cpu,
-          std::chrono::duration<double>(generator.start_wall().time_since_epoch()).count());
+          totals.events_refused, totals.bytes_accepted, events_per_s, mb_per_s, p50, p99, p999, max,
+          cpu, std::chrono::duration<double>(generator.start_wall().time_since_epoch()).count());
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "loadgen: %s\n", error.what());

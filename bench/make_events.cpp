@@ -33,12 +33,11 @@ class Random {
 
 // Skewed like real traffic: mostly views, few refunds.
 constexpr std::array<const char*, 10> kEventTypes = {
-    "view", "view", "view", "view", "click", "click", "add_to_cart", "add_to_cart", "purchase",
-    "refund"};
+    "view",  "view",        "view",        "view",     "click",
+    "click", "add_to_cart", "add_to_cart", "purchase", "refund"};
 constexpr std::array<const char*, 4> kDevices = {"mobile", "desktop", "tablet", "tv"};
-constexpr std::array<const char*, 16> kCountries = {"US", "DE", "FR", "GB", "JP", "BR",
-                                                    "IN", "CA", "AU", "ES", "IT", "NL",
-                                                    "SE", "PL", "MX", "KR"};
+constexpr std::array<const char*, 16> kCountries = {"US", "DE", "FR", "GB", "JP", "BR", "IN", "CA",
+                                                    "AU", "ES", "IT", "NL", "SE", "PL", "MX", "KR"};
 
 }  // namespace
 

@@ -69,7 +69,7 @@ bool SplitRecords(IngestService::BodyKind kind, const simdjson::padded_string& b
       problem = "the body is not a valid JSON array";
       return false;
     }
-    simdjson::error_code error;
+    simdjson::error_code error = simdjson::SUCCESS;  // scalars below set no error
     if (type == simdjson::ondemand::json_type::object) {
       simdjson::ondemand::object object;
       error = value.get_object().get(object);
