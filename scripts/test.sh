@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc)
 echo "== unit tests (ASan + UBSan) =="
 cmake -S "$root" -B "$root/build/asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON \
-  -DSLUICE_BUILD_E2E_TESTS=OFF >/dev/null
+  -DSLUICE_BUILD_E2E_TESTS=OFF -DSLUICE_BUILD_BENCHMARKS=OFF >/dev/null
 cmake --build "$root/build/asan" -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build/asan" -L unit --output-on-failure -j"$jobs"
