@@ -9,53 +9,23 @@
 #include <vector>
 
 #include "format/json_record_decoder.h"
+#include "format/record_splitter.h"
 #include "fuzz/stream_harness.h"
 
 namespace sluice::fuzz {
 namespace {
 
-bool IsBlank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
-/// The records of a request body as the ingest API cuts them: the elements of a JSON array, or
-/// else the non-blank lines (NDJSON). Each points into `body`, so it is parsed in place.
+/// The records of a request body as the ingest API cuts them: a body starting with '[' as a JSON
+/// array, anything else as NDJSON. Each points into `body`, so it is parsed in place.
 std::vector<std::string_view> SplitBody(const simdjson::padded_string& body) {
   std::string_view text(body.data(), body.size());
-  std::vector<std::string_view> records;
   size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && text[first] == '[') {
-    simdjson::ondemand::parser parser;
-    simdjson::ondemand::document document;
-    simdjson::ondemand::array array;
-    if (parser.iterate(body).get(document) || document.get_array().get(array)) return records;
-    for (auto element : array) {
-      simdjson::ondemand::value value;
-      simdjson::ondemand::json_type type;
-      if (element.get(value) || value.type().get(type)) break;
-      std::string_view raw;
-      if (type == simdjson::ondemand::json_type::object) {
-        simdjson::ondemand::object object;
-        if (value.get_object().get(object) || object.raw_json().get(raw)) break;
-      } else if (type == simdjson::ondemand::json_type::array) {
-        simdjson::ondemand::array inner;
-        if (value.get_array().get(inner) || inner.raw_json().get(raw)) break;
-      } else {
-        raw = value.raw_json_token();
-      }
-      records.push_back(raw);
-    }
-    return records;
-  }
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!IsBlank(line)) records.push_back(line);
-    start = end + 1;
-  }
+  RecordFraming framing = first != std::string_view::npos && text[first] == '['
+                              ? RecordFraming::kJson
+                              : RecordFraming::kNdjson;
+  std::vector<std::string_view> records;
+  std::string problem;
+  if (!SplitRecords(framing, body, records, problem)) records.clear();
   return records;
 }
 
