@@ -201,7 +201,7 @@ struct ListenAddress {
 struct ServerSpec {
   ListenAddress listen{"127.0.0.1", 8080};    // ingest API, /healthz, /readyz, /metrics
   std::optional<ListenAddress> query_listen;  // ClickHouse-compatible queries; unset: off
-  uint32_t threads = 2;
+  uint32_t threads = 16;  // a request holds its thread until its records are fsynced
   uint64_t max_body_bytes = 16777216;        // after decompression
   std::vector<std::string> token_variables;  // environment variables holding bearer tokens
   bool query_read_only = true;

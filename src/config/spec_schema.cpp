@@ -56,8 +56,9 @@ constexpr KeyDescriptor kServerKeys[] = {
                     "endpoint."},
     {.key = "threads",
      .kind = KeyKind::kInt,
-     .default_value = "2",
-     .description = "Threads serving requests, 1 to 64."},
+     .default_value = "16",
+     .description = "Threads serving requests, 1 to 64. A request holds its thread until its "
+                    "records are fsynced, so more threads than cores keep the disk busy."},
     {.key = "max_body_bytes",
      .kind = KeyKind::kInt,
      .default_value = "16777216",

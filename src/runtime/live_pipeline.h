@@ -20,7 +20,7 @@ struct LiveOptions {
   uint16_t port = 0;
   std::string query_address = "127.0.0.1";
   std::optional<uint16_t> query_port;  // absent: no query endpoint
-  int threads = 2;
+  int threads = 16;
   size_t max_body_bytes = 16 << 20;
   std::vector<std::string> tokens;
   bool query_read_only = true;

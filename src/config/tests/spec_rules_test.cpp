@@ -152,7 +152,7 @@ TEST(SpecRulesTest, DefaultsWithoutTheNewSections) {
   ASSERT_TRUE(server.ok()) << Dump(server);
   EXPECT_EQ(server.spec->server->listen.ToString(), "127.0.0.1:8080");
   EXPECT_FALSE(server.spec->server->query_listen.has_value());
-  EXPECT_EQ(server.spec->server->threads, 2u);
+  EXPECT_EQ(server.spec->server->threads, 16u);
   EXPECT_TRUE(server.spec->server->query_read_only);
   EXPECT_TRUE(server.spec->server->token_variables.empty());
 }
