@@ -101,7 +101,6 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
         sink_metrics_[i]->Error(inserted.error().code, Stage::kSending);
         return inserted.error();
       }
-      delivered_rows_ += rows[i]->num_rows();
       sink_metrics_[i]->RecordsSent(rows[i]->num_rows(), rows[i]->ByteSize());
     }
     if (dead_letters[i] && dead_letters[i]->num_rows() > 0) {

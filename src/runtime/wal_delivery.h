@@ -42,7 +42,6 @@ class WalDelivery {
 
   /// Delivers every record up to the log's end now, on the calling thread (tests, shutdown).
   Status DeliverAll();
-  uint64_t delivered_rows() const { return delivered_rows_; }
 
  private:
   struct Window {
@@ -72,7 +71,6 @@ class WalDelivery {
   bool notified_ = false;
   bool stopping_ = false;
   std::thread thread_;
-  std::atomic<uint64_t> delivered_rows_ = 0;
 };
 
 }  // namespace sluice
