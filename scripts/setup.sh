@@ -14,12 +14,17 @@ die() { printf '\033[1;31msetup: %s\033[0m\n' "$*" >&2; exit 1; }
 
 # --- Debian packages -------------------------------------------------------------------------
 # Build: compiler, CMake, Ninja and the libraries of architecture.md.
-# Tests: GoogleTest, Google Benchmark; clang 14 and its libFuzzer runtime for fuzz/.
+# Sources and state: librdkafka, libnats, libpq, libmariadb, RocksDB.
+# Tests: GoogleTest, Google Benchmark; clang 14 and its libFuzzer runtime for fuzz/; the real
+# servers the tests start on loopback (PostgreSQL 15, MariaDB, NATS, clickhouse-server,
+# Prometheus with promtool) and kcat for the Kafka benchmark baseline.
 # Engine download: npm.
 packages=(
   g++ cmake ninja-build pkg-config
   libsimdjson-dev libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev libre2-dev
   libboost-dev libxxhash-dev liblz4-dev libzstd-dev zlib1g-dev
+  librocksdb-dev librdkafka-dev libnats-dev libpq-dev libmariadb-dev
+  postgresql-15 mariadb-server nats-server clickhouse-server clickhouse-client prometheus kcat
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   ca-certificates curl

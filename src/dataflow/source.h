@@ -34,6 +34,14 @@ class Source {
   virtual std::string LastPollIdentity() const = 0;
   /// Bytes of input consumed so far, for the standard received-bytes metric.
   virtual uint64_t bytes_read() const = 0;
+  /// Everything up to `position` (an earlier Position()) is committed in ClickHouse: the
+  /// source may now confirm it upstream (commit Kafka offsets, ack NATS messages, confirm a
+  /// Postgres LSN). Called from the pipeline's checkpoint thread, never concurrently with
+  /// itself; positions passed never go backwards.
+  virtual Status CommitPosition(const std::string& position) {
+    (void)position;
+    return {};
+  }
 };
 
 /// Where rows leave a pipeline.
