@@ -61,7 +61,10 @@ class AggregateFunction {
   virtual void Finalize(const char* place, Column& out) const = 0;
 
   /// Heap bytes owned by a state beyond state_size(), for the state-size metric.
-  virtual size_t HeapBytes(const char* place) const { (void)place; return 0; }
+  virtual size_t HeapBytes(const char* place) const {
+    (void)place;
+    return 0;
+  }
 };
 
 /// Builds the function for `call` over an input of type `input_type` (ignored for count).

@@ -59,7 +59,8 @@ class Operator {
   /// Schemas of the output ports, port 0 first.
   virtual std::vector<Schema> output_schemas() const = 0;
 
-  virtual Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext& context) const = 0;
+  virtual Result<std::unique_ptr<OperatorState>> CreateState(
+      const OperatorContext& context) const = 0;
 
   /// `input` may be modified (filtered, columns moved out of it).
   virtual Status Process(OperatorState& state, Batch& input, Emitter& out) const = 0;
