@@ -27,6 +27,14 @@ inline constexpr std::string_view kHttpRequestLabels[] = {"listener", "route", "
 inline constexpr std::string_view kHttpRouteLabels[] = {"listener", "route"};
 inline constexpr double kHttpDurationBuckets[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
 
+inline constexpr std::string_view kPipelineLabels[] = {"pipeline"};
+inline constexpr std::string_view kOperatorLabels[] = {"pipeline", "operator", "subtask"};
+inline constexpr std::string_view kSourceLabels[] = {"pipeline", "source"};
+inline constexpr std::string_view kCheckpointResultLabels[] = {"pipeline", "result"};
+inline constexpr std::string_view kLatencyLabels[] = {"pipeline", "table", "from"};
+inline constexpr double kCheckpointDurationBuckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+inline constexpr double kLatencyBuckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300};
+
 /// The one list of sluice metrics: X(id, type, name, labels, buckets, help). docs/metrics.md
 /// documents each (a unit test checks it). Counter names end in _total, as Prometheus expects.
 /// The component_* metrics are the standard set every source, operator and sink emits through
@@ -47,7 +55,38 @@ inline constexpr double kHttpDurationBuckets[] = {0.001, 0.005, 0.01, 0.05, 0.1,
   X(kHttpRequests, kCounter, "sluice_http_requests_total", kHttpRequestLabels, {},                \
     "HTTP requests answered, by listener, route and status code.")                                \
   X(kHttpRequestDuration, kHistogram, "sluice_http_request_duration_seconds", kHttpRouteLabels,   \
-    kHttpDurationBuckets, "Time from a request's headers to its response written, in seconds.")
+    kHttpDurationBuckets, "Time from a request's headers to its response written, in seconds.")   \
+  X(kOperatorRecordsIn, kCounter, "sluice_operator_records_in_total", kOperatorLabels, {},           \
+    "Records an operator subtask received (Flink's numRecordsIn; rate() gives numRecordsInPerSecond).") \
+  X(kOperatorRecordsOut, kCounter, "sluice_operator_records_out_total", kOperatorLabels, {},         \
+    "Records an operator subtask emitted on any port (Flink's numRecordsOut).")                      \
+  X(kOperatorBackpressure, kCounter, "sluice_operator_backpressure_seconds_total", kOperatorLabels,  \
+    {}, "Time an operator subtask's upstream waited because its input queue was full.")              \
+  X(kOperatorQueueFill, kGauge, "sluice_operator_queue_fill_ratio", kOperatorLabels, {},            \
+    "Fill of an operator subtask's input queue, 0 to 1.")                                            \
+  X(kOperatorStateBytes, kGauge, "sluice_operator_state_bytes", kOperatorLabels, {},                \
+    "Bytes of keyed state an operator subtask holds (memory or RocksDB).")                           \
+  X(kOperatorStateEntries, kGauge, "sluice_operator_state_entries", kOperatorLabels, {},            \
+    "Entries (key and window pairs) of keyed state an operator subtask holds.")                      \
+  X(kLateRecords, kCounter, "sluice_late_records_total", kOperatorLabels, {},                       \
+    "Records later than a window's allowed lateness, written to the late-data table.")               \
+  X(kWatermarkLag, kGauge, "sluice_watermark_lag_seconds", kSourceLabels, {},                        \
+    "Wall clock minus a source's current watermark, in seconds.")                                    \
+  X(kCheckpointDuration, kHistogram, "sluice_checkpoint_duration_seconds", kPipelineLabels,          \
+    kCheckpointDurationBuckets, "Time from injecting a checkpoint's barriers to its completion.")     \
+  X(kCheckpointAlignment, kGauge, "sluice_checkpoint_alignment_seconds", kPipelineLabels, {},        \
+    "Longest barrier alignment of the last completed checkpoint, in seconds.")                       \
+  X(kCheckpointSize, kGauge, "sluice_checkpoint_size_bytes", kPipelineLabels, {},                    \
+    "Bytes written by the last completed checkpoint.")                                               \
+  X(kCheckpoints, kCounter, "sluice_checkpoints_total", kCheckpointResultLabels, {},                 \
+    "Checkpoints finished, by result (completed, failed).")                                          \
+  X(kLastCheckpoint, kGauge, "sluice_last_checkpoint_timestamp_seconds", kPipelineLabels, {},        \
+    "Wall-clock time of the last completed checkpoint, in seconds since the epoch.")                 \
+  X(kPipelineRestarts, kCounter, "sluice_pipeline_restarts_total", kPipelineLabels, {},              \
+    "Times a pipeline was restored from a checkpoint or savepoint after a stop or failure.")         \
+  X(kEndToEndLatency, kHistogram, "sluice_end_to_end_latency_seconds", kLatencyLabels,               \
+    kLatencyBuckets,                                                                                 \
+    "Time from a record's event time (from=\"event_time\") or receipt (from=\"receipt\") to its row committed in ClickHouse.")
 
 enum class Metric : uint16_t {
 #define SLUICE_METRIC_ENUM(id, type, name, labels, buckets, help) id,
