@@ -68,7 +68,13 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")
+    "an environment variable named for an API token is unset or empty")                             \
+  X(kCheckpointCorrupt, 430, "CHECKPOINT_CORRUPT",                                                 \
+    "a checkpoint or savepoint folder is incomplete or its files are damaged")                     \
+  X(kCheckpointFailed, 431, "CHECKPOINT_FAILED",                                                   \
+    "a checkpoint could not be taken or committed (the pipeline keeps the previous one)")          \
+  X(kSavepointMismatch, 432, "SAVEPOINT_MISMATCH",                                                 \
+    "a savepoint does not fit the pipeline (its sources or operators differ)")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,

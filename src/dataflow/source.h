@@ -36,8 +36,8 @@ class Source {
   virtual uint64_t bytes_read() const = 0;
   /// Everything up to `position` (an earlier Position()) is committed in ClickHouse: the
   /// source may now confirm it upstream (commit Kafka offsets, ack NATS messages, confirm a
-  /// Postgres LSN). Called from the pipeline's checkpoint thread, never concurrently with
-  /// itself; positions passed never go backwards.
+  /// Postgres LSN). Called on the source's own thread between two Polls (so a connection
+  /// that is not thread-safe may be used); positions passed never go backwards.
   virtual Status CommitPosition(const std::string& position) {
     (void)position;
     return {};

@@ -105,7 +105,8 @@ struct WriteAheadLog::PendingAppend {
   bool done = false;
 };
 
-WriteAheadLog::WriteAheadLog(WalOptions options) : options_(std::move(options)) {}
+WriteAheadLog::WriteAheadLog(WalOptions options)
+    : options_(std::move(options)), retain_after_(options_.retain_after) {}
 
 WriteAheadLog::~WriteAheadLog() = default;
 
@@ -192,7 +193,8 @@ Status WriteAheadLog::Recover() {
 
   uint64_t last = delivered_sequence_;
   if (!segments_.empty()) last = std::max(last, segments_.back()->last_sequence);
-  while (!segments_.empty() && segments_.front()->last_sequence <= delivered_sequence_) {
+  while (!segments_.empty() &&
+         segments_.front()->last_sequence <= std::min(delivered_sequence_, retain_after_)) {
     if (::unlink(segments_.front()->path.c_str()) != 0) {
       return FileError("unlink", segments_.front()->path, errno);
     }
@@ -510,12 +512,30 @@ Status WriteAheadLog::MarkDelivered(uint64_t sequence) {
       !written.ok()) {
     return written;
   }
+  {
+    std::lock_guard state_lock(state_mu_);
+    delivered_sequence_ = sequence;
+  }
+  return RemoveObsoleteSegments();
+}
+
+Status WriteAheadLog::SetRetainAfter(uint64_t sequence) {
+  std::lock_guard deliver_lock(deliver_mu_);
+  {
+    std::lock_guard state_lock(state_mu_);
+    if (retain_after_ == UINT64_MAX || sequence <= retain_after_) return {};
+    retain_after_ = sequence;
+  }
+  return RemoveObsoleteSegments();
+}
+
+Status WriteAheadLog::RemoveObsoleteSegments() {
   std::vector<std::shared_ptr<Segment>> removed;
   {
     std::lock_guard write_lock(write_mu_);
     std::lock_guard state_lock(state_mu_);
-    delivered_sequence_ = sequence;
-    while (!segments_.empty() && segments_.front()->last_sequence <= sequence) {
+    uint64_t obsolete = std::min(delivered_sequence_, retain_after_);
+    while (!segments_.empty() && segments_.front()->last_sequence <= obsolete) {
       disk_bytes_ -= segments_.front()->durable_bytes;
       removed.push_back(std::move(segments_.front()));
       segments_.erase(segments_.begin());

@@ -24,6 +24,10 @@ struct WalOptions {
   /// Appends that would take the log's files past this fail with WAL_FULL (the HTTP layer
   /// answers 429) until MarkDelivered frees whole segments.
   uint64_t max_disk_bytes = 1ull << 30;
+  /// Another reader (a windowed pipeline reading the log from its last checkpoint) still needs
+  /// the records after this sequence: segments holding any of them stay even once delivered.
+  /// UINT64_MAX when no one else reads the log.
+  uint64_t retain_after = UINT64_MAX;
 };
 
 struct WalRecord {
@@ -74,6 +78,11 @@ class WriteAheadLog {
   /// segments wholly at or below it. Marks at or below the current one are no-ops.
   Status MarkDelivered(uint64_t sequence);
 
+  /// Moves the retention hold of WalOptions::retain_after forward (never back; a no-op for a
+  /// log opened without a hold) and removes the segments that neither delivery nor the other
+  /// reader needs any more.
+  Status SetRetainAfter(uint64_t sequence);
+
   uint64_t delivered_sequence() const;
   /// The newest acknowledged (or, after Open, recovered) sequence; delivered_sequence() when
   /// every record is delivered and gone.
@@ -96,6 +105,8 @@ class WriteAheadLog {
   Status FlushActive();
   Status StartSegment(uint64_t first_sequence);
   Status SyncData(int fd, const std::string& path);
+  /// Unlinks the leading segments at or below both the delivered mark and the retention hold.
+  Status RemoveObsoleteSegments();
 
   const WalOptions options_;
   FileDescriptor lock_file_;
@@ -125,6 +136,7 @@ class WriteAheadLog {
   std::vector<std::shared_ptr<Segment>> segments_;
   uint64_t durable_sequence_ = 0;
   uint64_t delivered_sequence_ = 0;
+  uint64_t retain_after_ = UINT64_MAX;
   uint64_t disk_bytes_ = 0;
 
   std::mutex deliver_mu_;  // one MarkDelivered at a time, so marks only move forward
