@@ -216,6 +216,65 @@ struct WalSpec {
   SpecLocation where;
 };
 
+/// How an aggregation reads event time: the watermark is the largest event time seen minus
+/// `max_out_of_orderness`; a source silent for `idle_timeout` stops holding it back.
+struct EventTimeSpec {
+  std::string field;
+  std::chrono::milliseconds max_out_of_orderness{0};
+  std::chrono::milliseconds idle_timeout{60000};
+  SpecLocation where;
+};
+
+/// The windows of an aggregation.
+struct WindowSpec {
+  enum class Kind { kTumbling, kHopping, kSession, kGlobal };
+  Kind kind = Kind::kTumbling;
+  std::chrono::milliseconds size{0};   // tumbling, hopping
+  std::chrono::milliseconds slide{0};  // hopping
+  std::chrono::milliseconds gap{0};    // session
+  uint64_t trigger_count = 0;          // global: fire every this many records per key
+  std::chrono::milliseconds trigger_interval{0};  // global: fire this often per key
+  SpecLocation where;
+};
+
+/// One aggregate of an aggregation: `count`, `sum(field)`, `quantile(field)` at `level` ...
+struct AggregateSpec {
+  std::string name;      // output column
+  std::string function;  // see AggregateFunctionNames()
+  std::string field;     // input field; empty for count
+  double level = 0.5;    // quantile
+  uint32_t k = 10;       // top_k
+  SpecLocation where;
+};
+
+/// A keyed windowed aggregation over a stream, written to its own ClickHouse table
+/// (ReplacingMergeTree: late updates replace earlier results of the same key and window).
+struct AggregationSpec {
+  enum class StateBackend { kMemory, kRocksDb };
+
+  std::string name;
+  std::string from;    // the stream
+  std::string filter;  // condition on the stream's records; empty: all
+  std::vector<std::string> key_by;
+  WindowSpec window;
+  std::optional<EventTimeSpec> event_time;  // absent: processing time
+  std::chrono::milliseconds allowed_lateness{0};
+  std::vector<AggregateSpec> aggregates;
+  std::string table;       // defaults to the aggregation's name
+  std::string late_table;  // defaults to "<name>_late"
+  uint32_t parallelism = 0;  // 0: the machine's cores
+  StateBackend state_backend = StateBackend::kMemory;
+  SpecLocation where;
+};
+
+/// Where and how often the streaming jobs checkpoint.
+struct CheckpointSpec {
+  std::string path;  // resolved against the spec's folder
+  std::chrono::milliseconds interval{1000};
+  uint32_t retain = 3;
+  SpecLocation where;
+};
+
 /// A whole pipeline spec after loading and validation.
 struct PipelineSpec {
   std::string name;
@@ -228,6 +287,8 @@ struct PipelineSpec {
   std::vector<ViewSpec> views;
   std::vector<StreamSpec> streams;
   std::vector<SourceSpec> sources;
+  std::vector<AggregationSpec> aggregations;
+  CheckpointSpec checkpoint;
 
   const TableSpec* FindTable(std::string_view name) const;
   const StreamSpec* FindStream(std::string_view name) const;

@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "config/clickhouse_syntax.h"
 #include "config/section_reader.h"
+#include "aggregate/aggregate_function.h"
 #include "config/spec_schema.h"
 #include "expression/expression.h"
 #include "format/text_value.h"
@@ -213,6 +214,264 @@ class SpecLoader {
       ForEachNamed(top.Get("sources"), "sources", "source",
                    [&](const std::string& name, const std::string& path, const YAML::Mark& mark,
                        const YAML::Node& node) { LoadSource(name, path, mark, node); });
+    }
+    LoadCheckpoint(top);
+    if (top.Has("aggregations")) {
+      ForEachNamed(top.Get("aggregations"), "aggregations", "aggregation",
+                   [&](const std::string& name, const std::string& path, const YAML::Mark& mark,
+                       const YAML::Node& node) { LoadAggregation(name, path, mark, node); });
+    }
+  }
+
+  void LoadCheckpoint(const SectionReader& top) {
+    SectionReader reader(top.Get("checkpoint"), kCheckpointSection, "checkpoint",
+                         top.MarkOf("checkpoint"), errors_);
+    CheckpointSpec& checkpoint = spec_.checkpoint;
+    checkpoint.where = errors_.Locate(reader.mark());
+    checkpoint.path = ResolvePath(base_dir_, reader.String("path"));
+    if (auto interval = reader.Duration("interval", std::chrono::milliseconds(10), std::chrono::hours(1))) {
+      checkpoint.interval = *interval;
+    }
+    if (auto retain = reader.Int("retain", 1, 100)) checkpoint.retain = static_cast<uint32_t>(*retain);
+  }
+
+  /// Checks that `name` is a field of `stream` usable as `what`; returns it.
+  const StreamFieldSpec* RequireField(const StreamSpec& stream, const SectionReader& reader,
+                                      std::string_view key, const std::string& name,
+                                      const YAML::Mark& mark) {
+    const StreamFieldSpec* field = FindField(stream, name);
+    if (field == nullptr) {
+      errors_.Add(ErrorCode::kSpecUnknownReference, mark,
+                  fmt::format("{}: stream '{}' has no field '{}'{}", reader.PathOf(key), stream.name,
+                              name, DidYouMean(name, FieldNames(stream))));
+    }
+    return field;
+  }
+
+  void LoadAggregation(const std::string& name, const std::string& path, const YAML::Mark& mark,
+                       const YAML::Node& node) {
+    SectionReader reader(node, kAggregationSection, path, mark, errors_);
+    AggregationSpec aggregation;
+    aggregation.name = name;
+    aggregation.where = errors_.Locate(mark);
+    aggregation.from = reader.String("from");
+    const StreamSpec* stream = nullptr;
+    if (reader.Has("from")) {
+      stream = spec_.FindStream(aggregation.from);
+      if (stream == nullptr) {
+        std::vector<std::string> names;
+        for (const StreamSpec& each : spec_.streams) names.push_back(each.name);
+        errors_.Add(ErrorCode::kSpecUnknownReference, reader.MarkOf("from"),
+                    fmt::format("{}: no stream '{}' in streams{}", reader.PathOf("from"),
+                                aggregation.from, DidYouMean(aggregation.from, names)));
+      }
+    }
+    Schema schema;
+    if (stream != nullptr) {
+      for (const StreamFieldSpec& field : stream->fields) schema.push_back({field.name, field.type});
+    }
+    if (reader.Has("filter")) {
+      aggregation.filter = reader.String("filter");
+      if (stream != nullptr) {
+        size_t offset = 0;
+        Result<Expression> compiled = Expression::CompileCondition(aggregation.filter, schema, &offset);
+        if (!compiled.ok()) {
+          errors_.Add(compiled.error().code,
+                      PointInto(reader.Get("filter"), reader.MarkOf("filter"), offset),
+                      fmt::format("{}: {}", reader.PathOf("filter"), compiled.error().message));
+        }
+      }
+    }
+    for (const LocatedString& key : reader.Strings("key_by")) {
+      aggregation.key_by.push_back(key.text);
+      if (stream == nullptr) continue;
+      const StreamFieldSpec* field = RequireField(*stream, reader, "key_by", key.text, key.mark);
+      if (field != nullptr && IsNestedKind(field->type.Storage().kind)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, key.mark,
+                    fmt::format("{}: field '{}' is {}; a key must be a single value",
+                                reader.PathOf("key_by"), key.text, field->type.ToString()));
+      }
+    }
+    if (reader.Has("window")) LoadWindow(reader, aggregation);
+    if (reader.Has("event_time")) LoadEventTime(reader, aggregation, stream);
+    if (auto lateness = reader.Duration("allowed_lateness", std::chrono::milliseconds(0), std::chrono::days(7))) {
+      aggregation.allowed_lateness = *lateness;
+    }
+    if (reader.Has("aggregates")) LoadAggregates(reader, aggregation, stream);
+    aggregation.table = reader.Has("table") ? reader.String("table") : name;
+    CheckName("table", aggregation.table, reader.PathOf("table"), reader.Has("table") ? reader.MarkOf("table") : mark);
+    aggregation.late_table = reader.Has("late_table") ? reader.String("late_table") : name + "_late";
+    CheckName("table", aggregation.late_table, reader.PathOf("late_table"),
+              reader.Has("late_table") ? reader.MarkOf("late_table") : mark);
+    for (const std::string& table : {aggregation.table, aggregation.late_table}) {
+      if (spec_.FindTable(table) != nullptr) {
+        errors_.Add(ErrorCode::kSpecDuplicateName, reader.Has("table") ? reader.MarkOf("table") : mark,
+                    fmt::format("{}: table '{}' is also defined in tables; an aggregation creates its "
+                                "own tables",
+                                path, table));
+      }
+    }
+    if (auto parallelism = reader.Int("parallelism", 0, 128)) {
+      aggregation.parallelism = static_cast<uint32_t>(*parallelism);
+    }
+    std::string backend = reader.String("state_backend");
+    if (backend == "rocksdb") {
+      aggregation.state_backend = AggregationSpec::StateBackend::kRocksDb;
+    } else if (backend != "memory") {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("state_backend"),
+                  fmt::format("{}: unknown state backend '{}'{}", reader.PathOf("state_backend"), backend,
+                              DidYouMean(backend, {"memory", "rocksdb"})));
+    }
+    spec_.aggregations.push_back(std::move(aggregation));
+  }
+
+  void LoadWindow(const SectionReader& owner, AggregationSpec& aggregation) {
+    SectionReader reader(owner.Get("window"), kWindowSection, owner.PathOf("window"),
+                         owner.MarkOf("window"), errors_);
+    WindowSpec& window = aggregation.window;
+    window.where = errors_.Locate(reader.mark());
+    std::string type = reader.String("type");
+    auto duration = [&](std::string_view key) {
+      return reader.Duration(key, std::chrono::milliseconds(1), std::chrono::days(366))
+          .value_or(std::chrono::milliseconds(0));
+    };
+    auto require = [&](std::string_view key) {
+      if (!reader.Has(key)) {
+        errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                    fmt::format("{}: a {} window needs '{}'", reader.path(), type, key));
+      }
+    };
+    auto refuse = [&](std::string_view key) {
+      if (reader.Has(key)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                    fmt::format("{}: a {} window has no '{}'", reader.PathOf(key), type, key));
+      }
+    };
+    if (type == "tumbling") {
+      window.kind = WindowSpec::Kind::kTumbling;
+      require("size");
+      for (auto key : {"slide", "gap", "trigger_count", "trigger_interval"}) refuse(key);
+    } else if (type == "hopping" || type == "sliding") {
+      window.kind = WindowSpec::Kind::kHopping;
+      require("size");
+      require("slide");
+      for (auto key : {"gap", "trigger_count", "trigger_interval"}) refuse(key);
+    } else if (type == "session") {
+      window.kind = WindowSpec::Kind::kSession;
+      require("gap");
+      for (auto key : {"size", "slide", "trigger_count", "trigger_interval"}) refuse(key);
+    } else if (type == "global") {
+      window.kind = WindowSpec::Kind::kGlobal;
+      for (auto key : {"size", "slide", "gap"}) refuse(key);
+      if (!reader.Has("trigger_count") && !reader.Has("trigger_interval")) {
+        errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                    fmt::format("{}: a global window needs trigger_count or trigger_interval",
+                                reader.path()));
+      }
+    } else if (reader.Has("type")) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("type"),
+                  fmt::format("{}: unknown window type '{}'{}", reader.PathOf("type"), type,
+                              DidYouMean(type, {"tumbling", "hopping", "session", "global"})));
+    }
+    window.size = duration("size");
+    window.slide = duration("slide");
+    window.gap = duration("gap");
+    window.trigger_interval = duration("trigger_interval");
+    if (auto count = reader.Int("trigger_count", 1, int64_t{1} << 40)) {
+      window.trigger_count = static_cast<uint64_t>(*count);
+    }
+    if (window.kind == WindowSpec::Kind::kHopping && window.slide.count() > 0 &&
+        window.size.count() > 0 && window.size.count() % window.slide.count() != 0) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("slide"),
+                  fmt::format("{}: the size ({} ms) must be a multiple of the slide ({} ms)",
+                              reader.PathOf("slide"), window.size.count(), window.slide.count()));
+    }
+  }
+
+  void LoadEventTime(const SectionReader& owner, AggregationSpec& aggregation,
+                     const StreamSpec* stream) {
+    SectionReader reader(owner.Get("event_time"), kEventTimeSection, owner.PathOf("event_time"),
+                         owner.MarkOf("event_time"), errors_);
+    EventTimeSpec event_time;
+    event_time.where = errors_.Locate(reader.mark());
+    event_time.field = reader.String("field");
+    if (stream != nullptr && reader.Has("field")) {
+      const StreamFieldSpec* field = RequireField(*stream, reader, "field", event_time.field, reader.MarkOf("field"));
+      if (field != nullptr) {
+        TypeKind kind = field->type.Storage().kind;
+        bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 || kind == TypeKind::kDateTime ||
+                    kind == TypeKind::kDateTime64 || kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
+                    kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
+        if (!fits) {
+          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("field"),
+                      fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
+                                  "DateTime64 or integer milliseconds",
+                                  reader.PathOf("field"), event_time.field, field->type.ToString()));
+        }
+      }
+    }
+    if (auto bound = reader.Duration("max_out_of_orderness", std::chrono::milliseconds(0), std::chrono::days(7))) {
+      event_time.max_out_of_orderness = *bound;
+    }
+    if (auto idle = reader.Duration("idle_timeout", std::chrono::milliseconds(1), std::chrono::days(7))) {
+      event_time.idle_timeout = *idle;
+    }
+    aggregation.event_time = std::move(event_time);
+  }
+
+  void LoadAggregates(const SectionReader& owner, AggregationSpec& aggregation,
+                      const StreamSpec* stream) {
+    YAML::Node list = owner.Get("aggregates");
+    if (list.size() == 0) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, owner.MarkOf("aggregates"),
+                  fmt::format("{}: name at least one aggregate", owner.PathOf("aggregates")));
+    }
+    std::vector<std::string> taken = aggregation.key_by;
+    taken.insert(taken.end(), {"window_start", "window_end", "_version", "_is_deleted"});
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string path = fmt::format("{}[{}]", owner.PathOf("aggregates"), i);
+      SectionReader reader(list[i], kAggregateSection, path, list[i].Mark(), errors_);
+      AggregateSpec aggregate;
+      aggregate.where = errors_.Locate(reader.mark());
+      aggregate.name = reader.String("name");
+      CheckName("column", aggregate.name, reader.PathOf("name"), reader.MarkOf("name"));
+      if (std::find(taken.begin(), taken.end(), aggregate.name) != taken.end()) {
+        errors_.Add(ErrorCode::kSpecDuplicateName, reader.MarkOf("name"),
+                    fmt::format("{}: column '{}' is already a key, window or earlier aggregate column",
+                                reader.PathOf("name"), aggregate.name));
+      }
+      taken.push_back(aggregate.name);
+      aggregate.function = reader.String("function");
+      aggregate.field = reader.String("field");
+      if (reader.Has("level")) {
+        std::string text = reader.String("level");
+        char* end = nullptr;
+        aggregate.level = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !(aggregate.level > 0 && aggregate.level < 1)) {
+          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("level"),
+                      fmt::format("{}: '{}' is not a level between 0 and 1 (exclusive)",
+                                  reader.PathOf("level"), text));
+        }
+      }
+      if (auto k = reader.Int("k", 1, 10000)) aggregate.k = static_cast<uint32_t>(*k);
+      const StreamFieldSpec* field = nullptr;
+      if (stream != nullptr && reader.Has("field")) {
+        field = RequireField(*stream, reader, "field", aggregate.field, reader.MarkOf("field"));
+      }
+      if (reader.Has("function")) {
+        AggregateCall call{aggregate.function, aggregate.name, aggregate.field, aggregate.level, aggregate.k};
+        if (aggregate.function != "count" && !reader.Has("field")) {
+          errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                      fmt::format("{}: {} needs a field", path, aggregate.function));
+        } else if (field != nullptr || aggregate.function == "count") {
+          auto made = MakeAggregateFunction(call, field != nullptr ? &field->type : nullptr);
+          if (!made.ok()) {
+            errors_.Add(made.error().code, reader.MarkOf("function"),
+                        fmt::format("{}: {}", reader.PathOf("function"), made.error().message));
+          }
+        }
+      }
+      aggregation.aggregates.push_back(std::move(aggregate));
     }
   }
 

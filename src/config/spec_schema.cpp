@@ -32,6 +32,123 @@ constexpr KeyDescriptor kTopLevelKeys[] = {
     {.key = "sources",
      .kind = KeyKind::kMap,
      .description = "Inputs by name; each feeds one stream."},
+    {.key = "aggregations",
+     .kind = KeyKind::kMap,
+     .description = "Keyed windowed aggregations over streams by name, each written to its own "
+                    "table (see `aggregations.<aggregation>`)."},
+    {.key = "checkpoint",
+     .kind = KeyKind::kMap,
+     .description = "Where and how often aggregations checkpoint their state (see "
+                    "`checkpoint`)."},
+};
+
+constexpr KeyDescriptor kCheckpointKeys[] = {
+    {.key = "path",
+     .default_value = "checkpoints",
+     .description = "Folder of the checkpoints (one sub-folder per aggregation), relative to "
+                    "the spec's folder."},
+    {.key = "interval",
+     .kind = KeyKind::kDuration,
+     .default_value = "1s",
+     .description = "Time between checkpoints, 10ms to 1h. Results reach ClickHouse at "
+                    "checkpoints, so this bounds their delay."},
+    {.key = "retain",
+     .kind = KeyKind::kInt,
+     .default_value = "3",
+     .description = "Completed checkpoints kept, 1 to 100."},
+};
+
+constexpr KeyDescriptor kAggregationKeys[] = {
+    {.key = "from", .required = true, .description = "The stream whose records are aggregated."},
+    {.key = "filter",
+     .description = "Condition a record must satisfy to be aggregated (the language of "
+                    "`streams.<stream>.rules[]`)."},
+    {.key = "key_by",
+     .kind = KeyKind::kStringOrList,
+     .description = "Fields of the stream that key the aggregation; absent: one key for all "
+                    "records."},
+    {.key = "window",
+     .kind = KeyKind::kMap,
+     .required = true,
+     .description = "The windows (see `aggregations.<aggregation>.window`)."},
+    {.key = "event_time",
+     .kind = KeyKind::kMap,
+     .description = "Event time and watermarks (see `aggregations.<aggregation>.event_time`); "
+                    "absent: windows follow the wall clock (processing time)."},
+    {.key = "allowed_lateness",
+     .kind = KeyKind::kDuration,
+     .default_value = "0s",
+     .description = "How long after a window's end late records still update its result (a "
+                    "new version of the row); later ones go to the late table."},
+    {.key = "aggregates",
+     .kind = KeyKind::kList,
+     .required = true,
+     .description = "The aggregates computed per key and window (see "
+                    "`aggregations.<aggregation>.aggregates[]`)."},
+    {.key = "table",
+     .computed_default = "the aggregation's name",
+     .description = "ClickHouse table of the results: ReplacingMergeTree(_version, "
+                    "_is_deleted) ordered by the keys and window_start; sluice creates it."},
+    {.key = "late_table",
+     .computed_default = "`<aggregation>_late`",
+     .description = "Table of the records later than `allowed_lateness`."},
+    {.key = "parallelism",
+     .kind = KeyKind::kInt,
+     .default_value = "0",
+     .description = "Subtasks the keys are spread over, 0 to 128; 0 uses every core."},
+    {.key = "state_backend",
+     .default_value = "memory",
+     .description = "`memory` (hash maps) or `rocksdb` (state larger than memory, on disk "
+                    "next to the checkpoints)."},
+};
+
+constexpr KeyDescriptor kWindowKeys[] = {
+    {.key = "type",
+     .required = true,
+     .description = "`tumbling` (size), `hopping` (size, slide), `session` (gap) or `global` "
+                    "(trigger_count and/or trigger_interval)."},
+    {.key = "size", .kind = KeyKind::kDuration, .description = "Window length."},
+    {.key = "slide",
+     .kind = KeyKind::kDuration,
+     .description = "Distance between the starts of hopping windows."},
+    {.key = "gap",
+     .kind = KeyKind::kDuration,
+     .description = "A session ends after this long without records of its key."},
+    {.key = "trigger_count",
+     .kind = KeyKind::kInt,
+     .description = "Global windows: emit the key's result every this many records."},
+    {.key = "trigger_interval",
+     .kind = KeyKind::kDuration,
+     .description = "Global windows: emit every key's result this often."},
+};
+
+constexpr KeyDescriptor kEventTimeKeys[] = {
+    {.key = "field",
+     .required = true,
+     .description = "Field holding the event time (Date, DateTime, DateTime64, or integer "
+                    "milliseconds)."},
+    {.key = "max_out_of_orderness",
+     .kind = KeyKind::kDuration,
+     .default_value = "0s",
+     .description = "How far behind the newest event time records may arrive and still be on "
+                    "time."},
+    {.key = "idle_timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "1m",
+     .description = "A source without records this long stops holding back the watermark."},
+};
+
+constexpr KeyDescriptor kAggregateKeys[] = {
+    {.key = "name", .required = true, .description = "Output column; an identifier."},
+    {.key = "function",
+     .required = true,
+     .description = "count, sum, min, max, avg, first, last, uniq, count_distinct, quantile, "
+                    "top_k."},
+    {.key = "field", .description = "Input field; not for count."},
+    {.key = "level",
+     .default_value = "0.5",
+     .description = "quantile: the level, between 0 and 1 (e.g. 0.95)."},
+    {.key = "k", .kind = KeyKind::kInt, .default_value = "10", .description = "top_k: how many."},
 };
 
 constexpr KeyDescriptor kWarehouseKeys[] = {
@@ -397,6 +514,17 @@ const SectionDescriptor kDeduplicateSection{"streams.<stream>.deduplicate",
                                             "Dropping repeated records.", kDeduplicateKeys};
 const SectionDescriptor kRecordRuleSection{"streams.<stream>.rules[]",
                                            "A condition on whole records.", kRecordRuleKeys};
+const SectionDescriptor kAggregationSection{"aggregations.<aggregation>",
+                                            "A keyed windowed aggregation of a stream.",
+                                            kAggregationKeys};
+const SectionDescriptor kWindowSection{"aggregations.<aggregation>.window",
+                                       "The windows of an aggregation.", kWindowKeys};
+const SectionDescriptor kEventTimeSection{"aggregations.<aggregation>.event_time",
+                                          "Event time and watermarks.", kEventTimeKeys};
+const SectionDescriptor kAggregateSection{"aggregations.<aggregation>.aggregates[]",
+                                          "One aggregate per key and window.", kAggregateKeys};
+const SectionDescriptor kCheckpointSection{"checkpoint", "Checkpoints of the aggregations.",
+                                           kCheckpointKeys};
 
 std::string_view KeyKindName(KeyKind kind) {
   switch (kind) {
@@ -428,12 +556,13 @@ const KeyDescriptor* SectionDescriptor::Find(std::string_view key) const {
 }
 
 std::span<const SectionDescriptor* const> SpecSections() {
-  static constexpr std::array<const SectionDescriptor*, 17> kSections = {
+  static constexpr std::array<const SectionDescriptor*, 22> kSections = {
       &kTopLevelSection,    &kWarehouseSection,   &kServerSection,     &kServerAuthSection,
       &kWalSection,         &kTableSection,       &kEngineSection,     &kColumnSection,
       &kIndexSection,       &kViewSection,        &kStreamSection,     &kStreamFieldSection,
       &kStreamBatchSection, &kDeduplicateSection, &kRecordRuleSection, &kSourceSection,
-      &kCsvSection,
+      &kCsvSection,         &kAggregationSection, &kWindowSection,     &kEventTimeSection,
+      &kAggregateSection,   &kCheckpointSection,
   };
   return kSections;
 }

@@ -61,6 +61,11 @@ extern const SectionDescriptor kWalSection;
 extern const SectionDescriptor kStreamBatchSection;
 extern const SectionDescriptor kDeduplicateSection;
 extern const SectionDescriptor kRecordRuleSection;
+extern const SectionDescriptor kAggregationSection;
+extern const SectionDescriptor kWindowSection;
+extern const SectionDescriptor kEventTimeSection;
+extern const SectionDescriptor kAggregateSection;
+extern const SectionDescriptor kCheckpointSection;
 
 /// Every section, in the order the reference lists them.
 std::span<const SectionDescriptor* const> SpecSections();

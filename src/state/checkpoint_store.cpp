@@ -22,10 +22,14 @@ constexpr std::string_view kFormatLine = "sluice-checkpoint 1";
 std::string Escape(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '\t') out += "%09";
-    else if (c == '\n') out += "%0A";
-    else if (c == '%') out += "%25";
-    else out += c;
+    if (c == '\t')
+      out += "%09";
+    else if (c == '\n')
+      out += "%0A";
+    else if (c == '%')
+      out += "%25";
+    else
+      out += c;
   }
   return out;
 }
@@ -35,9 +39,12 @@ std::string Unescape(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size() + 0 && i + 2 <= text.size() - 1) {
       std::string_view code = text.substr(i + 1, 2);
-      if (code == "09") out += '\t';
-      else if (code == "0A") out += '\n';
-      else out += '%';
+      if (code == "09")
+        out += '\t';
+      else if (code == "0A")
+        out += '\n';
+      else
+        out += '%';
       i += 2;
     } else {
       out += text[i];
@@ -52,6 +59,7 @@ std::string Encode(const CheckpointMetadata& metadata) {
   out << "id\t" << metadata.id << "\n";
   out << "created_ms\t" << metadata.created_ms << "\n";
   out << "parallelism\t" << metadata.parallelism << "\n";
+  out << "run\t" << Escape(metadata.run_id) << "\n";
   for (const auto& [source, position] : metadata.source_positions) {
     out << "position\t" << Escape(source) << "\t" << Escape(position) << "\n";
   }
@@ -96,6 +104,8 @@ Result<CheckpointMetadata> Decode(const std::string& text, const std::string& pa
         metadata.created_ms = std::stoll(std::string(parts[1]));
       } else if (parts[0] == "parallelism" && parts.size() == 2) {
         metadata.parallelism = static_cast<uint32_t>(std::stoul(std::string(parts[1])));
+      } else if (parts[0] == "run" && parts.size() == 2) {
+        metadata.run_id = Unescape(parts[1]);
       } else if (parts[0] == "position" && parts.size() == 3) {
         metadata.source_positions.emplace_back(Unescape(parts[1]), Unescape(parts[2]));
       } else if (parts[0] == "pending" && parts.size() == 3) {
@@ -126,7 +136,8 @@ std::vector<std::pair<uint64_t, fs::path>> CompleteFolders(const std::string& ro
     if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
     found.emplace_back(std::stoull(digits), entry.path());
   }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   return found;
 }
 
@@ -137,10 +148,13 @@ CheckpointStore::CheckpointStore(std::string root, uint32_t retain)
 
 Result<std::string> CheckpointStore::Begin(uint64_t id) {
   std::error_code error;
-  fs::path folder = fs::path(root_) / (std::string(kPrefix) + std::to_string(id) + std::string(kInProgressSuffix));
+  fs::path folder = fs::path(root_) /
+                    (std::string(kPrefix) + std::to_string(id) + std::string(kInProgressSuffix));
   fs::remove_all(folder, error);
   fs::create_directories(folder, error);
-  if (error) return MakeError(ErrorCode::kIoError, "cannot create checkpoint folder: " + error.message(), folder.string());
+  if (error)
+    return MakeError(ErrorCode::kIoError, "cannot create checkpoint folder: " + error.message(),
+                     folder.string());
   return folder.string();
 }
 
@@ -148,14 +162,17 @@ Result<std::string> CheckpointStore::Complete(const CheckpointMetadata& metadata
   std::string name = std::string(kPrefix) + std::to_string(metadata.id);
   fs::path in_progress = fs::path(root_) / (name + std::string(kInProgressSuffix));
   fs::path complete = fs::path(root_) / name;
-  if (Status written = WriteFileAtomically(in_progress.string(), std::string(kMetadataFile), Encode(metadata));
+  if (Status written =
+          WriteFileAtomically(in_progress.string(), std::string(kMetadataFile), Encode(metadata));
       !written.ok()) {
     return written.error();
   }
   std::error_code error;
   fs::remove_all(complete, error);
   fs::rename(in_progress, complete, error);
-  if (error) return MakeError(ErrorCode::kIoError, "cannot complete checkpoint: " + error.message(), complete.string());
+  if (error)
+    return MakeError(ErrorCode::kIoError, "cannot complete checkpoint: " + error.message(),
+                     complete.string());
   if (Status synced = SyncDirectory(root_); !synced.ok()) return synced.error();
   return complete.string();
 }
@@ -180,7 +197,8 @@ Status CheckpointStore::Prune() {
   for (const auto& entry : fs::directory_iterator(root_, error)) {
     std::string name = entry.path().filename().string();
     if (name.size() > kInProgressSuffix.size() &&
-        name.compare(name.size() - kInProgressSuffix.size(), kInProgressSuffix.size(), kInProgressSuffix) == 0) {
+        name.compare(name.size() - kInProgressSuffix.size(), kInProgressSuffix.size(),
+                     kInProgressSuffix) == 0) {
       fs::remove_all(entry.path(), error);
     }
   }
@@ -203,7 +221,8 @@ Status CheckpointStore::CopyTo(const std::string& directory, const std::string& 
   }
   fs::create_directories(fs::path(target).parent_path(), error);
   fs::copy(directory, target, fs::copy_options::recursive, error);
-  if (error) return MakeError(ErrorCode::kIoError, "cannot copy the checkpoint: " + error.message(), target);
+  if (error)
+    return MakeError(ErrorCode::kIoError, "cannot copy the checkpoint: " + error.message(), target);
   return SyncDirectory(fs::path(target).parent_path().string());
 }
 
@@ -211,8 +230,8 @@ Result<StoredCheckpoint> CheckpointStore::Load(const std::string& directory) {
   fs::path metadata_path = fs::path(directory) / kMetadataFile;
   std::ifstream file(metadata_path, std::ios::binary);
   if (!file) {
-    return MakeError(ErrorCode::kCheckpointCorrupt, "no _metadata: not a complete checkpoint or savepoint",
-                     directory);
+    return MakeError(ErrorCode::kCheckpointCorrupt,
+                     "no _metadata: not a complete checkpoint or savepoint", directory);
   }
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   auto metadata = Decode(text, metadata_path.string());

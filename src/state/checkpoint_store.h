@@ -16,6 +16,9 @@ struct CheckpointMetadata {
   uint64_t id = 0;
   int64_t created_ms = 0;
   uint32_t parallelism = 1;
+  /// Names the run that took the checkpoint: deduplication tokens include it, so a job restored
+  /// from an older savepoint never reuses the tokens of checkpoints it has replaced.
+  std::string run_id;
   std::vector<std::pair<std::string, std::string>> source_positions;  // source name, position
   /// Sink batches pre-committed by this checkpoint: (file relative to the folder, table).
   std::vector<std::pair<std::string, std::string>> pending_batches;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "aggregate/aggregate_function.h"
 #include "base/strings.h"
 #include "warehouse/identifier.h"
 
@@ -197,6 +198,70 @@ TableSpec DeadLetterTableSpec(std::string_view table_name) {
   return table;
 }
 
+namespace {
+
+ColumnSpec PlainColumn(std::string name, DataType type) {
+  ColumnSpec column;
+  column.name = std::move(name);
+  column.type = std::move(type);
+  return column;
+}
+
+}  // namespace
+
+TableSpec AggregationTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation) {
+  TableSpec table;
+  table.name = aggregation.table;
+  table.comment = "sluice aggregation " + aggregation.name;
+  table.where = aggregation.where;
+  const StreamSpec* stream = spec.FindStream(aggregation.from);
+  auto field_type = [&](const std::string& name) -> const DataType* {
+    if (stream == nullptr) return nullptr;
+    for (const StreamFieldSpec& field : stream->fields) {
+      if (field.name == name) return &field.type;
+    }
+    return nullptr;
+  };
+  for (const std::string& key : aggregation.key_by) {
+    if (const DataType* type = field_type(key)) table.columns.push_back(PlainColumn(key, *type));
+  }
+  DataType time = ParseDataType("DateTime64(3, 'UTC')").value();
+  table.columns.push_back(PlainColumn("window_start", time));
+  table.columns.back().codecs = {"DoubleDelta", "LZ4"};
+  table.columns.push_back(PlainColumn("window_end", time));
+  table.columns.back().codecs = {"DoubleDelta", "LZ4"};
+  for (const AggregateSpec& aggregate : aggregation.aggregates) {
+    AggregateCall call{aggregate.function, aggregate.name, aggregate.field, aggregate.level,
+                       aggregate.k};
+    auto function = MakeAggregateFunction(call, field_type(aggregate.field));
+    // The loader has checked every aggregate; a failure here means the spec was not loaded.
+    if (function.ok()) table.columns.push_back(PlainColumn(aggregate.name, (*function)->result_type()));
+  }
+  table.columns.push_back(PlainColumn("_version", ParseDataType("UInt64").value()));
+  table.columns.push_back(PlainColumn("_is_deleted", ParseDataType("UInt8").value()));
+  table.storage.engine.family = "ReplacingMergeTree";
+  table.storage.engine.version_column = "_version";
+  table.storage.engine.is_deleted_column = "_is_deleted";
+  table.storage.partition_by = "toYYYYMM(window_start)";
+  table.storage.order_by = aggregation.key_by;
+  table.storage.order_by.push_back("window_start");
+  return table;
+}
+
+TableSpec LateTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation) {
+  TableSpec table;
+  table.name = aggregation.late_table;
+  table.comment = "sluice records later than the allowed lateness of " + aggregation.name;
+  table.where = aggregation.where;
+  if (const StreamSpec* stream = spec.FindStream(aggregation.from)) {
+    for (const StreamFieldSpec& field : stream->fields) {
+      table.columns.push_back(PlainColumn(field.name, field.type));
+    }
+  }
+  if (aggregation.event_time) table.storage.order_by = {aggregation.event_time->field};
+  return table;
+}
+
 std::vector<TableSpec> DesiredTables(const PipelineSpec& spec) {
   std::vector<TableSpec> tables = spec.tables;
   std::set<std::string> names;
@@ -204,6 +269,14 @@ std::vector<TableSpec> DesiredTables(const PipelineSpec& spec) {
   for (const auto& stream : spec.streams) {
     std::string name = DeadLetterTableName(stream);
     if (names.insert(name).second) tables.push_back(DeadLetterTableSpec(name));
+  }
+  for (const auto& aggregation : spec.aggregations) {
+    if (names.insert(aggregation.table).second) {
+      tables.push_back(AggregationTableSpec(spec, aggregation));
+    }
+    if (names.insert(aggregation.late_table).second) {
+      tables.push_back(LateTableSpec(spec, aggregation));
+    }
   }
   return tables;
 }

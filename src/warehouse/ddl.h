@@ -54,8 +54,18 @@ std::string DeadLetterTableName(const StreamSpec& stream);
 /// in the input, the error (code, name, field, message) and the raw record.
 TableSpec DeadLetterTableSpec(std::string_view table_name);
 
+/// The table of an aggregation's results: its keys, `window_start`, `window_end` (DateTime64(3,
+/// 'UTC')), one column per aggregate, `_version` and `_is_deleted`, in a
+/// ReplacingMergeTree(_version, _is_deleted) ordered by the keys and window_start, so that
+/// `FINAL` shows one row per key and window however often late records updated it.
+TableSpec AggregationTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation);
+/// The table of the records that came later than the aggregation's allowed lateness: the
+/// stream's fields as they were.
+TableSpec LateTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation);
+
 /// Every table the spec needs, in apply order: its tables, then the dead-letter tables of its
-/// streams (once each, skipping a name the spec already defines as a table).
+/// streams (once each, skipping a name the spec already defines as a table), then the result
+/// and late tables of its aggregations.
 std::vector<TableSpec> DesiredTables(const PipelineSpec& spec);
 
 /// Every statement that creates the spec's schema on an empty warehouse, in apply order:

@@ -1,0 +1,124 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataflow/key_encoder.h"
+#include "dataflow/source.h"
+#include "metrics/metric_registry.h"
+#include "runtime/job_graph.h"
+#include "state/checkpoint_store.h"
+
+namespace sluice {
+
+/// How a job runs: where checkpoints go and how often, where tables are written.
+struct JobOptions {
+  std::string checkpoint_directory;
+  int64_t checkpoint_interval_ms = 1000;
+  uint32_t checkpoints_retained = 3;
+  std::string state_directory;  // local operator state (RocksDB), one folder per subtask
+  std::string restore_from;     // a savepoint folder; empty: the newest checkpoint, if any
+  size_t queue_capacity = 32;   // batches waiting per keyed subtask before sources block
+  /// Makes the sink for a table; called on the checkpoint thread only.
+  std::function<std::unique_ptr<Sink>(const std::string& table)> make_sink;
+  /// The schema of each table the job writes (to read pre-committed batches back).
+  std::map<std::string, Schema> table_schemas;
+  MetricRegistry* metrics = nullptr;
+  /// Called on the checkpoint thread after a checkpoint's rows are in ClickHouse.
+  std::function<void(const CheckpointMetadata&)> on_committed;
+};
+
+class SubtaskWorker;
+class SourceRunner;
+
+/// Runs a JobGraph: a thread per source (polling it and running its chained operators), a
+/// thread per keyed subtask, and a checkpoint coordinator.
+///
+/// Exactly once into ClickHouse: rows bound for tables are buffered until the next checkpoint
+/// barrier, then written into the checkpoint folder with the operators' state and the sources'
+/// positions (pre-commit). Once the checkpoint is complete its batches are inserted, each with a
+/// deduplication token named after the checkpoint and file (commit), and only then are the
+/// sources told to confirm their positions upstream. A restart restores the newest complete
+/// checkpoint and re-inserts its batches (ClickHouse drops what it already has), so the tables
+/// end up exactly as after an uninterrupted run.
+///
+/// Checkpoints are aligned: a keyed subtask that got barrier n from one source holds that
+/// source's later records back until barrier n arrived from every source.
+class JobExecutor {
+ public:
+  /// Restores state (newest checkpoint or the given savepoint), commits what it left
+  /// uncommitted, and starts every thread.
+  static Result<std::unique_ptr<JobExecutor>> Start(JobGraph graph, JobOptions options);
+  ~JobExecutor();
+
+  /// Takes a checkpoint now and copies it to `target` once committed; returns the folder.
+  Result<std::string> TriggerSavepoint(const std::string& target);
+  /// Waits until every source is finished and the final checkpoint is committed (bounded
+  /// sources), or until the job fails.
+  Status WaitFinished();
+  /// Graceful stop: sources stop polling, a final checkpoint commits everything processed so
+  /// far (open windows stay in the checkpoint's state), threads end.
+  Status Stop();
+
+  uint64_t last_committed_checkpoint() const { return last_committed_.load(); }
+  /// The first error that stopped the job, if any.
+  std::optional<Error> failure() const;
+
+  // Used by the source and subtask threads.
+  void Fail(const Error& error);
+  struct Ack {
+    std::string source;                                        // set by sources
+    std::string position;                                      // set by sources
+    std::vector<std::pair<std::string, std::string>> pending;  // (file, table)
+    double alignment_seconds = 0;
+  };
+  void Acknowledge(uint64_t checkpoint, size_t participant, Ack ack);
+  /// The folder of checkpoint `id` while it is being taken.
+  std::string CheckpointFolder(uint64_t id) const;
+  bool stopping() const { return stopping_.load(); }
+  uint64_t requested_checkpoint() const { return requested_.load(); }
+
+ private:
+  JobExecutor(JobGraph graph, JobOptions options);
+  Status Restore();
+  Status Commit(const StoredCheckpoint& checkpoint);
+  void CoordinatorLoop();
+  /// Takes one checkpoint end to end; returns its folder.
+  Result<std::string> TakeCheckpoint();
+  bool AllInputFinished() const;
+
+  JobGraph graph_;
+  JobOptions options_;
+  CheckpointStore store_;
+  std::map<std::string, std::unique_ptr<Sink>> sinks_;
+  std::vector<std::unique_ptr<SourceRunner>> sources_;
+  std::vector<std::unique_ptr<SubtaskWorker>> workers_;
+  std::thread coordinator_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  uint64_t next_id_ = 1;
+  std::string run_id_;
+  std::atomic<uint64_t> requested_{0};
+  std::map<uint64_t, std::string> folders_;  // checkpoints being taken
+  std::map<size_t, Ack> acks_;               // of the checkpoint being taken
+  std::optional<Error> failure_;
+  std::string savepoint_target_;
+  std::optional<Result<std::string>> savepoint_result_;
+  bool savepoint_requested_ = false;
+  bool finished_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stop_coordinator_{false};
+  std::atomic<uint64_t> last_committed_{0};
+  bool stopped_ = false;
+};
+
+}  // namespace sluice
