@@ -14,7 +14,9 @@
 #include "dataflow/bounded_runner.h"
 #include "metrics/metric_registry.h"
 #include "runtime/live_pipeline.h"
+#include "runtime/aggregation_jobs.h"
 #include "server/clickhouse_http_client.h"
+#include "server/http_client.h"
 #include "server/ingest_api.h"
 #include "warehouse/embedded_warehouse.h"
 #include "warehouse/migration.h"
@@ -100,7 +102,7 @@ LiveOptions LiveOptionsOf(const PipelineSpec& spec) {
 
 /// Serves the spec's HTTP APIs until SIGINT or SIGTERM, then stops gracefully.
 int Serve(const PipelineSpec& spec, Warehouse& warehouse, MetricRegistry& metrics,
-          StopSignal& stop) {
+          const std::string& savepoint, StopSignal& stop) {
   LiveOptions options;
   try {
     options = LiveOptionsOf(spec);
@@ -108,6 +110,7 @@ int Serve(const PipelineSpec& spec, Warehouse& warehouse, MetricRegistry& metric
     PrintError(error.error());
     return kExitUsageOrSpec;
   }
+  options.savepoint = savepoint;
   auto live = LivePipeline::Start(spec, warehouse, metrics, std::move(options));
   if (!live.ok()) {
     PrintError(live.error());
@@ -176,7 +179,7 @@ int PlanCommand(const PlanOptions& options) {
   return kExitOk;
 }
 
-int RunCommand(const std::string& spec_path, StopSignal& stop) {
+int RunCommand(const std::string& spec_path, const std::string& savepoint, StopSignal& stop) {
   auto spec = LoadOrReport(spec_path);
   if (!spec) return kExitUsageOrSpec;
   auto warehouse = EmbeddedWarehouse::Open(spec->warehouse.path);
@@ -222,8 +225,53 @@ int RunCommand(const std::string& spec_path, StopSignal& stop) {
     std::fflush(stdout);  // before the server's log lines, when it serves next
     if (counts->stopped) return kExitOk;
   }
-  if (!spec->server) return kExitOk;
-  return Serve(*spec, **warehouse, metrics, stop);
+  if (spec->server) return Serve(*spec, **warehouse, metrics, savepoint, stop);
+  if (spec->aggregations.empty()) return kExitOk;
+  // Without a server the aggregations read only files: run them to the end.
+  auto jobs = AggregationJobs::Start(*spec, **warehouse, metrics, nullptr, savepoint);
+  if (!jobs.ok()) {
+    PrintError(jobs.error());
+    return kExitRuntimeFailure;
+  }
+  Status finished = (*jobs)->WaitFinished();
+  Status stopped = (*jobs)->Stop();
+  if (!finished.ok() || !stopped.ok()) {
+    PrintError(!finished.ok() ? finished.error() : stopped.error());
+    return kExitRuntimeFailure;
+  }
+  fmt::print("aggregations: {} done\n", spec->aggregations.size());
+  return kExitOk;
+}
+
+int SavepointCommand(const std::string& spec_path, const std::string& target,
+                     const std::string& address) {
+  auto spec = LoadOrReport(spec_path);
+  if (!spec) return kExitUsageOrSpec;
+  std::optional<ListenAddress> listen;
+  if (!address.empty()) {
+    listen = ParseListenAddress(address);
+  } else if (spec->server) {
+    listen = spec->server->listen;
+  }
+  if (!listen || listen->port == 0) {
+    PrintError(MakeError(ErrorCode::kUsage,
+                         "give the running sluice's API address with --address host:port (the "
+                         "spec has no fixed server.listen port)"));
+    return kExitUsageOrSpec;
+  }
+  std::string absolute = std::filesystem::absolute(target).string();
+  auto reply = HttpCall(listen->host, listen->port, "POST",
+                        "/v1/savepoint?target=" + EncodeUrlComponent(absolute));
+  if (!reply.ok()) {
+    PrintError(reply.error());
+    return kExitRuntimeFailure;
+  }
+  if (reply->status != 200) {
+    fmt::print(stderr, "sluice savepoint: {}", reply->body);
+    return kExitRuntimeFailure;
+  }
+  fmt::print("savepoint written to {}", reply->body);
+  return kExitOk;
 }
 
 int QueryCommand(const QueryOptions& options) {

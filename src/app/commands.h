@@ -22,7 +22,12 @@ struct QueryOptions {
 
 // Each command returns its process exit code (app/exit_codes.h) and writes its output to
 // stdout, problems to stderr.
-int RunCommand(const std::string& spec_path, StopSignal& stop);
+/// `savepoint` is a folder written by SavepointCommand to restore the aggregations from, or empty.
+int RunCommand(const std::string& spec_path, const std::string& savepoint, StopSignal& stop);
+/// Asks the sluice serving `spec_path` (at `address`, default its server.listen) to write a
+/// savepoint of its aggregations into `target`.
+int SavepointCommand(const std::string& spec_path, const std::string& target,
+                     const std::string& address);
 int ValidateCommand(const std::string& spec_path);
 int PlanCommand(const PlanOptions& options);
 int QueryCommand(const QueryOptions& options);

@@ -17,8 +17,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   std::string spec_path;
+  std::string savepoint_path;
   auto* run = app.add_subcommand("run", "Create or migrate the spec's tables and run its sources");
   run->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
+  run->add_option("--from-savepoint", savepoint_path,
+                  "Restore the aggregations from this savepoint folder (see `sluice savepoint`)");
+
+  auto* savepoint = app.add_subcommand(
+      "savepoint", "Ask the running sluice of a spec to write a savepoint of its aggregations");
+  savepoint->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
+  savepoint->add_option("target", savepoint_path, "Folder to create for the savepoint")->required();
+  std::string savepoint_address;
+  savepoint->add_option("--address", savepoint_address,
+                        "host:port of the running sluice's API (default: the spec's server.listen)");
 
   auto* validate = app.add_subcommand("validate", "Check a spec and report every problem");
   validate->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
@@ -53,8 +64,9 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) {
     StopSignal stop;  // before the engine starts its threads
-    return RunCommand(spec_path, stop);
+    return RunCommand(spec_path, savepoint_path, stop);
   }
+  if (savepoint->parsed()) return SavepointCommand(spec_path, savepoint_path, savepoint_address);
   if (validate->parsed()) return ValidateCommand(spec_path);
   if (plan->parsed()) return PlanCommand(plan_options);
   if (query->parsed()) {

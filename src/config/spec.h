@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -196,6 +197,9 @@ struct ListenAddress {
   uint16_t port = 0;
   std::string ToString() const;  // brackets an IPv6 host: "[::1]:8080"
 };
+
+/// Reads "host:port" or "[v6 host]:port" with a port 0..65535.
+std::optional<ListenAddress> ParseListenAddress(std::string_view text);
 
 /// The HTTP server `sluice run` starts when the spec has a `server` section.
 struct ServerSpec {

@@ -84,26 +84,6 @@ bool IsNestedKind(TypeKind kind) {
   return kind == TypeKind::kArray || kind == TypeKind::kMap || kind == TypeKind::kTuple;
 }
 
-/// "host:port" or "[v6 host]:port" with a port 0..65535.
-std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  std::string_view port = text.substr(colon + 1);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return std::nullopt;
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return std::nullopt;
-  }
-  if (host.find_first_of(" \t/") != std::string_view::npos) return std::nullopt;
-  int64_t number = 0;
-  if (port.empty() || port.size() > 5 || !ParseInteger(port, number) || number < 0 ||
-      number > 65535 || port.front() == '-' || port.front() == '+') {
-    return std::nullopt;
-  }
-  return ListenAddress{std::string(host), static_cast<uint16_t>(number)};
-}
 
 /// Validates one spec against the descriptor tables and the cross-references between sections.
 /// Sections are read in dependency order (tables, views, streams, sources) whatever their order

@@ -454,7 +454,11 @@ class SourceRunner {
     if (thread_.joinable()) thread_.join();
   }
   void Terminate() { terminate_ = true; }
+  void StopPolling() { drained_ = true; }
   bool finished() const { return finished_.load(); }
+  /// Once the job is stopping: the source has handed out everything it had (its last poll found
+  /// nothing new), so the final checkpoint covers all of it.
+  bool drained() const { return drained_.load() || finished_.load(); }
   const std::string& name() const { return stage_.name; }
 
   /// Asks the source's thread to confirm `position` upstream before its next poll.
@@ -588,6 +592,7 @@ class SourceRunner {
         idle_sent_ = false;
         return RunChain(0, batch);
       case PollStatus::kIdle:
+        if (job_.stopping()) drained_ = true;
         if (!idle_sent_ && !workers_.empty() &&
             SecondsSince(last_data_) * 1000 >=
                 static_cast<double>(stage_.watermark.idle_timeout_ms)) {
@@ -621,7 +626,7 @@ class SourceRunner {
       if (status.ok() && requested > answered) {
         answered = requested;
         status = AnswerBarrier(requested);
-      } else if (status.ok() && !finished_ && !job_.stopping()) {
+      } else if (status.ok() && !finished_ && !drained_) {
         status = PollOnce();
       } else if (status.ok()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -651,6 +656,7 @@ class SourceRunner {
   SteadyClock::time_point last_data_;
   bool idle_sent_ = false;
   std::atomic<bool> finished_{false};
+  std::atomic<bool> drained_{false};
   std::atomic<bool> terminate_{false};
   std::mutex commit_mutex_;
   std::optional<std::string> commit_position_;
@@ -984,6 +990,20 @@ Status JobExecutor::Stop() {
     changed_.notify_all();
   }
   if (coordinator_.joinable()) coordinator_.join();
+  // Sources hand out what they already have (e.g. the rest of the write-ahead log), so that
+  // the final checkpoint leaves nothing behind that arrived before the stop.
+  // A source that keeps having data is cut off after a while; what it did not hand out stays
+  // upstream for the next run.
+  auto drain_deadline = SteadyClock::now() + std::chrono::seconds(30);
+  while (!failure()) {
+    bool drained = std::all_of(sources_.begin(), sources_.end(),
+                               [](const auto& source) { return source->drained(); });
+    if (drained) break;
+    if (SteadyClock::now() > drain_deadline) {
+      for (auto& source : sources_) source->StopPolling();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   Status final_status;
   if (!failure()) {
     auto taken = TakeCheckpoint();

@@ -19,6 +19,8 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
         DeadLetterTableName(stream)));
   }
   std::string wal_folder = options.wal.directory;
+  // The aggregations read the log too: it keeps what they have not checkpointed yet.
+  options.wal.retain_after = AggregationJobs::RetainAfterOnStart(spec);
   auto wal = WriteAheadLog::Open(std::move(options.wal));
   if (!wal.ok()) return wal.error();
   live->wal_ = std::move(wal).value();
@@ -26,6 +28,11 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
       live->streams_, *live->wal_, warehouse, metrics, spec.name, spec.warehouse.database,
       wal_folder + "/delivery.intent", options.delivery);
   if (auto started = live->delivery_->Start(); !started.ok()) return started.error();
+
+  auto aggregations =
+      AggregationJobs::Start(spec, warehouse, metrics, live->wal_.get(), options.savepoint);
+  if (!aggregations.ok()) return aggregations.error();
+  live->aggregations_ = std::move(aggregations).value();
 
   live->ingest_ = std::make_unique<IngestPipeline>(live->streams_, *live->wal_, metrics);
   WalDelivery* delivery = live->delivery_.get();
@@ -42,6 +49,21 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
   IngestApiOptions ingest_options;
   ingest_options.tokens = options.tokens;
   RegisterIngestApi(*live->ingest_server_, *live->ingest_, ingest_options);
+  // `sluice savepoint` asks here. Only from this machine: the target is a local folder.
+  LivePipeline* self = live.get();
+  live->ingest_server_->Route(
+      "POST", "/v1/savepoint", PathMatch::kExact, [self](const HttpRequest& request) {
+        if (request.remote_address != "127.0.0.1" && request.remote_address != "::1") {
+          return HttpResponse::Text(403, "savepoints are taken only on request from this machine");
+        }
+        const std::string* target = request.Parameter("target");
+        if (target == nullptr || target->empty()) {
+          return HttpResponse::Text(400, "give the savepoint folder as ?target=PATH");
+        }
+        auto saved = self->Savepoint(*target);
+        if (!saved.ok()) return HttpResponse::Text(500, saved.error().ToString());
+        return HttpResponse::Text(200, *saved);
+      });
   if (auto started = live->ingest_server_->Start(); !started.ok()) return started.error();
 
   if (options.query_port) {
@@ -78,6 +100,12 @@ Status LivePipeline::Shutdown() {
   ingest_server_->Stop();
   if (query_server_) query_server_->Stop();
   Status drained = delivery_->DrainAndStop();
+  if (Status stopped = aggregations_->Stop(); !stopped.ok()) {
+    spdlog::error("aggregations stopped without a final checkpoint (they resume from the last "
+                  "one): {}",
+                  stopped.error().ToString());
+    if (drained.ok()) drained = stopped;
+  }
   if (drained.ok()) {
     spdlog::info("stopped: every acknowledged record is in ClickHouse");
   } else {

@@ -6,6 +6,7 @@
 
 #include "config/spec.h"
 #include "metrics/metric_registry.h"
+#include "runtime/aggregation_jobs.h"
 #include "runtime/ingest_pipeline.h"
 #include "runtime/wal_delivery.h"
 #include "server/http_server.h"
@@ -26,6 +27,7 @@ struct LiveOptions {
   bool query_read_only = true;
   WalOptions wal;
   DeliveryOptions delivery;
+  std::string savepoint;  // restore the aggregations from this savepoint folder
 };
 
 /// sluice serving: the ingest API, health and metrics on one listener, the ClickHouse-compatible
@@ -40,6 +42,9 @@ class LivePipeline {
   uint16_t ingest_port() const { return ingest_server_->port(); }
   uint16_t query_port() const { return query_server_ ? query_server_->port() : 0; }
 
+  /// Writes a savepoint of every aggregation into `target` (see AggregationJobs::Savepoint).
+  Result<std::string> Savepoint(const std::string& target) { return aggregations_->Savepoint(target); }
+
   /// Graceful stop: new requests get 503, requests in flight finish, everything acknowledged
   /// is delivered to ClickHouse, listeners close.
   Status Shutdown();
@@ -50,6 +55,7 @@ class LivePipeline {
   std::vector<std::unique_ptr<StreamRuntime>> streams_;
   std::unique_ptr<WriteAheadLog> wal_;
   std::unique_ptr<WalDelivery> delivery_;
+  std::unique_ptr<AggregationJobs> aggregations_;
   std::unique_ptr<IngestPipeline> ingest_;
   std::unique_ptr<HttpServer> ingest_server_;
   std::unique_ptr<HttpServer> query_server_;

@@ -2,55 +2,29 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include "base/strings.h"
+#include "server/http_client.h"
 
 namespace sluice {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = boost::asio::ip::tcp;
-
 Result<std::string> QueryOverHttp(const std::string& host, uint16_t port, std::string_view sql,
                                   std::string_view format) {
-  boost::asio::io_context context;
-  beast::tcp_stream stream(context);
-  beast::error_code error;
-  tcp::resolver resolver(context);
-  auto endpoints = resolver.resolve(host, std::to_string(port), error);
-  if (!error) stream.connect(endpoints, error);
-  if (error) {
+  auto reply = HttpCall(host, port, "POST", "/?default_format=" + std::string(format),
+                        std::string(sql));
+  if (!reply.ok()) {
     return MakeError(ErrorCode::kWarehouseUnavailable,
-                     fmt::format("no query endpoint on {}:{}: {}", host, port, error.message()));
+                     fmt::format("no query endpoint on {}:{}: {}", host, port, reply.error().message));
   }
-  http::request<http::string_body> request{http::verb::post,
-                                           "/?default_format=" + std::string(format), 11};
-  request.set(http::field::host, host);
-  request.body() = std::string(sql);
-  request.prepare_payload();
-  http::write(stream, request, error);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  if (!error) http::read(stream, buffer, response, error);
-  if (error) {
-    return MakeError(
-        ErrorCode::kWarehouseUnavailable,
-        fmt::format("the query endpoint on {}:{} failed: {}", host, port, error.message()));
-  }
-  if (response.result_int() != 200) {
+  if (reply->status != 200) {
     Error failure;
     failure.code = ErrorCode::kWarehouseQueryFailed;
-    failure.message = std::string(Trim(response.body()));
-    auto code = response.find("X-ClickHouse-Exception-Code");
-    if (code != response.end())
-      failure.upstream_code = std::atoi(std::string(code->value()).c_str());
+    failure.message = std::string(Trim(reply->body));
+    if (!reply->clickhouse_exception_code.empty()) {
+      failure.upstream_code = std::atoi(reply->clickhouse_exception_code.c_str());
+    }
     return failure;
   }
-  return std::move(response.body());
+  return std::move(reply->body);
 }
 
 }  // namespace sluice

@@ -1,0 +1,67 @@
+#include "runtime/wal_source.h"
+
+#include <fmt/format.h>
+
+#include "core/batch_codec.h"
+#include "runtime/wal_entry.h"
+
+namespace sluice {
+
+WalSource::WalSource(const WriteAheadLog& wal, uint32_t stream_index, Schema schema,
+                     size_t max_records_per_poll)
+    : wal_(wal),
+      stream_index_(stream_index),
+      schema_(std::move(schema)),
+      max_records_(max_records_per_poll) {}
+
+Result<PollStatus> WalSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) {
+  (void)dead_letters;  // refused records were sent to the dead-letter table when ingested
+  auto records = wal_.ReadAfter(after_, max_records_, 16 << 20);
+  if (!records.ok()) return records.error();
+  if (records->empty()) return PollStatus::kIdle;
+  last_poll_first_ = records->front().sequence;
+  for (const WalRecord& record : *records) {
+    std::string_view payload = record.payload;
+    auto entry = DecodeWalEntryHeader(payload);
+    if (!entry.ok()) return entry.error();
+    if (entry->stream_index == stream_index_) {
+      Batch rows(schema_);
+      if (Status decoded = DecodeBatch(payload, rows); !decoded.ok()) {
+        return MakeError(ErrorCode::kWalCorrupt,
+                         fmt::format("record {}: {}", record.sequence, decoded.error().message));
+      }
+      batch.AppendBatch(rows);
+    }
+    bytes_read_ += record.payload.size();
+    after_ = record.sequence;
+  }
+  return PollStatus::kData;
+}
+
+std::string WalSource::Position() const { return fmt::format("wal:{}", after_); }
+
+std::optional<uint64_t> WalSource::SequenceOf(const std::string& position) {
+  if (position.rfind("wal:", 0) != 0 || position.size() == 4) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : position.substr(4)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+Status WalSource::Restore(const std::string& position) {
+  std::optional<uint64_t> sequence = SequenceOf(position);
+  if (!sequence) {
+    return MakeError(ErrorCode::kCheckpointCorrupt,
+                     "'" + position + "' is not a write-ahead log position");
+  }
+  after_ = *sequence;
+  return {};
+}
+
+std::string WalSource::LastPollIdentity() const {
+  return fmt::format("wal/{}-{}", last_poll_first_, after_);
+}
+
+}  // namespace sluice
