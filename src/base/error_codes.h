@@ -49,6 +49,7 @@ namespace sluice {
     "a record that fails one of its stream's rules")                                               \
   X(kRecordDuplicate, 211, "RECORD_DUPLICATE",                                                     \
     "a repeat of a deduplication key already seen within the window")                              \
+  X(kRecordLate, 212, "RECORD_LATE", "later than the window's allowed lateness")                   \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -68,7 +69,11 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")
+    "an environment variable named for an API token is unset or empty")                           \
+  X(kWindowStateCorrupt, 420, "WINDOW_STATE_CORRUPT",                                              \
+    "a window operator's state snapshot fails its checksum or cannot be read")                     \
+  X(kStateBackendFailed, 421, "STATE_BACKEND_FAILED",                                              \
+    "the RocksDB state backend reported an error")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,
