@@ -28,6 +28,14 @@ namespace sluice {
     "an expression or query ClickHouse rejects")                                                   \
   X(kSpecFileNotFound, 110, "SPEC_FILE_NOT_FOUND",                                                 \
     "the spec file or a file it names cannot be read")                                             \
+  X(kSpecUnknownAggregate, 111, "SPEC_UNKNOWN_AGGREGATE",                                          \
+    "an aggregate function sluice does not have")                                                  \
+  X(kSpecAggregateInputType, 112, "SPEC_AGGREGATE_INPUT_TYPE",                                     \
+    "a field type the aggregate function does not take")                                           \
+  X(kSpecAggregateParameter, 113, "SPEC_AGGREGATE_PARAMETER",                                      \
+    "an aggregate parameter outside its range (quantile level, top_k k)")                          \
+  X(kAggregateStateCorrupt, 114, "AGGREGATE_STATE_CORRUPT",                                        \
+    "a saved aggregate state that is truncated or malformed")                                      \
   X(kRecordMalformed, 200, "RECORD_MALFORMED",                                                     \
     "the record cannot be parsed in its format (JSON, CSV)")                                       \
   X(kRecordMissingField, 201, "RECORD_MISSING_FIELD", "a required field is absent or null")        \
