@@ -57,6 +57,7 @@ namespace sluice {
     "a record that fails one of its stream's rules")                                               \
   X(kRecordDuplicate, 211, "RECORD_DUPLICATE",                                                     \
     "a repeat of a deduplication key already seen within the window")                              \
+  X(kRecordLate, 212, "RECORD_LATE", "later than the window's allowed lateness")                   \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -77,6 +78,10 @@ namespace sluice {
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
     "an environment variable named for an API token is unset or empty")                             \
+  X(kWindowStateCorrupt, 420, "WINDOW_STATE_CORRUPT",                                              \
+    "a window operator's state snapshot fails its checksum or cannot be read")                     \
+  X(kStateBackendFailed, 421, "STATE_BACKEND_FAILED",                                              \
+    "the RocksDB state backend reported an error")  \
   X(kCheckpointCorrupt, 430, "CHECKPOINT_CORRUPT",                                                 \
     "a checkpoint or savepoint folder is incomplete or its files are damaged")                     \
   X(kCheckpointFailed, 431, "CHECKPOINT_FAILED",                                                   \

@@ -1,0 +1,678 @@
+#include "operators/window/window_operator.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <variant>
+
+namespace sluice {
+namespace {
+
+// Every case runs on both state backends: the same input must give the same rows.
+
+DataType Type(std::string_view text) {
+  Result<DataType> type = ParseDataType(text);
+  if (!type.ok()) throw SetupError(type.error());
+  return *type;
+}
+
+/// Input events: (user, event time in ms, amount).
+struct Event {
+  std::string user;
+  int64_t ms;
+  int64_t amount;
+};
+
+Schema EventSchema() {
+  return {{"user", Type("String")}, {"ts", Type("DateTime64(3)")}, {"amount", Type("Int64")}};
+}
+
+Batch MakeBatch(const std::vector<Event>& events) {
+  Batch batch(EventSchema());
+  for (const Event& event : events) {
+    batch.column(0).AppendString(event.user);
+    batch.column(1).AppendFixed<int64_t>(event.ms);
+    batch.column(2).AppendFixed<int64_t>(event.amount);
+  }
+  return batch;
+}
+
+std::string CellText(const Column& column, size_t row) {
+  if (column.IsNull(row)) return "NULL";
+  switch (column.storage().kind) {
+    case TypeKind::kInt8:
+      return std::to_string(column.FixedAt<int8_t>(row));
+    case TypeKind::kInt16:
+      return std::to_string(column.FixedAt<int16_t>(row));
+    case TypeKind::kInt32:
+      return std::to_string(column.FixedAt<int32_t>(row));
+    case TypeKind::kInt64:
+    case TypeKind::kDateTime64:
+    case TypeKind::kDateTime:
+      return std::to_string(column.FixedAt<int64_t>(row));
+    case TypeKind::kUInt8:
+    case TypeKind::kBool:
+      return std::to_string(column.FixedAt<uint8_t>(row));
+    case TypeKind::kUInt16:
+      return std::to_string(column.FixedAt<uint16_t>(row));
+    case TypeKind::kUInt32:
+      return std::to_string(column.FixedAt<uint32_t>(row));
+    case TypeKind::kUInt64:
+      return std::to_string(column.FixedAt<uint64_t>(row));
+    case TypeKind::kFloat64: {
+      std::ostringstream text;
+      text << column.FixedAt<double>(row);
+      return text.str();
+    }
+    case TypeKind::kString:
+      return std::string(column.StringAt(row));
+    default:
+      return "?";
+  }
+}
+
+/// One output row as text: "a [0, 10000) count=2 total=15 v2", with " deleted" for a delete row.
+std::vector<std::string> RowTexts(const Batch& batch) {
+  std::vector<std::string> rows;
+  const Schema& schema = batch.schema();
+  for (size_t row = 0; row < batch.num_rows(); ++row) {
+    std::string text;
+    size_t start = 0;
+    while (schema[start].name != "window_start") {
+      text += (start == 0 ? "" : ",") + CellText(batch.column(start), row);
+      ++start;
+    }
+    text += " [" + CellText(batch.column(start), row) + ", " +
+            CellText(batch.column(start + 1), row) + ")";
+    size_t version = schema.size() - 2;
+    for (size_t i = start + 2; i < version; ++i) {
+      text += " " + schema[i].name + "=" + CellText(batch.column(i), row);
+    }
+    text += " v" + CellText(batch.column(version), row);
+    if (batch.column(version + 1).FixedAt<uint8_t>(row) != 0) text += " deleted";
+    rows.push_back(text);
+  }
+  return rows;
+}
+
+/// Collects what an operator emits, port by port.
+class Collector final : public Emitter {
+ public:
+  void Emit(size_t port, Batch batch) override {
+    if (port == 0) {
+      for (std::string& row : RowTexts(batch)) rows.push_back(std::move(row));
+    } else {
+      for (size_t row = 0; row < batch.num_rows(); ++row) {
+        late.push_back(std::string(batch.column(0).StringAt(row)) + "@" +
+                       std::to_string(batch.column(1).FixedAt<int64_t>(row)));
+      }
+    }
+  }
+  /// Rows emitted since the last call, sorted (order within one firing is not specified).
+  std::vector<std::string> Take() {
+    std::vector<std::string> taken = std::move(rows);
+    rows.clear();
+    std::sort(taken.begin(), taken.end());
+    return taken;
+  }
+
+  std::vector<std::string> rows;
+  std::vector<std::string> late;
+};
+
+/// One step of a script: a batch of events, a watermark, or end of input.
+struct Watermark {
+  int64_t ms;
+};
+struct EndOfInput {};
+using Step = std::variant<std::vector<Event>, Watermark, EndOfInput>;
+
+/// What a ReplacingMergeTree(_version, _is_deleted) table shows with FINAL: per key and window
+/// start, the row of the highest version, unless that row is a delete.
+class FinalTable {
+ public:
+  void Add(const std::vector<std::string>& rows) {
+    for (const std::string& row : rows) {
+      size_t bracket = row.find(" [");
+      size_t comma = row.find(',', bracket);
+      std::string id = row.substr(0, comma);
+      size_t v = row.rfind(" v");
+      uint64_t version = std::stoull(row.substr(v + 2));
+      auto [it, inserted] = rows_.try_emplace(id, version, row);
+      if (!inserted && version >= it->second.first) it->second = {version, row};
+    }
+  }
+  std::vector<std::string> Rows() const {
+    std::vector<std::string> out;
+    for (const auto& [id, entry] : rows_) {
+      if (entry.second.find(" deleted") == std::string::npos) out.push_back(entry.second);
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::pair<uint64_t, std::string>> rows_;
+};
+
+class WindowOperatorTest : public ::testing::TestWithParam<StateBackendKind> {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    directory_ = std::filesystem::temp_directory_path() /
+                 ("sluice_window_test_" + std::to_string(::getpid()) + "_" +
+                  std::to_string(counter++));
+    std::filesystem::create_directories(directory_);
+  }
+  void TearDown() override { std::filesystem::remove_all(directory_); }
+
+  WindowOperatorConfig Config(WindowKind kind) const {
+    WindowOperatorConfig config;
+    config.name = "per_user";
+    config.input_schema = EventSchema();
+    config.key_fields = {"user"};
+    config.time_field = "ts";
+    config.kind = kind;
+    config.aggregates = {{"count", "count", "", 0.5, 10}, {"sum", "total", "amount", 0.5, 10}};
+    config.backend = GetParam();
+    return config;
+  }
+
+  std::unique_ptr<WindowOperator> Build(const WindowOperatorConfig& config) const {
+    Result<std::unique_ptr<WindowOperator>> built = WindowOperator::Make(config);
+    if (!built.ok()) throw SetupError(built.error());
+    return std::move(built).value();
+  }
+
+  /// A fresh state for subtask `subtask` of `parallelism`.
+  std::unique_ptr<WindowState> NewState(const WindowOperator& op, uint32_t subtask = 0,
+                                        uint32_t parallelism = 1) {
+    OperatorContext context;
+    context.pipeline = "test";
+    context.operator_id = op.name();
+    context.subtask = subtask;
+    context.parallelism = parallelism;
+    context.key_groups = KeyGroupsOfSubtask(subtask, parallelism);
+    context.state_directory = (directory_ / ("state_" + std::to_string(states_++))).string();
+    std::filesystem::create_directories(context.state_directory);
+    Result<std::unique_ptr<OperatorState>> state = op.CreateState(context);
+    if (!state.ok()) throw SetupError(state.error());
+    return std::unique_ptr<WindowState>(static_cast<WindowState*>(state->release()));
+  }
+
+  static void Run(const WindowOperator& op, WindowState& state, const std::vector<Step>& steps,
+                  Collector& out) {
+    for (const Step& step : steps) {
+      Status status;
+      if (const auto* events = std::get_if<std::vector<Event>>(&step)) {
+        Batch batch = MakeBatch(*events);
+        status = op.Process(state, batch, out);
+      } else if (const auto* watermark = std::get_if<Watermark>(&step)) {
+        status = op.OnWatermark(state, watermark->ms, out);
+      } else {
+        status = op.OnEndOfInput(state, out);
+      }
+      ASSERT_TRUE(status.ok()) << status.error().ToString();
+    }
+  }
+
+  /// Runs `steps` on one fresh subtask and returns every row emitted.
+  std::vector<std::string> RunAll(const WindowOperatorConfig& config,
+                                  const std::vector<Step>& steps) {
+    std::unique_ptr<WindowOperator> op = Build(config);
+    std::unique_ptr<WindowState> state = NewState(*op);
+    Collector out;
+    Run(*op, *state, steps, out);
+    return out.Take();
+  }
+
+  std::string NewSnapshotDirectory() {
+    std::string path = (directory_ / ("snapshot_" + std::to_string(states_++))).string();
+    std::filesystem::create_directories(path);
+    return path;
+  }
+
+  std::filesystem::path directory_;
+  int states_ = 0;
+};
+
+using Rows = std::vector<std::string>;
+
+TEST_P(WindowOperatorTest, OutOfOrderEventsInsideTheBoundLandInTheirWindows) {
+  std::unique_ptr<WindowOperator> op = Build([&] {
+    WindowOperatorConfig config = Config(WindowKind::kTumbling);
+    config.size_ms = 10'000;
+    return config;
+  }());
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state,
+      {std::vector<Event>{{"a", 1000, 5}, {"a", 12'000, 7}, {"b", 5000, 1}, {"a", 3000, 10}}},
+      out);
+  EXPECT_EQ(out.Take(), Rows{}) << "nothing fires before the watermark";
+  Run(*op, *state, {Watermark{9999}}, out);
+  EXPECT_EQ(out.Take(),
+            (Rows{"a [0, 10000) count=2 total=15 v2", "b [0, 10000) count=1 total=1 v1"}));
+  Run(*op, *state, {std::vector<Event>{{"a", 11'000, 1}}, Watermark{19'999}}, out);
+  EXPECT_EQ(out.Take(), (Rows{"a [10000, 20000) count=2 total=8 v2"}));
+  EXPECT_EQ(state->late_records(), 0u);
+  if (GetParam() == StateBackendKind::kMemory) {
+    EXPECT_EQ(state->StateEntries(), 0u) << "windows past their lateness are freed";
+  }
+}
+
+TEST_P(WindowOperatorTest, EventAtTheEndOfAWindowGoesToTheNext) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  EXPECT_EQ(RunAll(config, {std::vector<Event>{{"a", 9999, 1}, {"a", 10'000, 2}, {"a", 0, 4}},
+                            Watermark{9999}, Watermark{19'999}}),
+            (Rows{"a [0, 10000) count=2 total=5 v2", "a [10000, 20000) count=1 total=2 v1"}));
+}
+
+TEST_P(WindowOperatorTest, LateEventWithinAllowedLatenessUpdatesTheResultWithAHigherVersion) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  config.allowed_lateness_ms = 5000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state, {std::vector<Event>{{"a", 1000, 5}, {"a", 2000, 5}}, Watermark{12'000}}, out);
+  EXPECT_EQ(out.Take(), (Rows{"a [0, 10000) count=2 total=10 v2"}));
+  Run(*op, *state, {std::vector<Event>{{"a", 4000, 1}}}, out);
+  EXPECT_EQ(out.Take(), (Rows{"a [0, 10000) count=3 total=11 v3"}))
+      << "a late record fires its window again at once";
+  Run(*op, *state, {Watermark{14'999}, std::vector<Event>{{"a", 5000, 1}}}, out);
+  EXPECT_EQ(out.Take(), Rows{}) << "past end + lateness the window is gone";
+  EXPECT_EQ(out.late, (std::vector<std::string>{"a@5000"}));
+  EXPECT_EQ(state->late_records(), 1u);
+}
+
+TEST_P(WindowOperatorTest, TooLateEventsGoToTheLateOutputAndAreCounted) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state,
+      {std::vector<Event>{{"a", 1000, 1}}, Watermark{9999},
+       std::vector<Event>{{"a", 9999, 2}, {"b", 10'000, 3}, {"c", 0, 4}}, EndOfInput{}},
+      out);
+  EXPECT_EQ(out.Take(),
+            (Rows{"a [0, 10000) count=1 total=1 v1", "b [10000, 20000) count=1 total=3 v1"}));
+  EXPECT_EQ(out.late, (std::vector<std::string>{"a@9999", "c@0"}));
+  EXPECT_EQ(state->late_records(), 2u);
+}
+
+TEST_P(WindowOperatorTest, SessionsMergeWhenWithinTheGap) {
+  WindowOperatorConfig config = Config(WindowKind::kSession);
+  config.gap_ms = 1000;
+  EXPECT_EQ(RunAll(config, {std::vector<Event>{{"a", 0, 1}, {"a", 2000, 2}, {"b", 500, 7}},
+                            std::vector<Event>{{"a", 1000, 4}, {"a", 5000, 8}}, Watermark{10'000}}),
+            (Rows{"a [0, 3000) count=3 total=7 v3", "a [5000, 6000) count=1 total=8 v1",
+                  "b [500, 1500) count=1 total=7 v1"}))
+      << "a@1000 touches [0, 1000) and [2000, 3000): the three merge";
+}
+
+TEST_P(WindowOperatorTest, LateRecordBridgingTwoFiredSessionsDeletesTheSupersededStart) {
+  WindowOperatorConfig config = Config(WindowKind::kSession);
+  config.gap_ms = 1000;
+  config.allowed_lateness_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state, {std::vector<Event>{{"a", 0, 1}, {"a", 500, 1}, {"a", 2500, 10}},
+                    Watermark{4000}},
+      out);
+  EXPECT_EQ(out.Take(),
+            (Rows{"a [0, 1500) count=2 total=2 v2", "a [2500, 3500) count=1 total=10 v1"}));
+  Run(*op, *state, {std::vector<Event>{{"a", 1500, 100}}}, out);
+  EXPECT_EQ(out.Take(), (Rows{"a [0, 3500) count=4 total=112 v4",
+                              "a [2500, 3500) count=1 total=10 v2 deleted"}));
+  Run(*op, *state, {EndOfInput{}}, out);
+  EXPECT_EQ(out.Take(), Rows{});
+}
+
+TEST_P(WindowOperatorTest, HoppingWindowsOverlap) {
+  WindowOperatorConfig config = Config(WindowKind::kHopping);
+  config.size_ms = 10'000;
+  config.slide_ms = 5000;
+  EXPECT_EQ(RunAll(config, {std::vector<Event>{{"a", 7000, 1}, {"a", 2000, 10}}, Watermark{9999},
+                            Watermark{20'000}}),
+            (Rows{"a [-5000, 5000) count=1 total=10 v1", "a [0, 10000) count=2 total=11 v2",
+                  "a [5000, 15000) count=1 total=1 v1"}));
+}
+
+TEST_P(WindowOperatorTest, GlobalWindowFiresEveryCountRecordsPerKey) {
+  WindowOperatorConfig config = Config(WindowKind::kGlobal);
+  config.trigger_count = 3;
+  std::vector<Step> steps;
+  for (int64_t i = 1; i <= 7; ++i) steps.push_back(std::vector<Event>{{"a", i * 1000, i}});
+  steps.push_back(std::vector<Event>{{"b", 500, 1}});
+  steps.push_back(EndOfInput{});
+  EXPECT_EQ(RunAll(config, steps),
+            (Rows{"a [0, 3001) count=3 total=6 v3", "a [0, 6001) count=6 total=21 v6",
+                  "a [0, 7001) count=7 total=28 v7", "b [0, 501) count=1 total=1 v1"}));
+}
+
+TEST_P(WindowOperatorTest, GlobalWindowIntervalTriggerFiresOnTheWatermark) {
+  WindowOperatorConfig config = Config(WindowKind::kGlobal);
+  config.trigger_interval_ms = 10'000;
+  EXPECT_EQ(RunAll(config, {std::vector<Event>{{"a", 1000, 1}, {"a", 3000, 2}}, Watermark{9999},
+                            Watermark{30'000}, std::vector<Event>{{"a", 31'000, 4}},
+                            EndOfInput{}}),
+            (Rows{"a [0, 3001) count=2 total=3 v2", "a [0, 31001) count=3 total=7 v3"}));
+}
+
+TEST_P(WindowOperatorTest, ProcessingTimeTumblingWindowsFireOnTheWallClock) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.time_field.clear();
+  config.size_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  int64_t now = 1000;
+  state->SetClock([&] { return now; });
+  Collector out;
+  Batch first = MakeBatch({{"a", 0, 1}, {"a", 0, 2}});
+  ASSERT_TRUE(op->Process(*state, first, out).ok());
+  ASSERT_TRUE(op->OnWatermark(*state, 50'000, out).ok());
+  EXPECT_EQ(out.Take(), Rows{}) << "event-time watermarks do not drive processing time";
+  ASSERT_TRUE(op->OnProcessingTime(*state, 9999, out).ok());
+  EXPECT_EQ(out.Take(), (Rows{"a [0, 10000) count=2 total=3 v2"}));
+  now = 12'000;
+  Batch second = MakeBatch({{"a", 0, 4}});
+  ASSERT_TRUE(op->Process(*state, second, out).ok());
+  ASSERT_TRUE(op->OnEndOfInput(*state, out).ok());
+  EXPECT_EQ(out.Take(), (Rows{"a [10000, 20000) count=1 total=4 v1"}));
+  EXPECT_TRUE(out.late.empty());
+}
+
+TEST_P(WindowOperatorTest, EndOfInputFiresEveryOpenWindow) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 60'000;
+  config.key_fields.clear();
+  EXPECT_EQ(RunAll(config, {std::vector<Event>{{"a", 1000, 1}, {"b", 61'000, 2}, {"c", 2000, 3}},
+                            EndOfInput{}}),
+            (Rows{" [0, 60000) count=2 total=4 v2", " [60000, 120000) count=1 total=2 v1"}));
+}
+
+/// A longer mixed input: 40 users, events mostly in order with some late, watermarks between
+/// batches. Used for the determinism and restore cases.
+std::vector<Step> LongScript() {
+  std::mt19937_64 random(42);
+  std::vector<Step> steps;
+  int64_t time = 0;
+  for (int batch = 0; batch < 30; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 50; ++i) {
+      time += static_cast<int64_t>(random() % 300);
+      int64_t jitter = static_cast<int64_t>(random() % 8000);
+      events.push_back({"user" + std::to_string(random() % 40), time - jitter,
+                        static_cast<int64_t>(random() % 100)});
+    }
+    steps.push_back(events);
+    steps.push_back(Watermark{time - 5000});
+  }
+  steps.push_back(EndOfInput{});
+  return steps;
+}
+
+/// The same script with every batch cut into pieces of `piece` events.
+std::vector<Step> Resplit(const std::vector<Step>& steps, size_t piece) {
+  std::vector<Step> out;
+  for (const Step& step : steps) {
+    const auto* events = std::get_if<std::vector<Event>>(&step);
+    if (events == nullptr) {
+      out.push_back(step);
+      continue;
+    }
+    for (size_t at = 0; at < events->size(); at += piece) {
+      out.push_back(std::vector<Event>(events->begin() + static_cast<std::ptrdiff_t>(at),
+                                       events->begin() + static_cast<std::ptrdiff_t>(
+                                                             std::min(at + piece, events->size()))));
+    }
+  }
+  return out;
+}
+
+std::vector<WindowOperatorConfig> DeterminismConfigs(const WindowOperatorConfig& base) {
+  std::vector<WindowOperatorConfig> configs;
+  WindowOperatorConfig tumbling = base;
+  tumbling.kind = WindowKind::kTumbling;
+  tumbling.size_ms = 5000;
+  tumbling.allowed_lateness_ms = 2000;
+  configs.push_back(tumbling);
+  WindowOperatorConfig hopping = tumbling;
+  hopping.kind = WindowKind::kHopping;
+  hopping.size_ms = 6000;
+  hopping.slide_ms = 2000;
+  configs.push_back(hopping);
+  WindowOperatorConfig session = tumbling;
+  session.kind = WindowKind::kSession;
+  session.gap_ms = 700;
+  session.allowed_lateness_ms = 3000;
+  configs.push_back(session);
+  return configs;
+}
+
+TEST_P(WindowOperatorTest, SameInputWithDifferentBatchSplitsGivesTheSameFinalRows) {
+  std::vector<Step> script = LongScript();
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    FinalTable whole;
+    whole.Add(RunAll(config, script));
+    FinalTable single;
+    single.Add(RunAll(config, Resplit(script, 1)));
+    FinalTable sevens;
+    sevens.Add(RunAll(config, Resplit(script, 7)));
+    ASSERT_GT(whole.Rows().size(), 100u);
+    EXPECT_EQ(whole.Rows(), single.Rows()) << static_cast<int>(config.kind);
+    EXPECT_EQ(whole.Rows(), sevens.Rows()) << static_cast<int>(config.kind);
+  }
+}
+
+TEST_P(WindowOperatorTest, SnapshotRestoreAndContinueEqualsAnUninterruptedRun) {
+  std::vector<Step> script = LongScript();
+  size_t cut = script.size() / 2;
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    std::unique_ptr<WindowOperator> op = Build(config);
+    Collector uninterrupted;
+    std::unique_ptr<WindowState> reference = NewState(*op);
+    Run(*op, *reference, script, uninterrupted);
+
+    Collector resumed;
+    std::unique_ptr<WindowState> before = NewState(*op);
+    Run(*op, *before, std::vector<Step>(script.begin(), script.begin() + cut), resumed);
+    std::string snapshot = NewSnapshotDirectory();
+    ASSERT_TRUE(op->Snapshot(*before, snapshot).ok());
+    before.reset();
+    std::unique_ptr<WindowState> after = NewState(*op);
+    Status restored = op->Restore(*after, {snapshot});
+    ASSERT_TRUE(restored.ok()) << restored.error().ToString();
+    EXPECT_GT(after->StateEntries(), 0u);
+    Run(*op, *after, std::vector<Step>(script.begin() + cut, script.end()), resumed);
+    EXPECT_EQ(resumed.Take(), uninterrupted.Take()) << static_cast<int>(config.kind);
+    EXPECT_EQ(resumed.late, uninterrupted.late);
+  }
+}
+
+/// Runs `script` over `states` (one per subtask of their count), sending each event to the
+/// subtask that owns its key group, as the runtime does.
+void RunPartitioned(const WindowOperator& op, const KeyEncoder& encoder,
+                    std::vector<std::unique_ptr<WindowState>>& states,
+                    const std::vector<Step>& script, Collector& out) {
+  uint32_t parallelism = static_cast<uint32_t>(states.size());
+  std::string key;
+  for (const Step& step : script) {
+    const auto* events = std::get_if<std::vector<Event>>(&step);
+    if (events == nullptr) {
+      for (auto& state : states) {
+        Status status = std::holds_alternative<Watermark>(step)
+                            ? op.OnWatermark(*state, std::get<Watermark>(step).ms, out)
+                            : op.OnEndOfInput(*state, out);
+        ASSERT_TRUE(status.ok()) << status.error().ToString();
+      }
+      continue;
+    }
+    std::vector<std::vector<Event>> parts(parallelism);
+    Batch all = MakeBatch(*events);
+    for (size_t row = 0; row < events->size(); ++row) {
+      encoder.Encode(all, row, key);
+      parts[SubtaskOfKeyGroup(KeyGroupOf(KeyHash(key)), parallelism)].push_back((*events)[row]);
+    }
+    for (uint32_t subtask = 0; subtask < parallelism; ++subtask) {
+      Batch batch = MakeBatch(parts[subtask]);
+      Status status = op.Process(*states[subtask], batch, out);
+      ASSERT_TRUE(status.ok()) << status.error().ToString();
+    }
+  }
+}
+
+TEST_P(WindowOperatorTest, SnapshotOfTwoSubtasksRestoresIntoThreeWithTheSameResults) {
+  std::vector<Step> script = LongScript();
+  size_t cut = script.size() / 2;
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    std::unique_ptr<WindowOperator> op = Build(config);
+    Result<KeyEncoder> encoder = KeyEncoder::Make(config.input_schema, config.key_fields);
+    ASSERT_TRUE(encoder.ok());
+    Collector uninterrupted;
+    std::unique_ptr<WindowState> reference = NewState(*op);
+    Run(*op, *reference, script, uninterrupted);
+
+    Collector rescaled;
+    std::vector<std::unique_ptr<WindowState>> two;
+    for (uint32_t subtask = 0; subtask < 2; ++subtask) two.push_back(NewState(*op, subtask, 2));
+    RunPartitioned(*op, *encoder, two, std::vector<Step>(script.begin(), script.begin() + cut),
+                   rescaled);
+    std::vector<std::string> snapshots;
+    for (auto& state : two) {
+      snapshots.push_back(NewSnapshotDirectory());
+      ASSERT_TRUE(op->Snapshot(*state, snapshots.back()).ok());
+    }
+    two.clear();
+    std::vector<std::unique_ptr<WindowState>> three;
+    uint64_t entries = 0;
+    for (uint32_t subtask = 0; subtask < 3; ++subtask) {
+      three.push_back(NewState(*op, subtask, 3));
+      Status restored = op->Restore(*three.back(), snapshots);
+      ASSERT_TRUE(restored.ok()) << restored.error().ToString();
+      entries += three.back()->StateEntries();
+    }
+    EXPECT_GT(entries, 0u);
+    RunPartitioned(*op, *encoder, three, std::vector<Step>(script.begin() + cut, script.end()),
+                   rescaled);
+    EXPECT_EQ(rescaled.Take(), uninterrupted.Take()) << static_cast<int>(config.kind);
+    std::sort(rescaled.late.begin(), rescaled.late.end());
+    std::sort(uninterrupted.late.begin(), uninterrupted.late.end());
+    EXPECT_EQ(rescaled.late, uninterrupted.late);
+  }
+}
+
+TEST_P(WindowOperatorTest, CorruptSnapshotIsRefusedWithItsCode) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state, {std::vector<Event>{{"a", 1000, 5}}}, out);
+  std::string snapshot = NewSnapshotDirectory();
+  ASSERT_TRUE(op->Snapshot(*state, snapshot).ok());
+  std::filesystem::remove(snapshot + "/window_meta");
+  std::unique_ptr<WindowState> restored = NewState(*op);
+  Status status = op->Restore(*restored, {snapshot});
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kWindowStateCorrupt);
+}
+
+TEST_P(WindowOperatorTest, StateSizeIsReported) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state, {std::vector<Event>{{"a", 1000, 5}, {"b", 1000, 5}, {"a", 11'000, 1}}}, out);
+  if (GetParam() == StateBackendKind::kMemory) {
+    EXPECT_EQ(state->StateEntries(), 3u) << "three windows";
+  }
+  EXPECT_GT(state->StateBytes(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WindowOperatorTest,
+                         ::testing::Values(StateBackendKind::kMemory, StateBackendKind::kRocksDb),
+                         [](const ::testing::TestParamInfo<StateBackendKind>& info) {
+                           return info.param == StateBackendKind::kMemory ? "Memory" : "RocksDb";
+                         });
+
+WindowOperatorConfig ValidConfig() {
+  WindowOperatorConfig config;
+  config.name = "w";
+  config.input_schema = EventSchema();
+  config.key_fields = {"user"};
+  config.time_field = "ts";
+  config.size_ms = 1000;
+  config.aggregates = {{"count", "count", "", 0.5, 10}};
+  return config;
+}
+
+Error MakeFails(const WindowOperatorConfig& config) {
+  Result<std::unique_ptr<WindowOperator>> built = WindowOperator::Make(config);
+  if (built.ok()) return MakeError(ErrorCode::kOk, "built");
+  return built.error();
+}
+
+TEST(WindowOperatorConfigTest, BadSettingsAreNamedInTheError) {
+  WindowOperatorConfig config = ValidConfig();
+  ASSERT_TRUE(WindowOperator::Make(config).ok());
+
+  config.size_ms = 0;
+  Error error = MakeFails(config);
+  EXPECT_EQ(error.code, ErrorCode::kSpecInvalidValue);
+  EXPECT_NE(error.message.find("size"), std::string::npos);
+  EXPECT_EQ(error.where, "window 'w'");
+
+  config = ValidConfig();
+  config.kind = WindowKind::kHopping;
+  config.slide_ms = 2000;
+  EXPECT_NE(MakeFails(config).message.find("slide"), std::string::npos);
+
+  config = ValidConfig();
+  config.kind = WindowKind::kGlobal;
+  EXPECT_NE(MakeFails(config).message.find("trigger"), std::string::npos);
+
+  config = ValidConfig();
+  config.time_field = "amount";
+  EXPECT_NE(MakeFails(config).message.find("must be Date"), std::string::npos);
+
+  config = ValidConfig();
+  config.time_field = "when";
+  EXPECT_EQ(MakeFails(config).code, ErrorCode::kSpecUnknownReference);
+
+  config = ValidConfig();
+  config.input_schema[1].type = Type("Nullable(DateTime64(3))");
+  EXPECT_NE(MakeFails(config).message.find("Nullable"), std::string::npos);
+
+  config = ValidConfig();
+  config.aggregates[0].output = "window_start";
+  EXPECT_EQ(MakeFails(config).code, ErrorCode::kSpecDuplicateName);
+
+  config = ValidConfig();
+  config.key_fields = {"nobody"};
+  EXPECT_EQ(MakeFails(config).code, ErrorCode::kSpecInvalidValue);
+}
+
+TEST(WindowOperatorConfigTest, OutputSchemaHasKeysWindowAggregatesAndVersionColumns) {
+  Result<std::unique_ptr<WindowOperator>> op = WindowOperator::Make(ValidConfig());
+  ASSERT_TRUE(op.ok());
+  std::vector<Schema> schemas = (*op)->output_schemas();
+  ASSERT_EQ(schemas.size(), 2u);
+  std::vector<std::string> names;
+  for (const Field& field : schemas[0]) names.push_back(field.name + " " + field.type.ToString());
+  EXPECT_EQ(names, (std::vector<std::string>{"user String", "window_start DateTime64(3)",
+                                             "window_end DateTime64(3)", "count UInt64",
+                                             "_version UInt64", "_is_deleted UInt8"}));
+  EXPECT_EQ(schemas[1].size(), EventSchema().size());
+}
+
+}  // namespace
+}  // namespace sluice

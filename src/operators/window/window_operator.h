@@ -1,0 +1,109 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataflow/key_encoder.h"
+#include "dataflow/operator.h"
+#include "operators/window/aggregate_layout.h"
+#include "operators/window/window_config.h"
+#include "operators/window/window_store.h"
+
+namespace sluice {
+
+/// What one subtask of a WindowOperator holds: its keyed windows (memory or RocksDB), the
+/// current watermark, and counters the runtime reads for metrics.
+class WindowState final : public OperatorState {
+ public:
+  /// Milliseconds since the epoch; the processing-time clock (tests inject their own).
+  using Clock = std::function<int64_t()>;
+
+  uint64_t StateBytes() const override { return store_->StateBytes(); }
+  uint64_t StateEntries() const override { return store_->StateEntries(); }
+
+  /// Records sent to the late output (port 1) since this state was created.
+  uint64_t late_records() const { return late_records_; }
+  /// The event time up to which windows have fired (processing time for processing-time windows).
+  int64_t watermark() const { return watermark_; }
+  void SetClock(Clock clock) { clock_ = std::move(clock); }
+
+ private:
+  friend class WindowOperator;
+
+  WindowState(OperatorContext context, std::unique_ptr<WindowStore> store, Clock clock);
+
+  OperatorContext context_;
+  std::unique_ptr<WindowStore> store_;
+  Clock clock_;
+  int64_t watermark_ = kNoTimer;
+  uint64_t late_records_ = 0;
+
+  // Scratch reused from batch to batch.
+  std::string key_bytes_;
+  std::vector<int64_t> times_;
+  std::vector<uint8_t> late_;
+  std::vector<std::vector<char*>> places_;  // [window of the row][row]
+  std::vector<KeyState*> pending_;          // keys with windows to fire at the end of the batch
+  std::vector<DueTimer> due_;
+};
+
+/// Keyed event-time (or processing-time) window aggregation: tumbling, hopping, session and
+/// global windows with allowed lateness, on a memory or RocksDB state backend.
+///
+/// Port 0 carries one row per fired key and window: the key fields, `window_start` and
+/// `window_end` (DateTime64(3)), one column per aggregate, `_version` (records aggregated into
+/// the window: deterministic and growing with late updates) and `_is_deleted` (1 for a session
+/// start that a merge superseded), for a ReplacingMergeTree(_version, _is_deleted) table.
+/// Port 1 carries records too late for any window, in the input schema.
+class WindowOperator final : public Operator {
+ public:
+  /// Checks the config (sizes, field types, aggregates); errors are kSpec* codes naming the
+  /// operator and the offending setting.
+  static Result<std::unique_ptr<WindowOperator>> Make(WindowOperatorConfig config);
+
+  const std::string& name() const override { return config_.name; }
+  const Schema& input_schema() const override { return config_.input_schema; }
+  std::vector<Schema> output_schemas() const override {
+    return {output_schema_, config_.input_schema};
+  }
+  const WindowOperatorConfig& config() const { return config_; }
+
+  Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext& context) const override;
+  Status Process(OperatorState& state, Batch& input, Emitter& out) const override;
+  Status OnWatermark(OperatorState& state, int64_t watermark_ms, Emitter& out) const override;
+  Status OnProcessingTime(OperatorState& state, int64_t now_ms, Emitter& out) const override;
+  Status OnEndOfInput(OperatorState& state, Emitter& out) const override;
+  Status Snapshot(const OperatorState& state, const std::string& directory) const override;
+  Status Restore(OperatorState& state, const std::vector<std::string>& directories) const override;
+
+ private:
+  WindowOperator(WindowOperatorConfig config, KeyEncoder encoder,
+                 std::shared_ptr<const AggregateLayout> layout, Schema output_schema);
+
+  bool processing_time() const { return config_.time_field.empty(); }
+  /// Windows a record can fall into: size / slide for hopping windows, else 1.
+  size_t WindowsPerRecord() const;
+  void ComputeTimes(WindowState& state, const Batch& input) const;
+  Status AssignFixedWindows(WindowState& state, const Batch& input) const;
+  Status AssignSessions(WindowState& state, const Batch& input, Batch& output) const;
+  Status AssignGlobal(WindowState& state, const Batch& input) const;
+  /// Sets the window's timer: its firing time while that is ahead of the watermark, afterwards
+  /// the time its state is freed.
+  void Reschedule(WindowState& state, KeyState& key_state, WindowEntry& window) const;
+  bool TooLate(const WindowState& state, int64_t end) const;
+  void FirePending(WindowState& state, Batch& output) const;
+  Status FireDue(WindowState& state, int64_t limit, Emitter& out) const;
+  void AppendRow(const KeyState& key_state, const WindowEntry& window, uint64_t version,
+                 bool deleted, Batch& output) const;
+
+  WindowOperatorConfig config_;
+  KeyEncoder encoder_;
+  std::shared_ptr<const AggregateLayout> layout_;
+  Schema output_schema_;
+  size_t time_column_ = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <boost/container/small_vector.hpp>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "dataflow/key_groups.h"
+#include "operators/window/aggregate_layout.h"
+
+namespace sluice {
+
+inline constexpr int64_t kNoTimer = std::numeric_limits<int64_t>::min();
+
+/// One window of one key: its bounds, how many records it aggregated (the `_version` of its
+/// result row), what was last emitted, when it next needs attention, and its aggregate states.
+struct WindowEntry {
+  int64_t start = 0;
+  int64_t end = 0;               // exclusive; for global windows the latest record time + 1
+  uint64_t count = 0;            // records aggregated
+  uint64_t emitted_version = 0;  // count when its row was last emitted at this start; 0 = never
+  int64_t timer = kNoTimer;      // time at which it fires or is freed; kNoTimer = none
+  char* states = nullptr;        // a StateArena block
+};
+
+/// The windows of one key. Stores hand these out; they stay valid until the store's Flush.
+struct KeyState {
+  std::string_view key;  // KeyEncoder bytes (owned by the store)
+  uint32_t key_group = 0;
+  boost::container::small_vector<WindowEntry, 1> windows;
+  uint32_t timer_refs = 0;    // timers in the memory store's index that point here
+  bool pending_fire = false;  // the operator listed it to fire at the end of the batch
+
+  WindowEntry* Find(int64_t start) {
+    for (WindowEntry& window : windows) {
+      if (window.start == start) return &window;
+    }
+    return nullptr;
+  }
+};
+
+/// A timer that came due: the key, and the start of the window it was set for at `timer`.
+/// Stale when the window is gone or its timer has since moved.
+struct DueTimer {
+  KeyState* key_state = nullptr;
+  int64_t start = 0;
+  int64_t timer = 0;
+};
+
+/// Keyed window state of one subtask: windows per key plus an index of timers in time order.
+///
+/// Contract: one thread. Acquire and PopDue hand out KeyStates that the caller may change until
+/// it calls Flush, which ends a unit of work (a batch, one round of due timers): the RocksDB
+/// store then writes every key it handed out back in one WriteBatch and forgets them; the memory
+/// store drops keys left without windows. Timers scheduled before Flush with a time <= the
+/// limit of a later PopDue are returned by it. Aggregate blocks come from arena().
+class WindowStore {
+ public:
+  virtual ~WindowStore() = default;
+
+  /// The state of `key` (created empty if new).
+  virtual Result<KeyState*> Acquire(std::string_view key) = 0;
+  /// Asks to be told (PopDue) when time passes `timer` for the window of `key_state` at `start`.
+  virtual void Schedule(KeyState& key_state, int64_t timer, int64_t start) = 0;
+  /// Appends up to `max` timers with time <= `limit`, earliest first, and forgets them.
+  virtual Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out) = 0;
+  virtual Status Flush() = 0;
+
+  /// Writes every key into `directory`, which the caller created empty. Called between units of
+  /// work (after Flush).
+  virtual Status Snapshot(const std::string& directory) const = 0;
+  /// Adds the keys of `key_groups` found in the snapshot `directories` (any old parallelism).
+  virtual Status Restore(const std::vector<std::string>& directories, KeyGroupRange key_groups) = 0;
+
+  virtual uint64_t StateBytes() const = 0;
+  virtual uint64_t StateEntries() const = 0;
+
+  StateArena& arena() { return arena_; }
+
+ protected:
+  explicit WindowStore(std::shared_ptr<const AggregateLayout> layout) : arena_(std::move(layout)) {}
+
+  StateArena arena_;
+};
+
+/// The windows of a key as bytes (the RocksDB value, the memory snapshot record): count, then
+/// per window start, end, count, emitted version, timer and the serialized aggregate states.
+void EncodeWindows(const KeyState& key_state, const AggregateLayout& layout, std::string& out);
+/// Reads EncodeWindows' bytes into `key_state.windows`, taking blocks from `arena`.
+Status DecodeWindows(std::string_view in, StateArena& arena, KeyState& key_state);
+/// Returns every window's block to `arena` and clears the windows.
+void ReleaseWindows(StateArena& arena, KeyState& key_state);
+
+std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout);
+/// Opens a fresh RocksDB database in `directory` (whatever was there is removed).
+Result<std::unique_ptr<WindowStore>> MakeRocksDbWindowStore(
+    std::shared_ptr<const AggregateLayout> layout, const std::string& directory);
+
+}  // namespace sluice
