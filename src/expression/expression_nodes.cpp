@@ -681,6 +681,13 @@ Result<NodePtr> MakeNegateNode(NodePtr operand) {
     return MakeError(ErrorCode::kSpecInvalidExpression,
                      fmt::format("'-' needs a number, got {}", operand->type().name));
   }
+  // A negative literal stays a literal, for arguments that must be constant (round(x, -2)).
+  if (const Value* constant = operand->constant()) {
+    Value negated = *constant;
+    negated.integer = -negated.integer;
+    negated.real = -negated.real;
+    return MakeLiteralNode(operand->type(), negated);
+  }
   return NodePtr(std::make_shared<NegateNode>(std::move(operand)));
 }
 

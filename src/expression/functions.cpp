@@ -1159,6 +1159,7 @@ Result<DataType> ResultDataType(const ValueType& type) {
       name = fmt::format("Decimal(38, {})", type.scale);
       break;
     case ValueKind::kString:
+      result = own_if({TypeKind::kFixedString, TypeKind::kUuid});
       name = declared.ok() && declared->kind == TypeKind::kLowCardinality ? "LowCardinality(String)"
                                                                           : "String";
       if (type.nullable && name != "String") name = "LowCardinality(Nullable(String))";
