@@ -65,16 +65,35 @@ class Parser {
     return parsed;
   }
 
-  const CompileError& error() const { return error_; }
-  size_t scratch_count() const { return scratch_count_; }
-  std::vector<size_t>& fields() { return fields_; }
+  /// A value of any type (for map outputs).
+  std::optional<Parsed> ParseValue() {
+    if (!Tokenize()) return std::nullopt;
+    std::optional<Parsed> parsed = ParseOr();
+    if (!parsed) return std::nullopt;
+    if (Peek().kind != TokenKind::kEnd) {
+      return Fail(fmt::format("unexpected '{}' after the end of the expression", Peek().text),
+                  Peek().position);
+    }
+    return parsed;
+  }
 
- private:
+  /// Converts the parsed value to the type it is written as.
+  std::optional<NodePtr> CastTo(const NodePtr& root, const DataType& type) {
+    Result<NodePtr> cast = MakeCastNode(root, type, scratch_count_++);
+    if (!cast.ok()) return Fail(cast.error().message, 0);
+    return *cast;
+  }
+
   std::nullopt_t Fail(std::string message, size_t position) {
     if (error_.message.empty()) error_ = {std::move(message), position};
     return std::nullopt;
   }
 
+  const CompileError& error() const { return error_; }
+  size_t scratch_count() const { return scratch_count_; }
+  std::vector<size_t>& fields() { return fields_; }
+
+ private:
   bool Tokenize() {
     size_t at = 0;
     while (true) {
@@ -125,8 +144,8 @@ class Parser {
         }
         tokens_.push_back({TokenKind::kString, std::move(value), start});
       } else {
-        static constexpr std::string_view kSymbols[] = {"==", "!=", "<>", "<=", ">=", "=", "<", ">",
-                                                        "+",  "-",  "*",  "/",  "(",  ")", ","};
+        static constexpr std::string_view kSymbols[] = {
+            "==", "!=", "<>", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ","};
         std::string_view matched;
         for (std::string_view symbol : kSymbols) {
           if (text_.substr(at).starts_with(symbol)) {
@@ -318,9 +337,11 @@ class Parser {
 
   std::optional<Parsed> ParseMultiplicative() {
     std::optional<Parsed> left = ParseUnary();
-    while (left && (IsSymbol(Peek(), "*") || IsSymbol(Peek(), "/"))) {
+    while (left && (IsSymbol(Peek(), "*") || IsSymbol(Peek(), "/") || IsSymbol(Peek(), "%"))) {
       const Token& token = Take();
-      ArithmeticOp op = token.text == "*" ? ArithmeticOp::kMultiply : ArithmeticOp::kDivide;
+      ArithmeticOp op = token.text == "*"   ? ArithmeticOp::kMultiply
+                        : token.text == "/" ? ArithmeticOp::kDivide
+                                            : ArithmeticOp::kModulo;
       std::optional<Parsed> right = ParseUnary();
       if (!right) return std::nullopt;
       left = Built(MakeArithmeticNode(op, left->node, right->node), token.position);
@@ -400,6 +421,8 @@ class Parser {
       return Parsed{MakeNullNode(ValueType{ValueKind::kNull, 0, "NULL"}), token.position,
                     std::nullopt};
     }
+    if (lower == "case") return ParseCase(token);
+    if (lower == "cast" && IsSymbol(Peek(), "(")) return ParseCast(token);
     if (IsSymbol(Peek(), "(")) return Function(token, lower);
     for (size_t i = 0; i < schema_.size(); ++i) {
       if (schema_[i].name != token.text) continue;
@@ -412,7 +435,8 @@ class Parser {
       return Parsed{MakeFieldNode(i, schema_[i].type, std::move(*type)), token.position,
                     std::nullopt};
     }
-    static constexpr std::string_view kKeywords[] = {"and", "or", "not", "in", "is"};
+    static constexpr std::string_view kKeywords[] = {"and",  "or",   "not",  "in",  "is",
+                                                     "when", "then", "else", "end", "as"};
     for (std::string_view keyword : kKeywords) {
       if (lower == keyword) {
         return Fail(fmt::format("unexpected keyword {}", token.text), token.position);
@@ -428,9 +452,85 @@ class Parser {
         token.position);
   }
 
+  // CASE [operand] WHEN a THEN x [WHEN ...] [ELSE y] END; with an operand, WHEN a means
+  // operand = a.
+  std::optional<Parsed> ParseCase(const Token& token) {
+    std::optional<Parsed> operand;
+    if (!IsKeyword(Peek(), "when")) {
+      operand = ParseOr();
+      if (!operand) return std::nullopt;
+    }
+    std::vector<NodePtr> conditions;
+    std::vector<NodePtr> values;
+    while (IsKeyword(Peek(), "when")) {
+      size_t position = Take().position;
+      std::optional<Parsed> condition = ParseOr();
+      if (!condition) return std::nullopt;
+      if (operand) {
+        condition = Compare(CompareOp::kEqual, *operand, *condition, position);
+        if (!condition) return std::nullopt;
+      }
+      if (!IsKeyword(Peek(), "then")) {
+        return Fail(fmt::format("expected THEN, found '{}'", Peek().text), Peek().position);
+      }
+      Take();
+      std::optional<Parsed> value = ParseOr();
+      if (!value) return std::nullopt;
+      conditions.push_back(condition->node);
+      values.push_back(value->node);
+    }
+    if (conditions.empty()) {
+      return Fail(fmt::format("expected WHEN, found '{}'", Peek().text), Peek().position);
+    }
+    NodePtr otherwise;
+    if (IsKeyword(Peek(), "else")) {
+      Take();
+      std::optional<Parsed> value = ParseOr();
+      if (!value) return std::nullopt;
+      otherwise = value->node;
+    }
+    if (!IsKeyword(Peek(), "end")) {
+      return Fail(fmt::format("expected END, found '{}'", Peek().text), Peek().position);
+    }
+    Take();
+    return Built(MakeCaseNode(std::move(conditions), std::move(values), std::move(otherwise)),
+                 token.position);
+  }
+
+  // CAST(x AS Type): the type is the text up to the closing parenthesis, read by ParseDataType.
+  std::optional<Parsed> ParseCast(const Token& token) {
+    Take();  // (
+    std::optional<Parsed> operand = ParseOr();
+    if (!operand) return std::nullopt;
+    if (!IsKeyword(Peek(), "as")) {
+      return Fail(fmt::format("expected AS, found '{}'", Peek().text), Peek().position);
+    }
+    Take();
+    size_t start = Peek().position;
+    int depth = 0;
+    while (Peek().kind != TokenKind::kEnd && !(depth == 0 && IsSymbol(Peek(), ")"))) {
+      if (IsSymbol(Peek(), "(")) ++depth;
+      if (IsSymbol(Peek(), ")")) --depth;
+      Take();
+    }
+    size_t end = Peek().position;
+    if (!Expect(")")) return std::nullopt;
+    Result<DataType> type = ParseDataType(Trim(text_.substr(start, end - start)));
+    if (!type.ok()) return Fail(type.error().message, start);
+    return Built(MakeCastNode(operand->node, *type, scratch_count_++), token.position);
+  }
+
   std::optional<Parsed> Function(const Token& token, const std::string& lower) {
+    if (IsNondeterministicFunction(lower)) {
+      return Fail(fmt::format("{}() is not allowed: its value changes from run to run, so a batch "
+                              "replayed after a failure would map differently (use a field of "
+                              "the record, e.g. its event time)",
+                              token.text),
+                  token.position);
+    }
     const std::vector<std::string>& known = FunctionNames();
-    if (std::find(known.begin(), known.end(), lower) == known.end()) {
+    if (std::none_of(known.begin(), known.end(),
+                     [&](const std::string& name) { return Lower(name) == lower; })) {
       std::string suggestion = SuggestClosest(lower, known);
       return Fail(
           suggestion.empty()
@@ -450,7 +550,7 @@ class Parser {
       }
     }
     if (!Expect(")")) return std::nullopt;
-    return Built(MakeFunctionNode(lower, std::move(arguments), scratch_count_++), token.position);
+    return Built(MakeFunctionNode(lower, std::move(arguments), scratch_count_), token.position);
   }
 
   std::string_view text_;
@@ -465,23 +565,53 @@ class Parser {
 }  // namespace
 
 Expression::Expression(std::string text, std::shared_ptr<const ExpressionNode> root,
-                       size_t scratch_count, std::vector<size_t> fields)
+                       DataType result_type, size_t scratch_count, std::vector<size_t> fields)
     : text_(std::move(text)),
       root_(std::move(root)),
+      result_type_(std::move(result_type)),
       scratch_count_(scratch_count),
       fields_(std::move(fields)) {}
+
+namespace {
+
+Error CompileFailure(const CompileError& error, size_t* error_offset) {
+  if (error_offset != nullptr) *error_offset = error.position;
+  return MakeError(ErrorCode::kSpecInvalidExpression,
+                   fmt::format("{} (at character {})", error.message, error.position + 1));
+}
+
+}  // namespace
 
 Result<Expression> Expression::CompileCondition(std::string_view text, const Schema& schema,
                                                 size_t* error_offset) {
   Parser parser(text, schema);
   std::optional<Parsed> parsed = parser.ParseCondition();
-  if (!parsed) {
-    const CompileError& error = parser.error();
-    if (error_offset != nullptr) *error_offset = error.position;
-    return MakeError(ErrorCode::kSpecInvalidExpression,
-                     fmt::format("{} (at character {})", error.message, error.position + 1));
+  if (!parsed) return CompileFailure(parser.error(), error_offset);
+  return Expression(std::string(text), std::move(parsed->node), *ParseDataType("Bool"),
+                    parser.scratch_count(), std::move(parser.fields()));
+}
+
+Result<Expression> Expression::CompileValue(std::string_view text, const Schema& schema,
+                                            size_t* error_offset, const DataType* result_type) {
+  Parser parser(text, schema);
+  std::optional<Parsed> parsed = parser.ParseValue();
+  if (!parsed) return CompileFailure(parser.error(), error_offset);
+  DataType type;
+  if (result_type != nullptr) {
+    type = *result_type;
+  } else {
+    Result<DataType> inferred = ResultDataType(parsed->node->type());
+    if (!inferred.ok()) {
+      parser.Fail(inferred.error().message, 0);
+      return CompileFailure(parser.error(), error_offset);
+    }
+    type = std::move(*inferred);
   }
-  return Expression(std::string(text), std::move(parsed->node), parser.scratch_count(),
+  // Every value passes through a cast to its column type, which range-checks what was computed
+  // wider (integers in Int128) and converts when the caller asked for a type.
+  std::optional<NodePtr> root = parser.CastTo(parsed->node, type);
+  if (!root) return CompileFailure(parser.error(), error_offset);
+  return Expression(std::string(text), std::move(*root), std::move(type), parser.scratch_count(),
                     std::move(parser.fields()));
 }
 
@@ -494,6 +624,26 @@ void Expression::EvaluateCondition(const Batch& batch, std::vector<uint8_t>& res
   for (size_t row = 0; row < rows; ++row) {
     root_->Eval(batch, row, context, value);
     result[row] = !value.null && value.integer != 0 ? 1 : 0;
+  }
+}
+
+void Expression::EvaluateInto(const Batch& batch, Column& out,
+                              std::vector<ValueFailure>& failures) const {
+  size_t rows = batch.num_rows();
+  out.Reserve(out.size() + rows);
+  EvalContext context;
+  context.strings.resize(scratch_count_);
+  bool nullable = out.nullable();
+  Value value;
+  for (size_t row = 0; row < rows; ++row) {
+    context.failure = nullptr;
+    root_->Eval(batch, row, context, value);
+    if (value.null && !nullable) {
+      failures.push_back({row, context.failure != nullptr ? context.failure : "the value is NULL"});
+      // A placeholder keeps the rows aligned; the caller removes the failed rows.
+      value = Value{};
+    }
+    AppendValue(value, out);
   }
 }
 

@@ -8,7 +8,6 @@
 #include "expression/utf8.h"
 
 namespace sluice {
-namespace {
 
 Int128 PowerOfTen(int exponent) {
   Int128 value = 1;
@@ -25,33 +24,14 @@ bool IsTime(ValueKind kind) {
   return kind == ValueKind::kDate || kind == ValueKind::kDateTime;
 }
 
-ValueType Named(ValueKind kind, int scale, std::string name) {
-  return ValueType{kind, scale, std::move(name)};
+ValueType Named(ValueKind kind, int scale, std::string name, bool nullable) {
+  return ValueType{kind, scale, std::move(name), nullable};
 }
 
-ValueType BoolType() {
-  return Named(ValueKind::kBool, 0, "Bool");
+ValueType BoolType(bool nullable) {
+  return Named(ValueKind::kBool, 0, "Bool", nullable);
 }
 
-/// How one operand enters the domain an operation works in: exact values are scaled integers
-/// (numbers to a common Decimal scale, dates and times to ticks of a common precision), the
-/// rest are doubles or text.
-enum class Domain { kExact, kFloat, kString };
-
-struct Conversion {
-  Int128 multiplier = 1;  // kExact: value.integer * multiplier
-  double divisor = 1;     // kFloat from an integer kind: value.integer / divisor
-  bool from_float = false;
-};
-
-struct Plan {
-  Domain domain = Domain::kExact;
-  std::vector<Conversion> conversions;  // one per operand
-  ValueType result;                     // the common type
-};
-
-// The common domain of operands of one family (numbers, dates and times, strings, booleans);
-// an error names the first operand that does not fit.
 Result<Plan> PlanCommon(const std::vector<ValueType>& types, std::string_view what) {
   Plan plan;
   const ValueType* first = nullptr;
@@ -135,7 +115,6 @@ Result<Plan> PlanCommon(const std::vector<ValueType>& types, std::string_view wh
   return plan;
 }
 
-// value * multiplier, false on overflow.
 bool Scale(Int128 value, Int128 multiplier, Int128& out) {
   if (multiplier == 1) {
     out = value;
@@ -148,6 +127,21 @@ double ToDouble(const Value& value, const Conversion& conversion) {
   if (conversion.from_float) return value.real;
   return static_cast<double>(value.integer) / conversion.divisor;
 }
+
+bool Convert(Value& value, Domain domain, const Conversion& conversion) {
+  if (domain == Domain::kFloat) {
+    value.real = ToDouble(value, conversion);
+    return true;
+  }
+  if (domain == Domain::kExact) {
+    Int128 scaled = 0;
+    if (!Scale(value.integer, conversion.multiplier, scaled)) return false;
+    value.integer = scaled;
+  }
+  return true;
+}
+
+namespace {
 
 // Three-way comparison; `unordered` for NaN.
 struct Ordering {
@@ -253,6 +247,7 @@ class LiteralNode final : public ExpressionNode {
   }
 
   void Eval(const Batch&, size_t, EvalContext&, Value& out) const override { out = value_; }
+  const Value* constant() const override { return &value_; }
 
  private:
   Value value_;
@@ -353,9 +348,14 @@ class ArithmeticNode final : public ExpressionNode {
           out.real = x * y;
           break;
         case ArithmeticOp::kDivide:
+        case ArithmeticOp::kModulo:
           // Division by zero has no value, as in SQL.
           out.null = y == 0;
-          out.real = out.null ? 0 : x / y;
+          if (out.null) {
+            context.failure = "division by zero";
+            return;
+          }
+          out.real = op_ == ArithmeticOp::kDivide ? x / y : std::fmod(x, y);
           break;
       }
       return;
@@ -372,11 +372,22 @@ class ArithmeticNode final : public ExpressionNode {
       case ArithmeticOp::kSubtract:
         overflow = overflow || __builtin_sub_overflow(x, y, &out.integer);
         break;
-      default:
+      case ArithmeticOp::kMultiply:
+      case ArithmeticOp::kDivide:
         overflow = overflow || __builtin_mul_overflow(x, y, &out.integer);
+        break;
+      case ArithmeticOp::kModulo:
+        if (!overflow && y == 0) {
+          out.null = true;
+          context.failure = "division by zero";
+          return;
+        }
+        // The remainder takes the dividend's sign (as in C and ClickHouse); -1 divides all.
+        out.integer = overflow || y == -1 ? 0 : x % y;
         break;
     }
     out.null = overflow;
+    if (overflow) context.failure = "arithmetic overflow";
   }
 
  private:
@@ -474,7 +485,8 @@ class NullNode final : public ExpressionNode {
 class LengthNode final : public ExpressionNode {
  public:
   explicit LengthNode(NodePtr operand)
-      : ExpressionNode(Named(ValueKind::kInt, 0, "UInt64")), operand_(std::move(operand)) {}
+      : ExpressionNode(Named(ValueKind::kInt, 0, "UInt64", operand->type().nullable)),
+        operand_(std::move(operand)) {}
 
   void Eval(const Batch& batch, size_t row, EvalContext& context, Value& out) const override {
     Value value;
@@ -487,10 +499,10 @@ class LengthNode final : public ExpressionNode {
   NodePtr operand_;
 };
 
-class CaseNode final : public ExpressionNode {
+class ChangeCaseNode final : public ExpressionNode {
  public:
-  CaseNode(NodePtr operand, bool lower, size_t scratch)
-      : ExpressionNode(Named(ValueKind::kString, 0, "String")),
+  ChangeCaseNode(NodePtr operand, bool lower, size_t scratch)
+      : ExpressionNode(Named(ValueKind::kString, 0, "String", operand->type().nullable)),
         operand_(std::move(operand)),
         lower_(lower),
         scratch_(scratch) {}
@@ -538,13 +550,9 @@ class CoalesceNode final : public ExpressionNode {
     for (size_t i = 0; i < arguments_.size(); ++i) {
       arguments_[i]->Eval(batch, row, context, out);
       if (out.null) continue;
-      const Conversion& conversion = plan_.conversions[i];
-      if (plan_.domain == Domain::kFloat) {
-        out.real = ToDouble(out, conversion);
-      } else if (plan_.domain == Domain::kExact) {
-        Int128 scaled = 0;
-        out.null = !Scale(out.integer, conversion.multiplier, scaled);
-        out.integer = scaled;
+      if (!Convert(out, plan_.domain, plan_.conversions[i])) {
+        out.null = true;
+        context.failure = "arithmetic overflow";
       }
       return;
     }
@@ -566,6 +574,7 @@ Error ArgumentError(std::string_view function, std::string message) {
 Result<ValueType> ValueTypeOf(const DataType& type) {
   const DataType& storage = type.Storage();
   std::string name = type.ToString();
+  bool nullable = type.IsNullable();
   switch (storage.kind) {
     case TypeKind::kInt8:
     case TypeKind::kInt16:
@@ -575,25 +584,25 @@ Result<ValueType> ValueTypeOf(const DataType& type) {
     case TypeKind::kUInt16:
     case TypeKind::kUInt32:
     case TypeKind::kUInt64:
-      return Named(ValueKind::kInt, 0, name);
+      return Named(ValueKind::kInt, 0, name, nullable);
     case TypeKind::kFloat32:
     case TypeKind::kFloat64:
-      return Named(ValueKind::kFloat, 0, name);
+      return Named(ValueKind::kFloat, 0, name, nullable);
     case TypeKind::kDecimal:
-      return Named(ValueKind::kDecimal, storage.scale, name);
+      return Named(ValueKind::kDecimal, storage.scale, name, nullable);
     case TypeKind::kBool:
-      return Named(ValueKind::kBool, 0, name);
+      return Named(ValueKind::kBool, 0, name, nullable);
     case TypeKind::kString:
     case TypeKind::kFixedString:
     case TypeKind::kUuid:
-      return Named(ValueKind::kString, 0, name);
+      return Named(ValueKind::kString, 0, name, nullable);
     case TypeKind::kDate:
     case TypeKind::kDate32:
-      return Named(ValueKind::kDate, 0, name);
+      return Named(ValueKind::kDate, 0, name, nullable);
     case TypeKind::kDateTime:
-      return Named(ValueKind::kDateTime, 0, name);
+      return Named(ValueKind::kDateTime, 0, name, nullable);
     case TypeKind::kDateTime64:
-      return Named(ValueKind::kDateTime, storage.precision, name);
+      return Named(ValueKind::kDateTime, storage.precision, name, nullable);
     default:
       return MakeError(ErrorCode::kSpecInvalidExpression,
                        fmt::format("expressions cannot use values of type {}", name));
@@ -609,6 +618,7 @@ NodePtr MakeLiteralNode(ValueType type, Value value, std::string text) {
 }
 
 NodePtr MakeNullNode(ValueType type) {
+  type.nullable = true;
   return std::make_shared<NullNode>(std::move(type));
 }
 
@@ -620,12 +630,15 @@ Result<NodePtr> MakeCompareNode(CompareOp op, NodePtr left, NodePtr right) {
       right->type().kind == ValueKind::kNull) {
     return MakeNullNode(BoolType());
   }
-  return NodePtr(
-      std::make_shared<CompareNode>(op, std::move(left), std::move(right), std::move(*plan)));
+  bool nullable = left->type().nullable || right->type().nullable;
+  auto node =
+      std::make_shared<CompareNode>(op, std::move(left), std::move(right), std::move(*plan));
+  node->set_nullable(nullable);
+  return NodePtr(std::move(node));
 }
 
 Result<NodePtr> MakeArithmeticNode(ArithmeticOp op, NodePtr left, NodePtr right) {
-  static constexpr std::string_view kSymbols[] = {"+", "-", "*", "/"};
+  static constexpr std::string_view kSymbols[] = {"+", "-", "*", "/", "%"};
   std::string_view symbol = kSymbols[static_cast<int>(op)];
   for (const NodePtr& operand : {left, right}) {
     ValueKind kind = operand->type().kind;
@@ -656,6 +669,7 @@ Result<NodePtr> MakeArithmeticNode(ArithmeticOp op, NodePtr left, NodePtr right)
     result = Named(ValueKind::kFloat, 0, "Float64");
     plan->domain = Domain::kFloat;
   }
+  result.nullable = left->type().nullable || right->type().nullable;
   return NodePtr(std::make_shared<ArithmeticNode>(op, std::move(left), std::move(right),
                                                   std::move(*plan), std::move(result)));
 }
@@ -666,6 +680,13 @@ Result<NodePtr> MakeNegateNode(NodePtr operand) {
   if (!IsNumeric(kind) || kind == ValueKind::kBool) {
     return MakeError(ErrorCode::kSpecInvalidExpression,
                      fmt::format("'-' needs a number, got {}", operand->type().name));
+  }
+  // A negative literal stays a literal, for arguments that must be constant (round(x, -2)).
+  if (const Value* constant = operand->constant()) {
+    Value negated = *constant;
+    negated.integer = -negated.integer;
+    negated.real = -negated.real;
+    return MakeLiteralNode(operand->type(), negated);
   }
   return NodePtr(std::make_shared<NegateNode>(std::move(operand)));
 }
@@ -679,7 +700,10 @@ Result<NodePtr> MakeLogicalNode(bool is_and, NodePtr left, NodePtr right) {
                                    is_and ? "AND" : "OR", operand->type().name));
     }
   }
-  return NodePtr(std::make_shared<LogicalNode>(is_and, std::move(left), std::move(right)));
+  bool nullable = left->type().nullable || right->type().nullable;
+  auto node = std::make_shared<LogicalNode>(is_and, std::move(left), std::move(right));
+  node->set_nullable(nullable);
+  return NodePtr(std::move(node));
 }
 
 Result<NodePtr> MakeNotNode(NodePtr operand) {
@@ -689,20 +713,18 @@ Result<NodePtr> MakeNotNode(NodePtr operand) {
     return MakeError(ErrorCode::kSpecInvalidExpression,
                      fmt::format("NOT needs a condition, got {}", operand->type().name));
   }
-  return NodePtr(std::make_shared<NotNode>(std::move(operand)));
+  bool nullable = operand->type().nullable;
+  auto node = std::make_shared<NotNode>(std::move(operand));
+  node->set_nullable(nullable);
+  return NodePtr(std::move(node));
 }
 
 NodePtr MakeIsNullNode(NodePtr operand, bool negated) {
   return std::make_shared<IsNullNode>(std::move(operand), negated);
 }
 
-const std::vector<std::string>& FunctionNames() {
-  static const std::vector<std::string> kNames = {"length", "lower", "upper", "abs", "coalesce"};
-  return kNames;
-}
-
-Result<NodePtr> MakeFunctionNode(std::string_view name, std::vector<NodePtr> arguments,
-                                 size_t scratch) {
+Result<NodePtr> MakeCoreFunctionNode(std::string_view name, std::vector<NodePtr> arguments,
+                                     size_t scratch) {
   if (name == "coalesce") {
     if (arguments.empty()) return ArgumentError(name, "needs at least one argument");
     std::vector<ValueType> types;
@@ -710,6 +732,10 @@ Result<NodePtr> MakeFunctionNode(std::string_view name, std::vector<NodePtr> arg
     Result<Plan> plan = PlanCommon(types, "mix");
     if (!plan.ok()) return ArgumentError(name, plan.error().message);
     if (plan->result.kind == ValueKind::kNull) return MakeNullNode(plan->result);
+    // Nullable only when every argument may be NULL.
+    plan->result.nullable =
+        std::all_of(arguments.begin(), arguments.end(),
+                    [](const NodePtr& argument) { return argument->type().nullable; });
     return NodePtr(std::make_shared<CoalesceNode>(std::move(arguments), std::move(*plan)));
   }
   if (arguments.size() != 1) {
@@ -728,7 +754,7 @@ Result<NodePtr> MakeFunctionNode(std::string_view name, std::vector<NodePtr> arg
     return ArgumentError(name, fmt::format("needs a string, got {}", operand->type().name));
   }
   if (name == "length") return NodePtr(std::make_shared<LengthNode>(std::move(operand)));
-  return NodePtr(std::make_shared<CaseNode>(std::move(operand), name == "lower", scratch));
+  return NodePtr(std::make_shared<ChangeCaseNode>(std::move(operand), name == "lower", scratch));
 }
 
 }  // namespace sluice

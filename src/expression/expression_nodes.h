@@ -23,6 +23,10 @@ struct ValueType {
   ValueKind kind = ValueKind::kNull;
   int scale = 0;
   std::string name;
+  /// Whether a NULL can come from the input (a Nullable field, a NULL literal, a CASE without
+  /// ELSE). Failures (overflow, division by zero, a failed cast) also give NULL but do not make
+  /// a type nullable: in a non-Nullable output they are row errors.
+  bool nullable = false;
 };
 
 /// One value during evaluation. Which member holds it follows from the static type: `integer`
@@ -39,6 +43,8 @@ struct Value {
 /// so the compiled tree stays immutable and shareable between threads.
 struct EvalContext {
   std::vector<std::string> strings;
+  /// Why the last failing node gave NULL ("division by zero", ...), for row errors; static text.
+  const char* failure = nullptr;
 };
 
 /// A node of the evaluation tree.
@@ -50,6 +56,11 @@ class ExpressionNode {
   const ValueType& type() const { return type_; }
   /// Computes the node for one row; `batch` has the schema the expression was compiled for.
   virtual void Eval(const Batch& batch, size_t row, EvalContext& context, Value& out) const = 0;
+  /// The value of a literal, for arguments that must be constant (round's digits, dateDiff's
+  /// unit); nullptr for anything computed.
+  virtual const Value* constant() const { return nullptr; }
+  /// Set by the builder before the node is shared.
+  void set_nullable(bool nullable) { type_.nullable = nullable; }
 
  private:
   ValueType type_;
@@ -58,7 +69,41 @@ class ExpressionNode {
 using NodePtr = std::shared_ptr<const ExpressionNode>;
 
 enum class CompareOp { kEqual, kNotEqual, kLess, kLessEqual, kGreater, kGreaterEqual };
-enum class ArithmeticOp { kAdd, kSubtract, kMultiply, kDivide };
+enum class ArithmeticOp { kAdd, kSubtract, kMultiply, kDivide, kModulo };
+
+// Shared by the node builders (expression_nodes.cpp, functions.cpp).
+
+bool IsNumeric(ValueKind kind);
+bool IsTime(ValueKind kind);
+ValueType Named(ValueKind kind, int scale, std::string name, bool nullable = false);
+ValueType BoolType(bool nullable = false);
+Int128 PowerOfTen(int exponent);
+
+/// How one operand enters the domain an operation works in: exact values are scaled integers
+/// (numbers to a common Decimal scale, dates and times to ticks of a common precision), the
+/// rest are doubles or text.
+enum class Domain { kExact, kFloat, kString };
+
+struct Conversion {
+  Int128 multiplier = 1;  // kExact: value.integer * multiplier
+  double divisor = 1;     // kFloat from an integer kind: value.integer / divisor
+  bool from_float = false;
+};
+
+struct Plan {
+  Domain domain = Domain::kExact;
+  std::vector<Conversion> conversions;  // one per operand
+  ValueType result;                     // the common type
+};
+
+/// The common domain of operands of one family (numbers, dates and times, strings, booleans);
+/// an error names the first operand that does not fit ("cannot <what> A with B").
+Result<Plan> PlanCommon(const std::vector<ValueType>& types, std::string_view what);
+/// value * multiplier, false on overflow.
+bool Scale(Int128 value, Int128 multiplier, Int128& out);
+double ToDouble(const Value& value, const Conversion& conversion);
+/// Brings `value` (non-NULL) into the plan's domain; false on overflow.
+bool Convert(Value& value, Domain domain, const Conversion& conversion);
 
 /// The static type of a column, or an error naming why expressions cannot use it.
 Result<ValueType> ValueTypeOf(const DataType& type);
@@ -76,12 +121,35 @@ Result<NodePtr> MakeNegateNode(NodePtr operand);
 Result<NodePtr> MakeLogicalNode(bool is_and, NodePtr left, NodePtr right);
 Result<NodePtr> MakeNotNode(NodePtr operand);
 NodePtr MakeIsNullNode(NodePtr operand, bool negated);
-/// `name` is lower-case: length, lower, upper, abs or coalesce; `scratch` is the node's slot in
-/// EvalContext::strings (lower, upper).
+/// `name` is lower-case (see FunctionNames); functions that build text take slots in
+/// EvalContext::strings by incrementing `scratch_count`.
 Result<NodePtr> MakeFunctionNode(std::string_view name, std::vector<NodePtr> arguments,
-                                 size_t scratch);
+                                 size_t& scratch_count);
 
-/// The function names MakeFunctionNode knows, for suggestions.
+/// now(), today(), rand() ...: refused, since a replayed batch must map to the same values.
+bool IsNondeterministicFunction(std::string_view lower_name);
+
+/// length, lower, upper, abs and coalesce (expression_nodes.cpp); MakeFunctionNode passes them on.
+Result<NodePtr> MakeCoreFunctionNode(std::string_view name, std::vector<NodePtr> arguments,
+                                     size_t scratch);
+
+/// The function names MakeFunctionNode knows, as documented (compare lower-cased).
 const std::vector<std::string>& FunctionNames();
+
+/// CAST(operand AS target): explicit conversion, NULL (a failure) when the value does not fit
+/// `target`; the result is nullable when the operand is or `target` is Nullable.
+Result<NodePtr> MakeCastNode(NodePtr operand, const DataType& target, size_t scratch);
+
+/// `CASE WHEN c1 THEN v1 ... ELSE e END`, if() and multiIf(): `conditions` and `values` pair up;
+/// `otherwise` may be null (no ELSE: NULL). A NULL condition counts as false.
+Result<NodePtr> MakeCaseNode(std::vector<NodePtr> conditions, std::vector<NodePtr> values,
+                             NodePtr otherwise);
+
+/// The column type a value of `type` is written to when no type is given (an integer computed
+/// in Int128 is written as Int64, a string as String ...); an error for NULL-only values.
+Result<DataType> ResultDataType(const ValueType& type);
+
+/// Appends `value` of a node cast to `column`'s type (see MakeCastNode) to `column`.
+void AppendValue(const Value& value, Column& column);
 
 }  // namespace sluice

@@ -3,6 +3,8 @@
 #include <locale.h>
 #include <wctype.h>
 
+#include <algorithm>
+
 namespace sluice {
 namespace {
 
@@ -93,6 +95,11 @@ size_t Utf8Length(std::string_view text) {
     ++count;
   }
   return count;
+}
+
+size_t Utf8Advance(std::string_view text, size_t at, size_t count) {
+  for (size_t i = 0; i < count && at < text.size(); ++i) DecodeAt(text, at);
+  return std::min(at, text.size());
 }
 
 void Utf8Lower(std::string_view text, std::string& out) {
