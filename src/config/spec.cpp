@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "config/clickhouse_syntax.h"
+
 namespace sluice {
 
 std::string SpecLocation::ToString() const {

@@ -484,6 +484,10 @@ class SourceRunner {
     ack.position = stage_.source->Position();
     std::string folder = job_.CheckpointFolder(checkpoint);
     if (dead_letters_.num_rows() > 0) {
+      if (stage_.dead_letter_table.empty()) {
+        return MakeError(ErrorCode::kSpecInvalidValue,
+                         "source " + stage_.name + " refused records but has no dead-letter table");
+      }
       buffers_.Append(stage_.dead_letter_table, dead_letters_);
       dead_letters_.Clear();
     }

@@ -28,7 +28,8 @@ Result<HttpReply> HttpCall(const std::string& host, uint16_t port, std::string_v
     return MakeError(ErrorCode::kWarehouseUnavailable,
                      fmt::format("nothing answers on {}:{}: {}", host, port, error.message()));
   }
-  http::request<http::string_body> request{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> request{
+      http::string_to_verb(beast::string_view(method.data(), method.size())), target, 11};
   request.set(http::field::host, host);
   request.body() = std::move(body);
   request.prepare_payload();
