@@ -49,6 +49,11 @@ namespace sluice {
     "a record that fails one of its stream's rules")                                               \
   X(kRecordDuplicate, 211, "RECORD_DUPLICATE",                                                     \
     "a repeat of a deduplication key already seen within the window")                              \
+  X(kRecordExpressionFailed, 215, "RECORD_EXPRESSION_FAILED",                                      \
+    "a map expression has no value for the record (failed cast, overflow, division by zero, "      \
+    "NULL) and its output is not Nullable")                                                        \
+  X(kRecordLookupFailed, 216, "RECORD_LOOKUP_FAILED",                                              \
+    "an enrichment lookup for the record timed out or failed (fallback: dead_letter)")             \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -68,7 +73,11 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")
+    "an environment variable named for an API token is unset or empty")                            \
+  X(kLookupFailed, 470, "LOOKUP_FAILED",                                                           \
+    "an enrichment lookup failed: connection or query error (fallback: fail)")                     \
+  X(kLookupTimeout, 471, "LOOKUP_TIMEOUT",                                                         \
+    "an enrichment lookup did not answer within its timeout (fallback: fail)")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,
