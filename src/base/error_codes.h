@@ -58,6 +58,11 @@ namespace sluice {
   X(kRecordDuplicate, 211, "RECORD_DUPLICATE",                                                     \
     "a repeat of a deduplication key already seen within the window")                              \
   X(kRecordLate, 212, "RECORD_LATE", "later than the window's allowed lateness")                   \
+  X(kRecordExpressionFailed, 215, "RECORD_EXPRESSION_FAILED",                                      \
+    "a map expression has no value for the record (failed cast, overflow, division by zero, "      \
+    "NULL) and its output is not Nullable")                                                        \
+  X(kRecordLookupFailed, 216, "RECORD_LOOKUP_FAILED",                                              \
+    "an enrichment lookup for the record timed out or failed (fallback: dead_letter)")             \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -77,17 +82,21 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")                             \
+    "an environment variable named for an API token is unset or empty")                            \
   X(kWindowStateCorrupt, 420, "WINDOW_STATE_CORRUPT",                                              \
     "a window operator's state snapshot fails its checksum or cannot be read")                     \
   X(kStateBackendFailed, 421, "STATE_BACKEND_FAILED",                                              \
-    "the RocksDB state backend reported an error")  \
+    "the RocksDB state backend reported an error")                                                 \
   X(kCheckpointCorrupt, 430, "CHECKPOINT_CORRUPT",                                                 \
     "a checkpoint or savepoint folder is incomplete or its files are damaged")                     \
   X(kCheckpointFailed, 431, "CHECKPOINT_FAILED",                                                   \
     "a checkpoint could not be taken or committed (the pipeline keeps the previous one)")          \
   X(kSavepointMismatch, 432, "SAVEPOINT_MISMATCH",                                                 \
-    "a savepoint does not fit the pipeline (its sources or operators differ)")
+    "a savepoint does not fit the pipeline (its sources or operators differ)")                     \
+  X(kLookupFailed, 470, "LOOKUP_FAILED",                                                           \
+    "an enrichment lookup failed: connection or query error (fallback: fail)")                     \
+  X(kLookupTimeout, 471, "LOOKUP_TIMEOUT",                                                         \
+    "an enrichment lookup did not answer within its timeout (fallback: fail)")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,
