@@ -22,7 +22,7 @@ using namespace sluice;
 
 namespace {
 
-DecodeField Field(const std::string& name, const std::string& type) {
+DecodeField JsonField(const std::string& name, const std::string& type) {
   DecodeField field;
   field.name = name;
   field.path = {name};
@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   auto warehouse = EmbeddedWarehouse::Open((work / "data").string());
   if (!warehouse.ok()) return Fail(warehouse.error());
   for (const char* sql : {
-           "CREATE TABLE IF NOT EXISTS spend_5m (user_id UInt64, window_start DateTime64(3, 'UTC'), "
+           "CREATE TABLE IF NOT EXISTS spend_5m (user_id UInt64, window_start DateTime64(3, "
+           "'UTC'), "
            "window_end DateTime64(3, 'UTC'), purchases UInt64, spend Decimal(38, 2), _version "
            "UInt64, _is_deleted UInt8) ENGINE = ReplacingMergeTree(_version, _is_deleted) ORDER BY "
            "(user_id, window_start) SETTINGS non_replicated_deduplication_window = 1000",
@@ -64,9 +65,9 @@ int main(int argc, char** argv) {
   file.name = "events";
   file.path = argv[1];
   file.format = "ndjson";
-  std::vector<DecodeField> fields = {Field("event_time", "DateTime64(3, 'UTC')"),
-                                     Field("user_id", "UInt64"), Field("event_type", "String"),
-                                     Field("amount", "Decimal(10, 2)")};
+  std::vector<DecodeField> fields = {
+      JsonField("event_time", "DateTime64(3, 'UTC')"), JsonField("user_id", "UInt64"),
+      JsonField("event_type", "String"), JsonField("amount", "Decimal(10, 2)")};
   auto source = std::make_unique<FileSource>(file, fields);
   Schema schema = source->schema();
 
@@ -96,10 +97,11 @@ int main(int argc, char** argv) {
   if (auto finished = (*executor)->WaitFinished(); !finished.ok()) return Fail(finished.error());
   if (auto stopped = (*executor)->Stop(); !stopped.ok()) return Fail(stopped.error());
 
-  auto top = (*warehouse)->Query(
-      "SELECT user_id, window_start, purchases, spend FROM spend_5m FINAL "
-      "ORDER BY spend DESC, user_id LIMIT 5",
-      "PrettyCompactMonoBlock");
+  auto top = (*warehouse)
+                 ->Query(
+                     "SELECT user_id, window_start, purchases, spend FROM spend_5m FINAL "
+                     "ORDER BY spend DESC, user_id LIMIT 5",
+                     "PrettyCompactMonoBlock");
   if (!top.ok()) return Fail(top.error());
   fmt::print("{}", top->data);
   return 0;

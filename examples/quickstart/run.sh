@@ -9,7 +9,7 @@ spec="$here/spec.yaml"
 ingest=http://127.0.0.1:18080
 clickhouse=http://127.0.0.1:18123
 
-rm -rf "$here/data" "$here/wal"
+rm -rf "$here/data" "$here/wal" "$here/checkpoints"
 "$sluice" run "$spec" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
@@ -48,6 +48,14 @@ ask "Daily totals (from the user_daily_stats summing view)" "
 ask "Distinct users: exact and uniqCombined" "
   SELECT uniqExact(user_id) AS exact_count, uniqCombined(user_id) AS approx_count
   FROM user_events"
+
+ask "Largest 5-minute spends per user (aggregation user_spend_5m, computed by sluice as events arrived)" "
+  SELECT user_id, window_start, purchases, spend, largest, devices
+  FROM user_spend_5m FINAL ORDER BY spend DESC, user_id LIMIT 5"
+
+ask "Windows the aggregation has closed so far (the live events of 2024-06-15 are still in open windows, kept in the checkpoint)" "
+  SELECT count() AS windows, sum(purchases) AS purchases, max(window_end) AS last_closed
+  FROM user_spend_5m FINAL"
 
 ask "Records refused on the way in (user_events_dead_letter)" "
   SELECT source, location, error_name, field, message

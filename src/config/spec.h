@@ -205,8 +205,8 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text);
 struct ServerSpec {
   ListenAddress listen{"127.0.0.1", 8080};    // ingest API, /healthz, /readyz, /metrics
   std::optional<ListenAddress> query_listen;  // ClickHouse-compatible queries; unset: off
-  uint32_t threads = 16;  // a request holds its thread until its records are fsynced
-  uint64_t max_body_bytes = 16777216;        // after decompression
+  uint32_t threads = 16;               // a request holds its thread until its records are fsynced
+  uint64_t max_body_bytes = 16777216;  // after decompression
   std::vector<std::string> token_variables;  // environment variables holding bearer tokens
   bool query_read_only = true;
   SpecLocation where;
@@ -233,10 +233,10 @@ struct EventTimeSpec {
 struct WindowSpec {
   enum class Kind { kTumbling, kHopping, kSession, kGlobal };
   Kind kind = Kind::kTumbling;
-  std::chrono::milliseconds size{0};   // tumbling, hopping
-  std::chrono::milliseconds slide{0};  // hopping
-  std::chrono::milliseconds gap{0};    // session
-  uint64_t trigger_count = 0;          // global: fire every this many records per key
+  std::chrono::milliseconds size{0};              // tumbling, hopping
+  std::chrono::milliseconds slide{0};             // hopping
+  std::chrono::milliseconds gap{0};               // session
+  uint64_t trigger_count = 0;                     // global: fire every this many records per key
   std::chrono::milliseconds trigger_interval{0};  // global: fire this often per key
   SpecLocation where;
 };
@@ -264,8 +264,8 @@ struct AggregationSpec {
   std::optional<EventTimeSpec> event_time;  // absent: processing time
   std::chrono::milliseconds allowed_lateness{0};
   std::vector<AggregateSpec> aggregates;
-  std::string table;       // defaults to the aggregation's name
-  std::string late_table;  // defaults to "<name>_late"
+  std::string table;         // defaults to the aggregation's name
+  std::string late_table;    // defaults to "<name>_late"
   uint32_t parallelism = 0;  // 0: the machine's cores
   StateBackend state_backend = StateBackend::kMemory;
   SpecLocation where;

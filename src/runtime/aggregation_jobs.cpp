@@ -56,12 +56,6 @@ class ValidRowsOperator final : public Operator {
   ValidateOperator validate_;
 };
 
-Schema SchemaOf(const TableSpec& table) {
-  Schema schema;
-  for (const ColumnSpec& column : table.columns) schema.push_back({column.name, column.type});
-  return schema;
-}
-
 WindowKind KindOf(WindowSpec::Kind kind) {
   switch (kind) {
     case WindowSpec::Kind::kTumbling:
@@ -118,9 +112,10 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
     if (stream.NeedsValidation()) {
       auto validate = ValidateOperator::Build(stream, stage.schema);
       if (!validate.ok()) return validate.error();
-      stage.chain.push_back({std::make_shared<ValidRowsOperator>(aggregation.name + ".validate",
-                                                                 stage.schema, std::move(*validate)),
-                             {}});
+      stage.chain.push_back(
+          {std::make_shared<ValidRowsOperator>(aggregation.name + ".validate", stage.schema,
+                                               std::move(*validate)),
+           {}});
     }
     if (Status added = AddFilter(aggregation, stage.schema, stage.chain); !added.ok()) {
       return added.error();
@@ -206,10 +201,10 @@ uint64_t AggregationJobs::RetainAfterOnStart(const PipelineSpec& spec) {
 }
 
 Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSpec& spec,
-                                                                 Warehouse& warehouse,
-                                                                 MetricRegistry& metrics,
-                                                                 WriteAheadLog* wal,
-                                                                 const std::string& savepoint) {
+                                                                Warehouse& warehouse,
+                                                                MetricRegistry& metrics,
+                                                                WriteAheadLog* wal,
+                                                                const std::string& savepoint) {
   std::unique_ptr<AggregationJobs> jobs(new AggregationJobs());
   jobs->wal_ = wal;
   jobs->wal_positions_.assign(spec.aggregations.size(), 0);
@@ -218,33 +213,41 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     auto graph = BuildGraph(spec, aggregation, wal);
     if (!graph.ok()) return graph.error();
     if (graph->sources.empty()) {
-      spdlog::warn("aggregation {}: stream {} has no file source and sluice does not serve HTTP; "
-                   "nothing to aggregate",
-                   aggregation.name, aggregation.from);
+      spdlog::warn(
+          "aggregation {}: stream {} has no file source and sluice does not serve HTTP; "
+          "nothing to aggregate",
+          aggregation.name, aggregation.from);
       continue;
     }
     JobOptions options;
     options.checkpoint_directory = JobFolder(spec, aggregation);
     options.checkpoint_interval_ms = spec.checkpoint.interval.count();
     options.checkpoints_retained = spec.checkpoint.retain;
-    options.state_directory = (fs::path(spec.checkpoint.path) / ".local" / aggregation.name).string();
-    if (!savepoint.empty()) options.restore_from = (fs::path(savepoint) / aggregation.name).string();
+    options.state_directory =
+        (fs::path(spec.checkpoint.path) / ".local" / aggregation.name).string();
+    if (!savepoint.empty())
+      options.restore_from = (fs::path(savepoint) / aggregation.name).string();
     options.metrics = &metrics;
     std::string database = spec.warehouse.database;
     std::string pipeline = spec.name;
     options.make_sink = [&warehouse, pipeline, database](const std::string& table) {
       return std::make_unique<ClickHouseSink>(warehouse, pipeline, database, table);
     };
-    options.table_schemas[aggregation.table] = SchemaOf(AggregationTableSpec(spec, aggregation));
-    options.table_schemas[aggregation.late_table] = SchemaOf(LateTableSpec(spec, aggregation));
-    options.table_schemas[DeadLetterTableName(*spec.FindStream(aggregation.from))] = DeadLetterSchema();
+    // Rows are kept in checkpoints as the window operator emits them (ClickHouse converts
+    // them to the table's column types on insert).
+    std::vector<Schema> outputs = graph->keyed->op->output_schemas();
+    options.table_schemas[aggregation.table] = outputs[0];
+    options.table_schemas[aggregation.late_table] = outputs[1];
+    options.table_schemas[DeadLetterTableName(*spec.FindStream(aggregation.from))] =
+        DeadLetterSchema();
     AggregationJobs* owner = jobs.get();
     options.on_committed = [owner, index](const CheckpointMetadata& metadata) {
       owner->OnCommitted(index, metadata);
     };
     auto job = JobExecutor::Start(std::move(*graph), std::move(options));
     if (!job.ok()) {
-      return MakeError(job.error().code, "aggregation " + aggregation.name + ": " + job.error().message,
+      return MakeError(job.error().code,
+                       "aggregation " + aggregation.name + ": " + job.error().message,
                        job.error().where);
     }
     spdlog::info("aggregation {} running: {} over {}", aggregation.name, aggregation.from,

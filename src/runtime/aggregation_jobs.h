@@ -21,8 +21,7 @@ class AggregationJobs {
   /// folder written by Savepoint (one sub-folder per aggregation), or empty.
   static Result<std::unique_ptr<AggregationJobs>> Start(const PipelineSpec& spec,
                                                         Warehouse& warehouse,
-                                                        MetricRegistry& metrics,
-                                                        WriteAheadLog* wal,
+                                                        MetricRegistry& metrics, WriteAheadLog* wal,
                                                         const std::string& savepoint);
 
   /// The first log sequence any job may still need minus one: the log keeps what follows.

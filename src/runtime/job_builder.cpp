@@ -81,7 +81,9 @@ void WindowedStream::Aggregate(std::vector<AggregateCall> aggregates, AggregateO
   job.graph_.keyed = std::move(keyed);
 }
 
-JobBuilder::JobBuilder(std::string pipeline) { graph_.pipeline = std::move(pipeline); }
+JobBuilder::JobBuilder(std::string pipeline) {
+  graph_.pipeline = std::move(pipeline);
+}
 
 DataStream JobBuilder::AddSource(std::string name, std::unique_ptr<Source> source, Schema schema,
                                  WatermarkStrategy watermark) {
@@ -95,7 +97,9 @@ DataStream JobBuilder::AddSource(std::string name, std::unique_ptr<Source> sourc
   return DataStream(*this, graph_.sources.size() - 1);
 }
 
-void JobBuilder::Record(const Error& error) { errors_.push_back(error); }
+void JobBuilder::Record(const Error& error) {
+  errors_.push_back(error);
+}
 
 Result<JobGraph> JobBuilder::Build() {
   if (!errors_.empty()) return errors_.front();

@@ -56,6 +56,7 @@ class DataStream {
  private:
   friend class JobBuilder;
   friend class KeyedStream;
+  friend class WindowedStream;
   DataStream(JobBuilder& job, size_t source) : job_(job), source_(source) {}
   const Schema& schema() const;
 
@@ -98,7 +99,8 @@ class WindowedStream {
 ///       .Filter("amount > 0")
 ///       .KeyBy({"user_id"})
 ///       .Window(WindowAssigner::Tumbling(5 * 60 * 1000))
-///       .Aggregate({{"count", "orders"}, {"sum", "spend", "amount"}}, {"spend_5m", "spend_5m_late"});
+///       .Aggregate({{"count", "orders"}, {"sum", "spend", "amount"}}, {"spend_5m",
+///       "spend_5m_late"});
 ///   auto graph = job.Build();  // then JobExecutor::Start(std::move(*graph), options)
 ///
 /// Errors (an unknown field, a bad expression) are collected and returned by Build.

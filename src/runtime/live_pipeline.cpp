@@ -87,6 +87,13 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
   return live;
 }
 
+Result<std::string> LivePipeline::Savepoint(const std::string& target) {
+  if (!aggregations_ || aggregations_->empty()) {
+    return MakeError(ErrorCode::kUsage, "the pipeline has no aggregation to take a savepoint of");
+  }
+  return aggregations_->Savepoint(target);
+}
+
 LivePipeline::~LivePipeline() {
   if (!stopped_) (void)Shutdown();
 }
@@ -100,10 +107,11 @@ Status LivePipeline::Shutdown() {
   ingest_server_->Stop();
   if (query_server_) query_server_->Stop();
   Status drained = delivery_->DrainAndStop();
-  if (Status stopped = aggregations_->Stop(); !stopped.ok()) {
-    spdlog::error("aggregations stopped without a final checkpoint (they resume from the last "
-                  "one): {}",
-                  stopped.error().ToString());
+  if (Status stopped = aggregations_ ? aggregations_->Stop() : Status(); !stopped.ok()) {
+    spdlog::error(
+        "aggregations stopped without a final checkpoint (they resume from the last "
+        "one): {}",
+        stopped.error().ToString());
     if (drained.ok()) drained = stopped;
   }
   if (drained.ok()) {

@@ -43,7 +43,7 @@ class LivePipeline {
   uint16_t query_port() const { return query_server_ ? query_server_->port() : 0; }
 
   /// Writes a savepoint of every aggregation into `target` (see AggregationJobs::Savepoint).
-  Result<std::string> Savepoint(const std::string& target) { return aggregations_->Savepoint(target); }
+  Result<std::string> Savepoint(const std::string& target);
 
   /// Graceful stop: new requests get 503, requests in flight finish, everything acknowledged
   /// is delivered to ClickHouse, listeners close.

@@ -38,7 +38,9 @@ Result<PollStatus> WalSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_l
   return PollStatus::kData;
 }
 
-std::string WalSource::Position() const { return fmt::format("wal:{}", after_); }
+std::string WalSource::Position() const {
+  return fmt::format("wal:{}", after_);
+}
 
 std::optional<uint64_t> WalSource::SequenceOf(const std::string& position) {
   if (position.rfind("wal:", 0) != 0 || position.size() == 4) return std::nullopt;

@@ -2,13 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
-#include <limits>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
+#include <limits>
 
 namespace sluice {
 
