@@ -29,6 +29,7 @@ class SpaceSaving {
     uint64_t count;
     uint64_t error;  // how much of count may belong to values this counter replaced
     uint64_t hash;
+    uint32_t slot;  // where index_ points at this counter
   };
 
   /// Counts one occurrence of `key` (whose hash is `hash`).
@@ -36,25 +37,29 @@ class SpaceSaving {
     if (index_.empty()) ResetIndex(1);
     if (Counter* counter = Find(key, hash)) {
       ++counter->count;
+      SiftDown(static_cast<size_t>(counter - counters_.data()));
       return;
     }
     if (counters_.size() < capacity) {
-      counters_.push_back(Counter{Key(key), 1, 0, hash});
+      counters_.push_back(Counter{Key(key), 1, 0, hash, 0});
       if (counters_.size() * 2 > index_.size()) {
         ResetIndex(static_cast<uint32_t>(counters_.size()));
       } else {
         IndexInsert(static_cast<uint32_t>(counters_.size() - 1));
       }
+      SiftUp(counters_.size() - 1);
       return;
     }
-    // Full: the smallest counter is taken over, and its count becomes the newcomer's error.
-    auto smallest = std::min_element(counters_.begin(), counters_.end(), ByCount);
-    IndexErase(*smallest);
-    smallest->key = key;
-    smallest->hash = hash;
-    smallest->error = smallest->count;
-    ++smallest->count;
-    IndexInsert(static_cast<uint32_t>(smallest - counters_.begin()));
+    // Full: the smallest counter (the heap's top) is taken over, and its count becomes the
+    // newcomer's error.
+    Counter& smallest = counters_.front();
+    IndexErase(smallest);
+    smallest.key = key;
+    smallest.hash = hash;
+    smallest.error = smallest.count;
+    ++smallest.count;
+    IndexInsert(0);
+    SiftDown(0);
   }
 
   void Merge(const SpaceSaving& other, uint32_t capacity) {
@@ -70,7 +75,7 @@ class SpaceSaving {
     for (const Counter& counter : other.counters_) {
       if (Find(counter.key, counter.hash) == nullptr) {
         added.push_back(Counter{counter.key, counter.count + own_floor, counter.error + own_floor,
-                                counter.hash});
+                                counter.hash, 0});
       }
     }
     counters_.insert(counters_.end(), added.begin(), added.end());
@@ -79,6 +84,7 @@ class SpaceSaving {
                        [](const Counter& a, const Counter& b) { return a.count > b.count; });
       counters_.resize(capacity);
     }
+    std::make_heap(counters_.begin(), counters_.end(), GreaterCount);
     ResetIndex(static_cast<uint32_t>(counters_.size()));
   }
 
@@ -136,6 +142,8 @@ class SpaceSaving {
       counters_.push_back(std::move(counter));
       IndexInsert(static_cast<uint32_t>(counters_.size() - 1));
     }
+    std::make_heap(counters_.begin(), counters_.end(), GreaterCount);
+    ResetIndex(size);
     return {};
   }
 
@@ -153,9 +161,34 @@ class SpaceSaving {
   // It grows with the counters: a million groups of few values each stay small.
   static constexpr uint32_t kTombstone = UINT32_MAX;
 
-  static bool ByCount(const Counter& a, const Counter& b) { return a.count < b.count; }
-  uint64_t MinCount() const {
-    return std::min_element(counters_.begin(), counters_.end(), ByCount)->count;
+  // counters_ is a min-heap by count (std::make_heap with GreaterCount), so the counter a new
+  // value takes over is at the front, and a count that grows sinks in O(log capacity).
+  static bool GreaterCount(const Counter& a, const Counter& b) { return a.count > b.count; }
+  uint64_t MinCount() const { return counters_.front().count; }
+
+  void Swap(size_t a, size_t b) {
+    std::swap(counters_[a], counters_[b]);
+    index_[counters_[a].slot] = static_cast<uint32_t>(a + 1);
+    index_[counters_[b].slot] = static_cast<uint32_t>(b + 1);
+  }
+  void SiftUp(size_t at) {
+    while (at > 0) {
+      size_t parent = (at - 1) / 2;
+      if (counters_[parent].count <= counters_[at].count) return;
+      Swap(at, parent);
+      at = parent;
+    }
+  }
+  void SiftDown(size_t at) {
+    for (;;) {
+      size_t smallest = at;
+      for (size_t child = 2 * at + 1; child <= 2 * at + 2 && child < counters_.size(); ++child) {
+        if (counters_[child].count < counters_[smallest].count) smallest = child;
+      }
+      if (smallest == at) return;
+      Swap(at, smallest);
+      at = smallest;
+    }
   }
 
   void ResetIndex(uint32_t entries) {
@@ -194,14 +227,12 @@ class SpaceSaving {
     while (index_[slot] != 0 && index_[slot] != kTombstone) slot = (slot + 1) & mask;
     if (index_[slot] == kTombstone) --tombstones_;
     index_[slot] = position + 1;
+    counters_[position].slot = static_cast<uint32_t>(slot);
   }
 
   void IndexErase(const Counter& counter) {
-    size_t mask = index_.size() - 1;
     auto position = static_cast<uint32_t>(&counter - counters_.data()) + 1;
-    size_t slot = counter.hash & mask;
-    while (index_[slot] != position) slot = (slot + 1) & mask;
-    index_[slot] = kTombstone;
+    index_[counter.slot] = kTombstone;
     // Tombstones lengthen probes; past a quarter of the table the index is rebuilt.
     if (++tombstones_ > index_.size() / 4) {
       index_.assign(index_.size(), 0);

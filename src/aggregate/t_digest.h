@@ -28,6 +28,8 @@ class TDigest {
   /// Adds a value; NaN is skipped (it has no rank).
   void Add(double value) {
     if (value != value) return;
+    // Most groups of a keyed window see few values: start at 8 instead of growing 1, 2, 4.
+    if (buffer_.capacity() == 0) buffer_.reserve(8);
     buffer_.push_back(value);
     if (buffer_.size() >= kBufferLimit) Compress();
   }
