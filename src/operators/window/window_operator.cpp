@@ -398,8 +398,10 @@ Status WindowOperator::AssignSessions(WindowState& state, const Batch& input, Ba
       windows.erase(windows.begin() + static_cast<std::ptrdiff_t>(i));
     }
     if (merged.start != new_start) {
+      // Timers name a window by its start: one set for the old start would find nothing.
       session_of.erase({&key_state, merged.start});
       merged.emitted_version = 0;
+      merged.timer = kNoTimer;
     }
     merged.start = new_start;
     merged.end = new_end;
