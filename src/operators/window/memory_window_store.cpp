@@ -15,9 +15,9 @@ constexpr std::string_view kSnapshotFile = "window_state.bin";
 constexpr char kMagic[8] = {'S', 'L', 'W', 'I', 'N', 'M', 'E', '1'};
 
 /// A key's state and the bytes it is known by.
-struct KeyNode {
-  KeyState state;
-  std::string key;
+struct KeyNode : KeyState {
+  std::string bytes;    // what KeyState::key views
+  bool listed = false;  // in the store's list of keys to look at on Flush
 };
 
 /// Open-addressing hash index from key bytes to KeyNodes: linear probing over 16-byte slots
@@ -49,11 +49,10 @@ class KeyIndex {
     ++size_;
   }
 
-  /// Removes the node of `key` (present) and returns it.
-  KeyNode* Erase(std::string_view key, uint64_t hash) {
-    size_t i = hash & mask_;
-    while (!(slots_[i].hash == hash && slots_[i].node->key == key)) i = (i + 1) & mask_;
-    KeyNode* node = slots_[i].node;
+  /// Removes `node` (present), comparing slots by node so that no other node is read.
+  void Erase(const KeyNode* node) {
+    size_t i = node->hash & mask_;
+    while (slots_[i].node != node) i = (i + 1) & mask_;
     // Backward shift: move later entries of the probe run into the hole when their home slot
     // is at or before it, so lookups never meet an empty slot before their key.
     for (size_t j = (i + 1) & mask_; slots_[j].node != nullptr; j = (j + 1) & mask_) {
@@ -65,7 +64,6 @@ class KeyIndex {
     }
     slots_[i] = Slot{};
     --size_;
-    return node;
   }
 
   template <typename Visit>
@@ -112,7 +110,7 @@ class MemoryWindowStore final : public WindowStore {
 
   ~MemoryWindowStore() override {
     index_.ForEach([&](KeyNode& node) {
-      ReleaseWindows(arena_, node.state);
+      ReleaseWindows(arena_, node);
       delete &node;
     });
   }
@@ -139,7 +137,8 @@ class MemoryWindowStore final : public WindowStore {
   }
 
   void Schedule(KeyState& key_state, int64_t timer, int64_t start) override {
-    timers_[timer].push_back({&key_state, start});
+    // Every KeyState this store hands out is a KeyNode.
+    timers_[timer].push_back({static_cast<KeyNode*>(&key_state), start});
     ++key_state.timer_refs;
   }
 
@@ -148,9 +147,9 @@ class MemoryWindowStore final : public WindowStore {
       auto& [time, refs] = *timers_.begin();
       while (max > 0 && !refs.empty()) {
         const TimerRef& ref = refs.back();
-        out.push_back({ref.key_state, ref.start, time});
-        --ref.key_state->timer_refs;
-        touched_.push_back(ref.key_state);
+        out.push_back({ref.node, ref.start, time});
+        --ref.node->timer_refs;
+        List(*ref.node);
         refs.pop_back();
         --max;
       }
@@ -160,13 +159,11 @@ class MemoryWindowStore final : public WindowStore {
   }
 
   Status Flush() override {
-    // Keys lose windows only through timers (firing, freeing) or are new; both are listed in
-    // touched_, possibly more than once.
-    std::sort(touched_.begin(), touched_.end());
-    touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
-    for (KeyState* key_state : touched_) {
-      if (key_state->windows.empty() && key_state->timer_refs == 0) {
-        KeyNode* node = index_.Erase(key_state->key, key_state->hash);
+    // Keys lose windows only through timers (firing, freeing) or are new; both are listed.
+    for (KeyNode* node : touched_) {
+      node->listed = false;
+      if (node->windows.empty() && node->timer_refs == 0) {
+        index_.Erase(node);
         delete node;
       }
     }
@@ -185,8 +182,8 @@ class MemoryWindowStore final : public WindowStore {
     std::string payload;
     Status status;
     index_.ForEach([&](const KeyNode& node) {
-      const KeyState& key_state = node.state;
-      const std::string& key = node.key;
+      const KeyState& key_state = node;
+      std::string_view key = node.key;
       if (key_state.windows.empty() || !status.ok()) return;
       payload.clear();
       uint32_t group = key_state.key_group;
@@ -224,8 +221,8 @@ class MemoryWindowStore final : public WindowStore {
   uint64_t StateBytes() const override {
     uint64_t bytes = arena_.ReservedBytes() + index_.capacity() * sizeof(KeyIndex::Slot);
     index_.ForEach([&](const KeyNode& node) {
-      bytes += sizeof(KeyNode) + node.key.capacity();
-      for (const WindowEntry& window : node.state.windows) {
+      bytes += sizeof(KeyNode) + node.bytes.capacity();
+      for (const WindowEntry& window : node.windows) {
         bytes += arena_.layout().HeapBytes(window.states);
       }
     });
@@ -236,9 +233,15 @@ class MemoryWindowStore final : public WindowStore {
 
  private:
   struct TimerRef {
-    KeyState* key_state;
+    KeyNode* node;
     int64_t start;
   };
+
+  void List(KeyNode& node) {
+    if (node.listed) return;
+    node.listed = true;
+    touched_.push_back(&node);
+  }
 
   Status RestoreFile(const std::string& path, KeyGroupRange key_groups) {
     Result<FileDescriptor> file = OpenFile(path, O_RDONLY);
@@ -293,21 +296,21 @@ class MemoryWindowStore final : public WindowStore {
 
   KeyState* FindOrInsert(std::string_view key, uint64_t hash) {
     KeyNode* node = index_.Find(key, hash);
-    if (node != nullptr) return &node->state;
+    if (node != nullptr) return node;
     node = new KeyNode;
-    node->key.assign(key);
-    node->state.key = node->key;
-    node->state.hash = hash;
-    node->state.key_group = KeyGroupOf(KeyHash(key));
+    node->bytes.assign(key);
+    node->key = node->bytes;
+    node->hash = hash;
+    node->key_group = KeyGroupOf(KeyHash(key));
     index_.Insert(node, hash);
-    touched_.push_back(&node->state);
-    return &node->state;
+    List(*node);
+    return node;
   }
 
   KeyIndex index_;
   std::vector<uint64_t> hashes_;
   std::map<int64_t, std::vector<TimerRef>> timers_;
-  std::vector<KeyState*> touched_;
+  std::vector<KeyNode*> touched_;
 };
 
 }  // namespace

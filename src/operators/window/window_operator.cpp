@@ -607,6 +607,7 @@ Status WindowOperator::FireDue(WindowState& state, int64_t limit, Emitter& out) 
     if (!popped.ok()) return popped;
     if (state.due_.empty()) return {};
     Batch output(output_schema_);
+    for (size_t i = 0; i < output.num_columns(); ++i) output.column(i).Reserve(state.due_.size());
     for (const DueTimer& due : state.due_) {
       KeyState& key_state = *due.key_state;
       WindowEntry* window = key_state.Find(due.start);
