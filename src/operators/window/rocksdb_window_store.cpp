@@ -1,4 +1,6 @@
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -182,7 +184,15 @@ class RocksDbWindowStore final : public WindowStore {
   enum Family : size_t { kDefault = 0, kWindows = 1, kTimers = 2 };
 
   static std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
-    return {{rocksdb::kDefaultColumnFamilyName, {}}, {"windows", {}}, {"timers", {}}};
+    // Most lookups during a batch are for keys not stored yet (a new key or window): a Bloom
+    // filter answers those without reading a block of every SST file.
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    rocksdb::ColumnFamilyOptions windows;
+    windows.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    windows.memtable_whole_key_filtering = true;
+    windows.memtable_prefix_bloom_size_ratio = 0.05;
+    return {{rocksdb::kDefaultColumnFamilyName, {}}, {"windows", windows}, {"timers", {}}};
   }
 
   Status WritePending() {
