@@ -22,9 +22,17 @@ constexpr std::string_view kScalars =
     "integers, floats, Decimal, Date, Date32, DateTime, DateTime64, String, FixedString and UUID";
 
 constexpr FunctionEntry kFunctions[] = {
-    {"count", nullptr, ""},       {"sum", MakeSum, kNumbers}, {"avg", MakeAvg, kNumbers},
-    {"min", MakeMin, kScalars},   {"max", MakeMax, kScalars}, {"first", MakeFirst, kScalars},
+    {"count", nullptr, ""},
+    {"sum", MakeSum, kNumbers},
+    {"avg", MakeAvg, kNumbers},
+    {"min", MakeMin, kScalars},
+    {"max", MakeMax, kScalars},
+    {"first", MakeFirst, kScalars},
     {"last", MakeLast, kScalars},
+    {"uniq", MakeUniq, kScalars},
+    {"count_distinct", MakeCountDistinct, kScalars},
+    {"quantile", MakeQuantile, kNumbers},
+    {"top_k", MakeTopK, kScalars},
 };
 
 /// How a call is named in errors: `sum(amount) as total`.
@@ -53,6 +61,16 @@ Result<std::unique_ptr<AggregateFunction>> MakeAggregateFunction(const Aggregate
   if (call.field.empty()) {
     return MakeError(ErrorCode::kSpecMissingKey,
                      fmt::format("aggregate function {} needs a field", call.function),
+                     Describe(call));
+  }
+  if (call.function == "quantile" && !(call.level > 0 && call.level < 1)) {
+    return MakeError(ErrorCode::kSpecAggregateParameter,
+                     fmt::format("quantile level {} is outside (0, 1)", call.level),
+                     Describe(call));
+  }
+  if (call.function == "top_k" && (call.k < 1 || call.k > kMaxTopK)) {
+    return MakeError(ErrorCode::kSpecAggregateParameter,
+                     fmt::format("top_k k {} is outside [1, {}]", call.k, kMaxTopK),
                      Describe(call));
   }
   if (input_type == nullptr) {

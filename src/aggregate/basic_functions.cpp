@@ -181,10 +181,6 @@ class AvgFunction final : public FunctionBase<AvgState<T>> {
   double divisor_;  // 10^S for Decimal(P, S), 1 otherwise
 };
 
-/// A kept value: the number itself, or an owned copy of a string's bytes.
-template <typename T>
-using Stored = std::conditional_t<std::is_same_v<T, std::string_view>, std::string, T>;
-
 template <typename T>
 void WriteStored(StateWriter& writer, const Stored<T>& value) {
   if constexpr (std::is_same_v<T, std::string_view>) {
@@ -203,16 +199,6 @@ bool ReadStored(StateReader& reader, Stored<T>& value) {
     return true;
   } else {
     return reader.Read(value);
-  }
-}
-
-/// Calls fn(row, value) for the non-NULL rows of a column of storage T (number or string).
-template <typename T, typename Fn>
-inline void ForEachInput(const Column& input, size_t rows, Fn&& fn) {
-  if constexpr (std::is_same_v<T, std::string_view>) {
-    ForEachString(input, rows, std::forward<Fn>(fn));
-  } else {
-    ForEachValue<T>(input, rows, std::forward<Fn>(fn));
   }
 }
 

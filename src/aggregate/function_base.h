@@ -80,6 +80,20 @@ inline void ForEachString(const Column& input, size_t rows, Fn&& fn) {
   }
 }
 
+/// A kept value: the number itself, or an owned copy of a string's bytes.
+template <typename T>
+using Stored = std::conditional_t<std::is_same_v<T, std::string_view>, std::string, T>;
+
+/// Calls fn(row, value) for the non-NULL rows of a column of storage T (number or string).
+template <typename T, typename Fn>
+inline void ForEachInput(const Column& input, size_t rows, Fn&& fn) {
+  if constexpr (std::is_same_v<T, std::string_view>) {
+    ForEachString(input, rows, std::forward<Fn>(fn));
+  } else {
+    ForEachValue<T>(input, rows, std::forward<Fn>(fn));
+  }
+}
+
 /// Calls visit(std::type_identity<T>{}) with the C++ type a column of storage `kind` holds per
 /// row: the native number, int32 for dates, int64 for date-times, Int128 for Decimal,
 /// std::string_view for String, FixedString and UUID, void for what aggregates do not take.
