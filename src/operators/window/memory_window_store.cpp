@@ -3,9 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <map>
-#include <unordered_map>
 
 #include "operators/window/window_store.h"
 #include "state/posix_file.h"
@@ -16,8 +14,91 @@ namespace {
 constexpr std::string_view kSnapshotFile = "window_state.bin";
 constexpr char kMagic[8] = {'S', 'L', 'W', 'I', 'N', 'M', 'E', '1'};
 
-/// Keyed window state in a hash map (key bytes -> windows) with aggregate blocks from the arena,
-/// and timers in an ordered map of time -> (key, window start).
+/// A key's state and the bytes it is known by.
+struct KeyNode : KeyState {
+  std::string bytes;    // what KeyState::key views
+  bool listed = false;  // in the store's list of keys to look at on Flush
+};
+
+/// Open-addressing hash index from key bytes to KeyNodes: linear probing over 16-byte slots
+/// (hash, node), at most half full, deletion by backward shift (no tombstones). Written here
+/// rather than std::unordered_map because a lookup must cost one cache miss, not a chain of
+/// node hops, and must be prefetchable by hash before it is made.
+class KeyIndex {
+ public:
+  struct Slot {
+    uint64_t hash = 0;
+    KeyNode* node = nullptr;
+  };
+
+  KeyIndex() : slots_(1024), mask_(1023) {}
+
+  void Prefetch(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+
+  KeyNode* Find(std::string_view key, uint64_t hash) const {
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.node == nullptr) return nullptr;
+      if (slot.hash == hash && slot.node->key == key) return slot.node;
+    }
+  }
+
+  void Insert(KeyNode* node, uint64_t hash) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    Place({hash, node});
+    ++size_;
+  }
+
+  /// Removes `node` (present), comparing slots by node so that no other node is read.
+  void Erase(const KeyNode* node) {
+    size_t i = node->hash & mask_;
+    while (slots_[i].node != node) i = (i + 1) & mask_;
+    // Backward shift: move later entries of the probe run into the hole when their home slot
+    // is at or before it, so lookups never meet an empty slot before their key.
+    for (size_t j = (i + 1) & mask_; slots_[j].node != nullptr; j = (j + 1) & mask_) {
+      size_t home = slots_[j].hash & mask_;
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+    --size_;
+  }
+
+  template <typename Visit>
+  void ForEach(Visit&& visit) const {
+    for (const Slot& slot : slots_) {
+      if (slot.node != nullptr) visit(*slot.node);
+    }
+  }
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
+
+ private:
+  void Place(Slot slot) {
+    size_t i = slot.hash & mask_;
+    while (slots_[i].node != nullptr) i = (i + 1) & mask_;
+    slots_[i] = slot;
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.node != nullptr) Place(slot);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_;
+  size_t size_ = 0;
+};
+
+/// Keyed window state in a hash index (key bytes -> windows) with aggregate blocks from the
+/// arena, and timers in an ordered map of time -> (key, window start).
 ///
 /// A timer points at its KeyState; a key is kept (even without windows) while timers point at
 /// it, and a timer whose window is gone or moved is recognised as stale when it comes due. That
@@ -28,22 +109,36 @@ class MemoryWindowStore final : public WindowStore {
       : WindowStore(std::move(layout)) {}
 
   ~MemoryWindowStore() override {
-    for (auto& [key, key_state] : keys_) ReleaseWindows(arena_, key_state);
+    index_.ForEach([&](KeyNode& node) {
+      ReleaseWindows(arena_, node);
+      delete &node;
+    });
   }
 
   Result<KeyState*> Acquire(std::string_view key) override {
-    auto found = keys_.find(key);
-    if (found != keys_.end()) return &found->second;
-    auto it = keys_.try_emplace(std::string(key)).first;
-    KeyState& key_state = it->second;
-    key_state.key = it->first;
-    key_state.key_group = KeyGroupOf(KeyHash(key));
-    touched_.push_back(&key_state);
-    return &key_state;
+    return FindOrInsert(key, XXH3_64bits(key.data(), key.size()));
+  }
+
+  Status AcquireAll(const std::vector<std::string_view>& keys,
+                    std::vector<KeyState*>& out) override {
+    // Hash every key, then look them up with the slot of a key kPrefetch ahead already on its
+    // way into the cache: with a million keys nearly every lookup misses the cache, and
+    // overlapping the misses is what keeps the per-record cost low.
+    constexpr size_t kPrefetch = 16;
+    hashes_.resize(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      hashes_[i] = XXH3_64bits(keys[i].data(), keys[i].size());
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i + kPrefetch < keys.size()) index_.Prefetch(hashes_[i + kPrefetch]);
+      out.push_back(FindOrInsert(keys[i], hashes_[i]));
+    }
+    return {};
   }
 
   void Schedule(KeyState& key_state, int64_t timer, int64_t start) override {
-    timers_[timer].push_back({&key_state, start});
+    // Every KeyState this store hands out is a KeyNode.
+    timers_[timer].push_back({static_cast<KeyNode*>(&key_state), start});
     ++key_state.timer_refs;
   }
 
@@ -52,9 +147,9 @@ class MemoryWindowStore final : public WindowStore {
       auto& [time, refs] = *timers_.begin();
       while (max > 0 && !refs.empty()) {
         const TimerRef& ref = refs.back();
-        out.push_back({ref.key_state, ref.start, time});
-        --ref.key_state->timer_refs;
-        touched_.push_back(ref.key_state);
+        out.push_back({ref.node, ref.start, time});
+        --ref.node->timer_refs;
+        List(*ref.node);
         refs.pop_back();
         --max;
       }
@@ -64,13 +159,12 @@ class MemoryWindowStore final : public WindowStore {
   }
 
   Status Flush() override {
-    // Keys lose windows only through timers (firing, freeing) or are new; both are listed in
-    // touched_, possibly more than once.
-    std::sort(touched_.begin(), touched_.end());
-    touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
-    for (KeyState* key_state : touched_) {
-      if (key_state->windows.empty() && key_state->timer_refs == 0) {
-        keys_.erase(keys_.find(key_state->key));
+    // Keys lose windows only through timers (firing, freeing) or are new; both are listed.
+    for (KeyNode* node : touched_) {
+      node->listed = false;
+      if (node->windows.empty() && node->timer_refs == 0) {
+        index_.Erase(node);
+        delete node;
       }
     }
     touched_.clear();
@@ -86,8 +180,11 @@ class MemoryWindowStore final : public WindowStore {
     std::string buffer(kMagic, sizeof(kMagic));
     uint64_t offset = 0;
     std::string payload;
-    for (const auto& [key, key_state] : keys_) {
-      if (key_state.windows.empty()) continue;
+    Status status;
+    index_.ForEach([&](const KeyNode& node) {
+      const KeyState& key_state = node;
+      std::string_view key = node.key;
+      if (key_state.windows.empty() || !status.ok()) return;
       payload.clear();
       uint32_t group = key_state.key_group;
       uint32_t key_length = static_cast<uint32_t>(key.size());
@@ -101,12 +198,12 @@ class MemoryWindowStore final : public WindowStore {
       buffer.append(reinterpret_cast<const char*>(&checksum), 8);
       buffer.append(payload);
       if (buffer.size() >= (1u << 20)) {
-        Status written = WriteAllAt(file->get(), buffer, offset, path);
-        if (!written.ok()) return written;
+        status = WriteAllAt(file->get(), buffer, offset, path);
         offset += buffer.size();
         buffer.clear();
       }
-    }
+    });
+    if (!status.ok()) return status;
     Status written = WriteAllAt(file->get(), buffer, offset, path);
     if (!written.ok()) return written;
     if (::fsync(file->get()) != 0) return FileError("sync", path, errno);
@@ -122,13 +219,13 @@ class MemoryWindowStore final : public WindowStore {
   }
 
   uint64_t StateBytes() const override {
-    uint64_t bytes = arena_.ReservedBytes();
-    for (const auto& [key, key_state] : keys_) {
-      bytes += key.capacity() + sizeof(KeyState) + 32;
-      for (const WindowEntry& window : key_state.windows) {
+    uint64_t bytes = arena_.ReservedBytes() + index_.capacity() * sizeof(KeyIndex::Slot);
+    index_.ForEach([&](const KeyNode& node) {
+      bytes += sizeof(KeyNode) + node.bytes.capacity();
+      for (const WindowEntry& window : node.windows) {
         bytes += arena_.layout().HeapBytes(window.states);
       }
-    }
+    });
     return bytes;
   }
 
@@ -136,9 +233,15 @@ class MemoryWindowStore final : public WindowStore {
 
  private:
   struct TimerRef {
-    KeyState* key_state;
+    KeyNode* node;
     int64_t start;
   };
+
+  void List(KeyNode& node) {
+    if (node.listed) return;
+    node.listed = true;
+    touched_.push_back(&node);
+  }
 
   Status RestoreFile(const std::string& path, KeyGroupRange key_groups) {
     Result<FileDescriptor> file = OpenFile(path, O_RDONLY);
@@ -191,15 +294,23 @@ class MemoryWindowStore final : public WindowStore {
     return {};
   }
 
-  /// XXH3 over the key bytes, usable with string_view lookups (no copy of the key per row).
-  struct KeyHasher {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return XXH3_64bits(key.data(), key.size()); }
-  };
+  KeyState* FindOrInsert(std::string_view key, uint64_t hash) {
+    KeyNode* node = index_.Find(key, hash);
+    if (node != nullptr) return node;
+    node = new KeyNode;
+    node->bytes.assign(key);
+    node->key = node->bytes;
+    node->hash = hash;
+    node->key_group = KeyGroupOf(KeyHash(key));
+    index_.Insert(node, hash);
+    List(*node);
+    return node;
+  }
 
-  std::unordered_map<std::string, KeyState, KeyHasher, std::equal_to<>> keys_;
+  KeyIndex index_;
+  std::vector<uint64_t> hashes_;
   std::map<int64_t, std::vector<TimerRef>> timers_;
-  std::vector<KeyState*> touched_;
+  std::vector<KeyNode*> touched_;
 };
 
 }  // namespace

@@ -230,6 +230,59 @@ void MarkPending(std::vector<KeyState*>& pending, KeyState& key_state) {
 
 }  // namespace
 
+Status WindowOperator::ResolveKeys(WindowState& state, const Batch& input) const {
+  // Lateness depends on time alone: too-late rows are marked before any key is looked up, so
+  // they create no state.
+  size_t rows = input.num_rows();
+  for (size_t row = 0; row < rows; ++row) {
+    int64_t time = state.times_[row];
+    int64_t latest_end = kMaxTime;
+    switch (config_.kind) {
+      case WindowKind::kTumbling:
+        latest_end = FloorDiv(time, config_.size_ms) * config_.size_ms + config_.size_ms;
+        break;
+      case WindowKind::kHopping:
+        latest_end = FloorDiv(time, config_.slide_ms) * config_.slide_ms + config_.size_ms;
+        break;
+      case WindowKind::kSession:
+        latest_end = SaturatingAdd(time, config_.gap_ms);
+        break;
+      case WindowKind::kGlobal:
+        latest_end = kMaxTime;
+        break;
+    }
+    state.late_[row] = TooLate(state, latest_end) ? 1 : 0;
+  }
+  // Keys are encoded into one buffer, then looked up together: the memory store overlaps the
+  // cache misses of many lookups, the RocksDB store reads each key once.
+  state.key_buffer_.clear();
+  state.key_ends_.clear();
+  for (size_t row = 0; row < rows; ++row) {
+    if (state.late_[row] == 0) {
+      encoder_.Encode(input, row, state.key_bytes_);
+      state.key_buffer_ += state.key_bytes_;
+    }
+    state.key_ends_.push_back(state.key_buffer_.size());
+  }
+  state.keys_.clear();
+  size_t begin = 0;
+  for (size_t row = 0; row < rows; ++row) {
+    if (state.late_[row] == 0) {
+      state.keys_.emplace_back(state.key_buffer_.data() + begin, state.key_ends_[row] - begin);
+    }
+    begin = state.key_ends_[row];
+  }
+  state.resolved_.clear();
+  Status acquired = state.store_->AcquireAll(state.keys_, state.resolved_);
+  if (!acquired.ok()) return acquired;
+  state.key_states_.assign(rows, nullptr);
+  size_t next = 0;
+  for (size_t row = 0; row < rows; ++row) {
+    if (state.late_[row] == 0) state.key_states_[row] = state.resolved_[next++];
+  }
+  return {};
+}
+
 Status WindowOperator::AssignFixedWindows(WindowState& state, const Batch& input) const {
   int64_t size = config_.size_ms;
   int64_t slide = config_.kind == WindowKind::kHopping ? config_.slide_ms : size;
@@ -237,15 +290,9 @@ Status WindowOperator::AssignFixedWindows(WindowState& state, const Batch& input
   WindowStore& store = *state.store_;
   for (size_t row = 0; row < input.num_rows(); ++row) {
     int64_t time = state.times_[row];
+    if (state.late_[row] != 0) continue;
     int64_t last_start = FloorDiv(time, slide) * slide;
-    if (TooLate(state, last_start + size)) {
-      state.late_[row] = 1;
-      continue;
-    }
-    encoder_.Encode(input, row, state.key_bytes_);
-    Result<KeyState*> acquired = store.Acquire(state.key_bytes_);
-    if (!acquired.ok()) return acquired.error();
-    KeyState& key_state = **acquired;
+    KeyState& key_state = *state.key_states_[row];
     for (size_t j = 0; j < per_record; ++j) {
       int64_t start = last_start - static_cast<int64_t>(j) * slide;
       int64_t end = start + size;
@@ -275,10 +322,7 @@ Status WindowOperator::AssignGlobal(WindowState& state, const Batch& input) cons
   int64_t interval = config_.trigger_interval_ms;
   for (size_t row = 0; row < input.num_rows(); ++row) {
     int64_t time = state.times_[row];
-    encoder_.Encode(input, row, state.key_bytes_);
-    Result<KeyState*> acquired = store.Acquire(state.key_bytes_);
-    if (!acquired.ok()) return acquired.error();
-    KeyState& key_state = **acquired;
+    KeyState& key_state = *state.key_states_[row];
     if (key_state.windows.empty()) {
       WindowEntry created;
       created.start = 0;
@@ -335,15 +379,9 @@ Status WindowOperator::AssignSessions(WindowState& state, const Batch& input, Ba
   std::vector<size_t> touching;
   for (size_t row = 0; row < input.num_rows(); ++row) {
     int64_t time = state.times_[row];
+    if (state.late_[row] != 0) continue;
     int64_t end = SaturatingAdd(time, gap);
-    if (TooLate(state, end)) {
-      state.late_[row] = 1;
-      continue;
-    }
-    encoder_.Encode(input, row, state.key_bytes_);
-    Result<KeyState*> acquired = store.Acquire(state.key_bytes_);
-    if (!acquired.ok()) return acquired.error();
-    KeyState& key_state = **acquired;
+    KeyState& key_state = *state.key_states_[row];
     auto& windows = key_state.windows;
     touching.clear();
     int64_t new_start = time;
@@ -398,8 +436,10 @@ Status WindowOperator::AssignSessions(WindowState& state, const Batch& input, Ba
       windows.erase(windows.begin() + static_cast<std::ptrdiff_t>(i));
     }
     if (merged.start != new_start) {
+      // Timers name a window by its start: one set for the old start would find nothing.
       session_of.erase({&key_state, merged.start});
       merged.emitted_version = 0;
+      merged.timer = kNoTimer;
     }
     merged.start = new_start;
     merged.end = new_end;
@@ -519,18 +559,20 @@ Status WindowOperator::Process(OperatorState& base, Batch& input, Emitter& out) 
   for (std::vector<char*>& places : state.places_) places.assign(rows, scratch);
 
   Batch output(output_schema_);
-  Status assigned;
-  switch (config_.kind) {
-    case WindowKind::kTumbling:
-    case WindowKind::kHopping:
-      assigned = AssignFixedWindows(state, input);
-      break;
-    case WindowKind::kSession:
-      assigned = AssignSessions(state, input, output);
-      break;
-    case WindowKind::kGlobal:
-      assigned = AssignGlobal(state, input);
-      break;
+  Status assigned = ResolveKeys(state, input);
+  if (assigned.ok()) {
+    switch (config_.kind) {
+      case WindowKind::kTumbling:
+      case WindowKind::kHopping:
+        assigned = AssignFixedWindows(state, input);
+        break;
+      case WindowKind::kSession:
+        assigned = AssignSessions(state, input, output);
+        break;
+      case WindowKind::kGlobal:
+        assigned = AssignGlobal(state, input);
+        break;
+    }
   }
   if (assigned.ok()) {
     for (size_t i = 0; i < layout_->size(); ++i) {
@@ -565,6 +607,7 @@ Status WindowOperator::FireDue(WindowState& state, int64_t limit, Emitter& out) 
     if (!popped.ok()) return popped;
     if (state.due_.empty()) return {};
     Batch output(output_schema_);
+    for (size_t i = 0; i < output.num_columns(); ++i) output.column(i).Reserve(state.due_.size());
     for (const DueTimer& due : state.due_) {
       KeyState& key_state = *due.key_state;
       WindowEntry* window = key_state.Find(due.start);

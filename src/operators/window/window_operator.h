@@ -43,6 +43,11 @@ class WindowState final : public OperatorState {
 
   // Scratch reused from batch to batch.
   std::string key_bytes_;
+  std::string key_buffer_;              // the keys of the batch's on-time rows, back to back
+  std::vector<size_t> key_ends_;        // per row, where its key ends in key_buffer_
+  std::vector<std::string_view> keys_;  // per on-time row
+  std::vector<KeyState*> resolved_;     // per on-time row
+  std::vector<KeyState*> key_states_;   // per row, null for too-late rows
   std::vector<int64_t> times_;
   std::vector<uint8_t> late_;
   std::vector<std::vector<char*>> places_;  // [window of the row][row]
@@ -87,6 +92,8 @@ class WindowOperator final : public Operator {
   /// Windows a record can fall into: size / slide for hopping windows, else 1.
   size_t WindowsPerRecord() const;
   void ComputeTimes(WindowState& state, const Batch& input) const;
+  /// Marks too-late rows and looks up the key state of every other row.
+  Status ResolveKeys(WindowState& state, const Batch& input) const;
   Status AssignFixedWindows(WindowState& state, const Batch& input) const;
   Status AssignSessions(WindowState& state, const Batch& input, Batch& output) const;
   Status AssignGlobal(WindowState& state, const Batch& input) const;

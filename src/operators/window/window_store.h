@@ -30,6 +30,7 @@ struct WindowEntry {
 /// The windows of one key. Stores hand these out; they stay valid until the store's Flush.
 struct KeyState {
   std::string_view key;  // KeyEncoder bytes (owned by the store)
+  uint64_t hash = 0;     // the store's hash of the key bytes
   uint32_t key_group = 0;
   boost::container::small_vector<WindowEntry, 1> windows;
   uint32_t timer_refs = 0;    // timers in the memory store's index that point here
@@ -64,6 +65,17 @@ class WindowStore {
 
   /// The state of `key` (created empty if new).
   virtual Result<KeyState*> Acquire(std::string_view key) = 0;
+  /// Acquire for every key, appending the states to `out` in the same order. The memory store
+  /// overlaps the cache misses of the lookups.
+  virtual Status AcquireAll(const std::vector<std::string_view>& keys,
+                            std::vector<KeyState*>& out) {
+    for (std::string_view key : keys) {
+      Result<KeyState*> state = Acquire(key);
+      if (!state.ok()) return state.error();
+      out.push_back(*state);
+    }
+    return {};
+  }
   /// Asks to be told (PopDue) when time passes `timer` for the window of `key_state` at `start`.
   virtual void Schedule(KeyState& key_state, int64_t timer, int64_t start) = 0;
   /// Appends up to `max` timers with time <= `limit`, earliest first, and forgets them.
