@@ -100,8 +100,7 @@ class EnrichOperator final : public Operator {
   const Schema& input_schema() const override { return config_.input_schema; }
   std::vector<Schema> output_schemas() const override { return {output_schema_, dead_schema_}; }
 
-  Result<std::unique_ptr<OperatorState>> CreateState(
-      const OperatorContext& context) const override;
+  Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext& context) const override;
   /// The same with an injected clock.
   std::unique_ptr<EnrichState> CreateEnrichState(EnrichState::Clock clock) const;
   Status Process(OperatorState& state, Batch& input, Emitter& out) const override;
