@@ -16,8 +16,8 @@
 namespace sluice {
 namespace {
 
-// Separates the parts of a composite key; cannot occur in the text of a scalar value we key on
-// without also being escaped by nobody, so it is kept rare rather than impossible: unit separator.
+// Separates the parts of a composite key (ASCII unit separator): key text containing it could
+// make two composite keys look alike, which keys of real dimension tables do not contain.
 constexpr char kKeySeparator = '\x1f';
 
 int64_t SteadyMilliseconds() {
@@ -288,7 +288,7 @@ Status EnrichOperator::Process(OperatorState& state_base, Batch& input, Emitter&
   return {};
 }
 
-void EnrichOperator::EmitRows(const Batch& input, const std::vector<uint8_t>& selected,
+void EnrichOperator::EmitRows(Batch& input, const std::vector<uint8_t>& selected,
                               const std::vector<std::string>& row_keys, const Resolved& resolved,
                               Emitter& out) const {
   size_t rows = input.num_rows();
@@ -342,9 +342,14 @@ void EnrichOperator::EmitRows(const Batch& input, const std::vector<uint8_t>& se
   size_t kept = static_cast<size_t>(std::count(keep.begin(), keep.end(), uint8_t{1}));
   if (kept == 0) return;
   Batch enriched(output_schema_);
-  Batch part = input;
-  if (kept < rows) part.Filter(keep);
-  for (size_t i = 0; i < input_fields; ++i) enriched.column(i) = std::move(part.column(i));
+  if (kept == rows) {
+    // Every row leaves in this one batch: the input's columns are moved, not copied.
+    for (size_t i = 0; i < input_fields; ++i) enriched.column(i) = std::move(input.column(i));
+  } else {
+    Batch part = input;
+    part.Filter(keep);
+    for (size_t i = 0; i < input_fields; ++i) enriched.column(i) = std::move(part.column(i));
+  }
   for (size_t j = 0; j < added; ++j) {
     if (!dead.empty()) values[j].Filter(keep_chosen);
     enriched.column(input_fields + j) = std::move(values[j]);

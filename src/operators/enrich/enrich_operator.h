@@ -111,7 +111,9 @@ class EnrichOperator final : public Operator {
                  std::vector<size_t> key_indices, Schema output_schema, Schema dead_schema);
   std::string KeyOf(const Batch& input, size_t row, bool& null_key) const;
   std::string NormalizedKey(const std::vector<std::string>& parts) const;
-  void EmitRows(const Batch& input, const std::vector<uint8_t>& selected,
+  /// Emits the `selected` rows with their added columns (port 0) and their dead letters (port 1);
+  /// moves `input`'s columns when every row leaves here.
+  void EmitRows(Batch& input, const std::vector<uint8_t>& selected,
                 const std::vector<std::string>& row_keys, const Resolved& resolved,
                 Emitter& out) const;
 
