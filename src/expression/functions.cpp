@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cfloat>
 #include <cmath>
 #include <optional>
@@ -1234,7 +1235,8 @@ void AppendValue(const Value& value, Column& column) {
       column.AppendFixed(value.integer);
       break;
     default:
-      column.AppendString(value.text);
+      // An empty view may have no data pointer; the column copies from it with memcpy.
+      column.AppendString(value.text.empty() ? std::string_view("") : value.text);
       break;
   }
 }

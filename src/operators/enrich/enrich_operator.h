@@ -100,8 +100,7 @@ class EnrichOperator final : public Operator {
   const Schema& input_schema() const override { return config_.input_schema; }
   std::vector<Schema> output_schemas() const override { return {output_schema_, dead_schema_}; }
 
-  Result<std::unique_ptr<OperatorState>> CreateState(
-      const OperatorContext& context) const override;
+  Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext& context) const override;
   /// The same with an injected clock.
   std::unique_ptr<EnrichState> CreateEnrichState(EnrichState::Clock clock) const;
   Status Process(OperatorState& state, Batch& input, Emitter& out) const override;
@@ -112,7 +111,9 @@ class EnrichOperator final : public Operator {
                  std::vector<size_t> key_indices, Schema output_schema, Schema dead_schema);
   std::string KeyOf(const Batch& input, size_t row, bool& null_key) const;
   std::string NormalizedKey(const std::vector<std::string>& parts) const;
-  void EmitRows(const Batch& input, const std::vector<uint8_t>& selected,
+  /// Emits the `selected` rows with their added columns (port 0) and their dead letters (port 1);
+  /// moves `input`'s columns when every row leaves here.
+  void EmitRows(Batch& input, const std::vector<uint8_t>& selected,
                 const std::vector<std::string>& row_keys, const Resolved& resolved,
                 Emitter& out) const;
 

@@ -125,7 +125,8 @@ Result<std::vector<LookupRow>> PostgresLookup::Lookup(
   Result<PGconn*> acquired = Acquire();
   if (!acquired.ok()) return acquired.error();
   PGconn* connection = *acquired;
-  std::string set_timeout = fmt::format("SET statement_timeout = {}", std::max<int64_t>(1, timeout_ms));
+  std::string set_timeout =
+      fmt::format("SET statement_timeout = {}", std::max<int64_t>(1, timeout_ms));
   PGresult* result = PQexec(connection, set_timeout.c_str());
   PQclear(result);
   size_t parts = table_.key_columns.size();

@@ -98,8 +98,8 @@ Result<std::vector<LookupRow>> WarehouseLookup::Lookup(
   Result<QueryResult> result = warehouse_.Query(Select(keys, timeout_ms), "TabSeparated");
   if (!result.ok()) {
     // 159: TIMEOUT_EXCEEDED.
-    ErrorCode code = result.error().upstream_code == 159 ? ErrorCode::kLookupTimeout
-                                                         : ErrorCode::kLookupFailed;
+    ErrorCode code =
+        result.error().upstream_code == 159 ? ErrorCode::kLookupTimeout : ErrorCode::kLookupFailed;
     return MakeError(code, fmt::format("lookup in ClickHouse table {}: {}", table_.table,
                                        result.error().message));
   }
@@ -124,9 +124,10 @@ Result<std::vector<LookupRow>> WarehouseLookup::Lookup(
       line.remove_prefix(tab + 1);
     }
     if (row.values.size() != table_.value_columns.size()) {
-      return MakeError(ErrorCode::kLookupFailed,
-                       fmt::format("lookup in ClickHouse table {}: a row with {} fields, expected {}",
-                                   table_.table, column, parts + table_.value_columns.size()));
+      return MakeError(
+          ErrorCode::kLookupFailed,
+          fmt::format("lookup in ClickHouse table {}: a row with {} fields, expected {}",
+                      table_.table, column, parts + table_.value_columns.size()));
     }
     rows.push_back(std::move(row));
   }
