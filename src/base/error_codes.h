@@ -68,7 +68,9 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")
+    "an environment variable named for an API token is unset or empty")                            \
+  X(kMonitoringEndpointFailed, 460, "MONITORING_ENDPOINT_FAILED",                                  \
+    "the /metrics endpoint of a running sluice did not answer or answered an error")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,
