@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -32,10 +31,16 @@ TEST(ProcessMetricsTest, SampleSeesAnOpenedDescriptorAndMemory) {
 TEST(ProcessMetricsTest, CpuSecondsGrowWithWork) {
   auto before = SampleProcess();
   ASSERT_TRUE(before.has_value());
-  // Burn about 50 ms of CPU (the kernel counts in ticks of 10 ms).
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  // Burn 50 ms of this process's CPU time (the kernel counts in ticks of 10 ms); measured in
+  // CPU time, not wall time, so a busy machine only makes it take longer.
+  auto cpu_now = [] {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+  };
+  double until = cpu_now() + 0.05;
   volatile uint64_t spin = 0;
-  while (std::chrono::steady_clock::now() < until) spin = spin + 1;
+  while (cpu_now() < until) spin = spin + 1;
   auto after = SampleProcess();
   ASSERT_TRUE(after.has_value());
   EXPECT_GT(after->cpu_seconds, before->cpu_seconds);
