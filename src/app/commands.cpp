@@ -5,14 +5,21 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "app/exit_codes.h"
 #include "app/pipeline_builder.h"
 #include "config/spec_loader.h"
 #include "dataflow/bounded_runner.h"
 #include "metrics/metric_registry.h"
+#include "metrics/process_metrics.h"
+#include "monitoring/alert_rules.h"
+#include "monitoring/dashboard.h"
+#include "monitoring/status.h"
 #include "runtime/live_pipeline.h"
 #include "runtime/aggregation_jobs.h"
 #include "server/clickhouse_http_client.h"
@@ -87,6 +94,8 @@ LiveOptions LiveOptionsOf(const PipelineSpec& spec) {
   options.wal.directory = spec.wal.path;
   options.wal.segment_bytes = spec.wal.segment_bytes;
   options.wal.max_disk_bytes = spec.wal.max_disk_bytes;
+  options.probe_interval = spec.monitoring.probe_interval;
+  options.slow_query = spec.monitoring.slow_query;
   // One delivery window serves every stream: the tightest stream's limits apply.
   for (size_t i = 0; i < spec.streams.size(); ++i) {
     const StreamBatchSpec& batch = spec.streams[i].batch;
@@ -129,7 +138,97 @@ std::string ClickHouseFormat(const std::string& format) {
   return "PrettyCompactMonoBlock";
 }
 
+/// Writes generated text to `path`, or to stdout when it is empty.
+int WriteOutput(const std::string& text, const std::string& path) {
+  if (path.empty()) {
+    fmt::print("{}", text);
+    return kExitOk;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    PrintError(MakeError(ErrorCode::kIoError, "cannot write " + path));
+    return kExitRuntimeFailure;
+  }
+  return kExitOk;
+}
+
+/// "http://host:port", "host:port" or "http://host:port/metrics" into host and port.
+std::optional<std::pair<std::string, uint16_t>> ParseUrl(std::string text) {
+  if (text.starts_with("http://")) text = text.substr(7);
+  text = text.substr(0, text.find('/'));
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  try {
+    int port = std::stoi(text.substr(colon + 1));
+    if (port <= 0 || port > 65535) return std::nullopt;
+    return std::pair{host, static_cast<uint16_t>(port)};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
+
+int AlertsCommand(const std::string& spec_path, const std::string& output_path) {
+  auto spec = LoadOrReport(spec_path);
+  if (!spec) return kExitUsageOrSpec;
+  return WriteOutput(RenderRulesYaml(*spec, AlertRulesFor(*spec)), output_path);
+}
+
+int DashboardCommand(const std::string& spec_path, const std::string& output_path) {
+  auto spec = LoadOrReport(spec_path);
+  if (!spec) return kExitUsageOrSpec;
+  return WriteOutput(RenderDashboardJson(*spec), output_path);
+}
+
+int StatusCommand(const StatusOptions& options) {
+  std::string url = options.url;
+  if (url.empty()) {
+    auto spec = LoadOrReport(options.spec_path);
+    if (!spec) return kExitUsageOrSpec;
+    if (!spec->server || spec->server->listen.port == 0) {
+      fmt::print(stderr,
+                 "sluice status: {} has no server with a fixed port; give --url http://HOST:PORT\n",
+                 options.spec_path);
+      return kExitUsageOrSpec;
+    }
+    url = spec->server->listen.ToString();
+  }
+  auto target = ParseUrl(url);
+  if (!target) {
+    fmt::print(stderr, "sluice status: '{}' is not http://host:port\n", url);
+    return kExitUsageOrSpec;
+  }
+  auto scrape = [&]() -> Result<std::vector<PrometheusSample>> {
+    auto text = HttpGet(target->first, target->second, "/metrics");
+    if (!text.ok()) return text.error();
+    return ParsePrometheusText(*text);
+  };
+  auto first = scrape();
+  auto started = std::chrono::steady_clock::now();
+  if (first.ok()) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(options.interval_seconds));
+  }
+  auto second = first.ok() ? scrape() : first;
+  if (!second.ok()) {
+    PrintError(second.error());
+    return kExitRuntimeFailure;
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  StatusReport report =
+      BuildStatusReport(*first, *second, seconds, static_cast<double>(std::time(nullptr)));
+  std::string where = fmt::format("{}:{}", target->first, target->second);
+  fmt::print("{}",
+             options.json ? RenderStatusJson(report, where) : RenderStatusText(report, where));
+  return kExitOk;
+}
 
 int ValidateCommand(const std::string& spec_path) {
   auto spec = LoadOrReport(spec_path);
@@ -204,6 +303,7 @@ int RunCommand(const std::string& spec_path, const std::string& savepoint, StopS
   }
 
   MetricRegistry metrics;
+  ExportProcessMetrics(metrics);
   for (SourceRun& run : BuildSourceRuns(*spec, **warehouse, metrics)) {
     auto started = std::chrono::steady_clock::now();
     BoundedRunHooks hooks;

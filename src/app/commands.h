@@ -20,6 +20,13 @@ struct QueryOptions {
   std::string sql;
 };
 
+struct StatusOptions {
+  std::string spec_path;  // the server.listen address of this spec...
+  std::string url;        // ...or this one: http://host:port
+  bool json = false;
+  double interval_seconds = 1;  // between the two scrapes that give the rates
+};
+
 // Each command returns its process exit code (app/exit_codes.h) and writes its output to
 // stdout, problems to stderr.
 /// `savepoint` is a folder written by SavepointCommand to restore the aggregations from, or empty.
@@ -31,6 +38,9 @@ int SavepointCommand(const std::string& spec_path, const std::string& target,
 int ValidateCommand(const std::string& spec_path);
 int PlanCommand(const PlanOptions& options);
 int QueryCommand(const QueryOptions& options);
+int AlertsCommand(const std::string& spec_path, const std::string& output_path);
+int DashboardCommand(const std::string& spec_path, const std::string& output_path);
+int StatusCommand(const StatusOptions& options);
 int VersionCommand();
 int ErrorsCommand();
 

@@ -51,6 +51,26 @@ int main(int argc, char** argv) {
   query->add_option("--format", query_options.format, "pretty, tsv, csv or json")
       ->check(CLI::IsMember({"pretty", "tsv", "csv", "json"}));
 
+  std::string output_path;
+  auto* alerts = app.add_subcommand("alerts", "Write Prometheus alert rules for a spec");
+  alerts->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
+  alerts->add_option("-o,--output", output_path, "Rules file to write (stdout when absent)");
+  auto* dashboard = app.add_subcommand("dashboard", "Write a Grafana dashboard for a spec");
+  dashboard->add_option("spec", spec_path, "Pipeline spec (YAML)")->required();
+  dashboard->add_option("-o,--output", output_path, "JSON file to write (stdout when absent)");
+
+  StatusOptions status_options;
+  auto* status = app.add_subcommand("status", "Summarize a running sluice from its /metrics");
+  auto* status_spec =
+      status->add_option("spec", status_options.spec_path, "Spec of the running sluice");
+  status->add_option("--url", status_options.url, "http://HOST:PORT of its ingest listener")
+      ->excludes(status_spec);
+  status->add_flag("--json", status_options.json, "One JSON object instead of text");
+  status
+      ->add_option("--interval", status_options.interval_seconds,
+                   "Seconds between the two scrapes that give the rates")
+      ->check(CLI::Range(0.1, 60.0));
+
   auto* version = app.add_subcommand("version", "Print the version");
   auto* errors = app.add_subcommand("errors", "List every error code (markdown)");
 
@@ -78,6 +98,15 @@ int main(int argc, char** argv) {
       query_options.sql.assign(std::istreambuf_iterator<char>(std::cin), {});
     }
     return QueryCommand(query_options);
+  }
+  if (alerts->parsed()) return AlertsCommand(spec_path, output_path);
+  if (dashboard->parsed()) return DashboardCommand(spec_path, output_path);
+  if (status->parsed()) {
+    if (status_options.spec_path.empty() && status_options.url.empty()) {
+      std::cerr << "sluice status: give SPEC or --url http://HOST:PORT\n";
+      return kExitUsageOrSpec;
+    }
+    return StatusCommand(status_options);
   }
   if (version->parsed()) return VersionCommand();
   if (errors->parsed()) return ErrorsCommand();

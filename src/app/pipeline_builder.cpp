@@ -46,7 +46,8 @@ std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& ware
     run.sink =
         std::make_unique<ClickHouseSink>(warehouse, spec.name, spec.warehouse.database, table.name);
     run.dead_letter_sink = std::make_unique<DeadLetterTableSink>(
-        warehouse, spec.name, stream.name, spec.warehouse.database, stream.dead_letter_table);
+        warehouse, spec.name, stream.name, spec.warehouse.database, stream.dead_letter_table,
+        &metrics);
     runs.push_back(std::move(run));
   }
   return runs;

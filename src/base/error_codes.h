@@ -96,7 +96,9 @@ namespace sluice {
   X(kLookupFailed, 470, "LOOKUP_FAILED",                                                           \
     "an enrichment lookup failed: connection or query error (fallback: fail)")                     \
   X(kLookupTimeout, 471, "LOOKUP_TIMEOUT",                                                         \
-    "an enrichment lookup did not answer within its timeout (fallback: fail)")
+    "an enrichment lookup did not answer within its timeout (fallback: fail)")  \
+  X(kMonitoringEndpointFailed, 460, "MONITORING_ENDPOINT_FAILED",                                  \
+    "the /metrics endpoint of a running sluice did not answer or answered an error")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,

@@ -279,6 +279,25 @@ struct CheckpointSpec {
   SpecLocation where;
 };
 
+/// How sluice is watched: the ClickHouse probes of `sluice run` and the thresholds of the alert
+/// rules `sluice alerts` generates.
+struct MonitoringSpec {
+  std::chrono::milliseconds probe_interval{15000};
+  std::chrono::milliseconds slow_query{1000};   // a query log entry slower than this is slow
+  std::string job = "sluice";                   // Prometheus job scraping sluice
+  std::chrono::milliseconds alert_for{300000};  // how long a condition holds before firing
+  std::chrono::milliseconds latency_p99{1000};
+  uint32_t slow_queries = 10;  // per 5 minutes
+  uint32_t max_parts_per_partition = 150;
+  uint32_t dead_letter_percent = 5;
+  std::chrono::milliseconds checkpoint_max_age{600000};
+  uint64_t source_lag_records = 100000;
+  uint32_t restarts = 3;  // per 15 minutes
+  uint32_t wal_full_percent = 80;
+  uint64_t batch_bytes_per_hour = 1099511627776;
+  SpecLocation where;
+};
+
 /// A whole pipeline spec after loading and validation.
 struct PipelineSpec {
   std::string name;
@@ -287,6 +306,7 @@ struct PipelineSpec {
   WarehouseSpec warehouse;
   std::optional<ServerSpec> server;  // set when the spec has a `server` section
   WalSpec wal;
+  MonitoringSpec monitoring;
   std::vector<TableSpec> tables;  // in spec order
   std::vector<ViewSpec> views;
   std::vector<StreamSpec> streams;

@@ -175,6 +175,7 @@ class SpecLoader {
     LoadWarehouse(top);
     if (top.Has("server")) LoadServer(top);
     LoadWal(top);
+    LoadMonitoring(top);
     if (top.Has("tables")) {
       ForEachNamed(top.Get("tables"), "tables", "table",
                    [&](const std::string& name, const std::string& path, const YAML::Mark& mark,
@@ -545,6 +546,56 @@ class SpecLoader {
             fmt::format("{}: {} is less than one segment ({} bytes)",
                         reader.PathOf("max_disk_bytes"), wal.max_disk_bytes, wal.segment_bytes));
       }
+    }
+  }
+
+  void LoadMonitoring(const SectionReader& top) {
+    SectionReader reader(top.Get("monitoring"), kMonitoringSection, "monitoring",
+                         top.MarkOf("monitoring"), errors_);
+    MonitoringSpec& monitoring = spec_.monitoring;
+    monitoring.where = errors_.Locate(reader.mark());
+    using std::chrono::milliseconds;
+    if (auto value = reader.Duration("probe_interval", milliseconds(1000), std::chrono::hours(1))) {
+      monitoring.probe_interval = *value;
+    }
+    if (auto value = reader.Duration("slow_query", milliseconds(1), std::chrono::hours(1))) {
+      monitoring.slow_query = *value;
+    }
+    monitoring.job = reader.String("job");
+    if (monitoring.job.empty()) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("job"),
+                  fmt::format("{}: name the Prometheus job", reader.PathOf("job")));
+    }
+    if (auto value = reader.Duration("alert_for", milliseconds(0), std::chrono::days(1))) {
+      monitoring.alert_for = *value;
+    }
+    if (auto value = reader.Duration("latency_p99", milliseconds(1), std::chrono::hours(1))) {
+      monitoring.latency_p99 = *value;
+    }
+    if (auto value = reader.Int("slow_queries", 0, 1000000)) {
+      monitoring.slow_queries = static_cast<uint32_t>(*value);
+    }
+    if (auto value = reader.Int("max_parts_per_partition", 1, 100000)) {
+      monitoring.max_parts_per_partition = static_cast<uint32_t>(*value);
+    }
+    if (auto value = reader.Int("dead_letter_percent", 0, 100)) {
+      monitoring.dead_letter_percent = static_cast<uint32_t>(*value);
+    }
+    if (auto value =
+            reader.Duration("checkpoint_max_age", milliseconds(1000), std::chrono::days(30))) {
+      monitoring.checkpoint_max_age = *value;
+    }
+    if (auto value = reader.Int("source_lag_records", 0, int64_t{1} << 53)) {
+      monitoring.source_lag_records = static_cast<uint64_t>(*value);
+    }
+    if (auto value = reader.Int("restarts", 0, 1000)) {
+      monitoring.restarts = static_cast<uint32_t>(*value);
+    }
+    if (auto value = reader.Int("wal_full_percent", 1, 100)) {
+      monitoring.wal_full_percent = static_cast<uint32_t>(*value);
+    }
+    if (auto value = reader.Int("batch_bytes_per_hour", 1, int64_t{1} << 60)) {
+      monitoring.batch_bytes_per_hour = static_cast<uint64_t>(*value);
     }
   }
 

@@ -22,6 +22,9 @@ constexpr KeyDescriptor kTopLevelKeys[] = {
     {.key = "wal",
      .kind = KeyKind::kMap,
      .description = "Write-ahead log of accepted records (see `wal`)."},
+    {.key = "monitoring",
+     .kind = KeyKind::kMap,
+     .description = "ClickHouse probes and alert thresholds (see `monitoring`)."},
     {.key = "tables",
      .kind = KeyKind::kMap,
      .description = "ClickHouse tables by name, in the order they are created."},
@@ -213,6 +216,68 @@ constexpr KeyDescriptor kWalKeys[] = {
      .default_value = "1073741824",
      .description = "Disk the log may use; when full, ingestion answers 429 until ClickHouse has "
                     "caught up. At least `segment_bytes`."},
+};
+
+constexpr KeyDescriptor kMonitoringKeys[] = {
+    {.key = "probe_interval",
+     .kind = KeyKind::kDuration,
+     .default_value = "15s",
+     .description = "How often `sluice run` queries ClickHouse's system tables for the "
+                    "`sluice_clickhouse_*` metrics, 1s to 1h."},
+    {.key = "slow_query",
+     .kind = KeyKind::kDuration,
+     .default_value = "1s",
+     .description = "A query running longer is counted in `sluice_clickhouse_slow_queries_total`, "
+                    "1ms to 1h."},
+    {.key = "job",
+     .default_value = "sluice",
+     .description = "The Prometheus job that scrapes sluice (`SluiceDown` watches its `up`)."},
+    {.key = "alert_for",
+     .kind = KeyKind::kDuration,
+     .default_value = "5m",
+     .description = "How long a condition must hold before an alert fires (`for:`), 0s to 1d."},
+    {.key = "latency_p99",
+     .kind = KeyKind::kDuration,
+     .default_value = "1s",
+     .description = "`SluiceHighLatency`: p99 end-to-end latency above this, 1ms to 1h."},
+    {.key = "slow_queries",
+     .kind = KeyKind::kInt,
+     .default_value = "10",
+     .description = "`ClickHouseSlowQueries`: more slow queries than this in 5 minutes, 0 to "
+                    "1000000."},
+    {.key = "max_parts_per_partition",
+     .kind = KeyKind::kInt,
+     .default_value = "150",
+     .description = "`ClickHouseTooManyParts`: a partition with more active parts, 1 to 100000 "
+                    "(ClickHouse refuses inserts at 300 by default)."},
+    {.key = "dead_letter_percent",
+     .kind = KeyKind::kInt,
+     .default_value = "5",
+     .description = "`SluiceDeadLetterRateHigh`: a stream sending more than this percent of its "
+                    "input to the dead-letter table over 5 minutes, 0 to 100."},
+    {.key = "checkpoint_max_age",
+     .kind = KeyKind::kDuration,
+     .default_value = "10m",
+     .description = "`SluiceCheckpointTooOld`: no completed checkpoint for this long, 1s to 30d."},
+    {.key = "source_lag_records",
+     .kind = KeyKind::kInt,
+     .default_value = "100000",
+     .description = "`SluiceSourceLagGrowing`: a partition more than this many records behind "
+                    "and still falling back, 0 to 2^53."},
+    {.key = "restarts",
+     .kind = KeyKind::kInt,
+     .default_value = "3",
+     .description = "`SluiceRestarting`: more restarts than this in 15 minutes, 0 to 1000."},
+    {.key = "wal_full_percent",
+     .kind = KeyKind::kInt,
+     .default_value = "80",
+     .description = "`SluiceWalNearlyFull`: the write-ahead log above this percent of "
+                    "`wal.max_disk_bytes`, 1 to 100."},
+    {.key = "batch_bytes_per_hour",
+     .kind = KeyKind::kInt,
+     .default_value = "1099511627776",
+     .description = "`SluiceBatchCostHigh`: queries reading more bytes than this in an hour, 1 to "
+                    "2^60."},
 };
 
 constexpr KeyDescriptor kTableKeys[] = {
@@ -508,6 +573,9 @@ const SectionDescriptor kCsvSection{"sources.<source>.csv", "How a CSV file is r
 const SectionDescriptor kServerSection{"server", "The HTTP server of `sluice run`.", kServerKeys};
 const SectionDescriptor kServerAuthSection{"server.auth", "Who may send data.", kServerAuthKeys};
 const SectionDescriptor kWalSection{"wal", "The write-ahead log.", kWalKeys};
+const SectionDescriptor kMonitoringSection{
+    "monitoring", "ClickHouse probes and the thresholds of the generated alert rules.",
+    kMonitoringKeys};
 const SectionDescriptor kStreamBatchSection{"streams.<stream>.batch",
                                             "Delivery batching into ClickHouse.", kStreamBatchKeys};
 const SectionDescriptor kDeduplicateSection{"streams.<stream>.deduplicate",
@@ -556,13 +624,13 @@ const KeyDescriptor* SectionDescriptor::Find(std::string_view key) const {
 }
 
 std::span<const SectionDescriptor* const> SpecSections() {
-  static constexpr std::array<const SectionDescriptor*, 22> kSections = {
-      &kTopLevelSection,    &kWarehouseSection,   &kServerSection,     &kServerAuthSection,
-      &kWalSection,         &kTableSection,       &kEngineSection,     &kColumnSection,
-      &kIndexSection,       &kViewSection,        &kStreamSection,     &kStreamFieldSection,
-      &kStreamBatchSection, &kDeduplicateSection, &kRecordRuleSection, &kSourceSection,
-      &kCsvSection,         &kAggregationSection, &kWindowSection,     &kEventTimeSection,
-      &kAggregateSection,   &kCheckpointSection,
+  static constexpr std::array<const SectionDescriptor*, 23> kSections = {
+      &kTopLevelSection,    &kWarehouseSection,   &kServerSection,      &kServerAuthSection,
+      &kWalSection,         &kMonitoringSection,  &kTableSection,       &kEngineSection,
+      &kColumnSection,      &kIndexSection,       &kViewSection,        &kStreamSection,
+      &kStreamFieldSection, &kStreamBatchSection, &kDeduplicateSection, &kRecordRuleSection,
+      &kSourceSection,      &kCsvSection,         &kAggregationSection, &kWindowSection,
+      &kEventTimeSection,   &kAggregateSection,   &kCheckpointSection,
   };
   return kSections;
 }

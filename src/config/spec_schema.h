@@ -58,6 +58,7 @@ extern const SectionDescriptor kCsvSection;
 extern const SectionDescriptor kServerSection;
 extern const SectionDescriptor kServerAuthSection;
 extern const SectionDescriptor kWalSection;
+extern const SectionDescriptor kMonitoringSection;
 extern const SectionDescriptor kStreamBatchSection;
 extern const SectionDescriptor kDeduplicateSection;
 extern const SectionDescriptor kRecordRuleSection;

@@ -99,4 +99,21 @@ Counter& ComponentMetrics::ErrorCounter(ErrorCode code, Stage stage) {
   return *counter;
 }
 
+DeadLetterMetrics::DeadLetterMetrics(MetricRegistry& registry, std::string stream)
+    : registry_(registry),
+      stream_(std::move(stream)),
+      counters_(std::make_unique<std::atomic<Counter*>[]>(CodeIndex().count)) {}
+
+void DeadLetterMetrics::Count(ErrorCode code, uint64_t records) {
+  size_t slot = static_cast<size_t>(CodeIndex().by_number[ErrorCodeNumber(code)]);
+  Counter* counter = counters_[slot].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &registry_.GetCounter(
+        Metric::kDeadLetterRecords,
+        {stream_, std::to_string(ErrorCodeNumber(code)), std::string(ErrorCodeName(code))});
+    counters_[slot].store(counter, std::memory_order_release);
+  }
+  counter->Increment(records);
+}
+
 }  // namespace sluice

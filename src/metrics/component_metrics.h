@@ -50,4 +50,20 @@ class ComponentMetrics {
   std::unique_ptr<std::atomic<Counter*>[]> error_counters_;
 };
 
+/// sluice_dead_letter_records_total of one stream: records accepted into its dead-letter table,
+/// by error code. Count only once the records are durably accepted, so a refused request or a
+/// re-delivery after a crash is not counted twice. Thread-safe; the first record of each code
+/// creates its series under the registry lock.
+class DeadLetterMetrics {
+ public:
+  DeadLetterMetrics(MetricRegistry& registry, std::string stream);
+
+  void Count(ErrorCode code, uint64_t records = 1);
+
+ private:
+  MetricRegistry& registry_;
+  std::string stream_;
+  std::unique_ptr<std::atomic<Counter*>[]> counters_;  // one per registered code
+};
+
 }  // namespace sluice

@@ -88,15 +88,16 @@ Histogram::Histogram(std::span<const double> bounds)
   }
 }
 
-void Histogram::Observe(double value) {
+void Histogram::Observe(double value, uint64_t count) {
+  if (count == 0) return;
   // `le` is inclusive: a value equal to a bound falls in that bound's bucket. NaN only in +Inf.
   size_t bucket =
       std::isnan(value)
           ? bounds_.size()
           : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
                                 bounds_.begin());
-  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
+  counts_[bucket].fetch_add(count, std::memory_order_relaxed);
+  sum_.fetch_add(value * static_cast<double>(count), std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Read() const {
@@ -166,6 +167,26 @@ Gauge& MetricRegistry::GetGauge(const MetricDescriptor& descriptor,
   return *series;
 }
 
+Gauge& MetricRegistry::GetSampledCounter(Metric metric, std::vector<std::string> label_values) {
+  const MetricDescriptor& descriptor = Describe(metric);
+  std::lock_guard lock(mutex_);
+  Family& family = FamilyFor(descriptor, MetricType::kCounter, label_values);
+  std::unique_ptr<Gauge>& series = family.gauges[std::move(label_values)];
+  if (!series) series = std::make_unique<Gauge>();
+  return *series;
+}
+
+uint64_t MetricRegistry::AddScrapeHook(std::function<void()> hook) {
+  std::lock_guard lock(hooks_mutex_);
+  hooks_.emplace(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+void MetricRegistry::RemoveScrapeHook(uint64_t id) {
+  std::lock_guard lock(hooks_mutex_);
+  hooks_.erase(id);
+}
+
 Histogram& MetricRegistry::GetHistogram(const MetricDescriptor& descriptor,
                                         std::vector<std::string> label_values) {
   std::lock_guard lock(mutex_);
@@ -176,6 +197,11 @@ Histogram& MetricRegistry::GetHistogram(const MetricDescriptor& descriptor,
 }
 
 std::string MetricRegistry::RenderPrometheus() const {
+  {
+    // Hooks set gauges through Get*, which takes mutex_: run them before taking it.
+    std::lock_guard hooks_lock(hooks_mutex_);
+    for (const auto& [id, hook] : hooks_) hook();
+  }
   std::lock_guard lock(mutex_);
   std::string text;
   auto out = std::back_inserter(text);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,8 @@ class Histogram {
  public:
   explicit Histogram(std::span<const double> bounds);
 
-  void Observe(double value);
+  /// Records `count` observations of the same value (rows of one batch share a latency).
+  void Observe(double value, uint64_t count = 1);
 
   /// Counts per bucket, cumulative as Prometheus shows them; the last is +Inf (= count).
   struct Snapshot {
@@ -73,6 +75,18 @@ class MetricRegistry {
   Gauge& GetGauge(Metric metric, std::vector<std::string> label_values);
   Histogram& GetHistogram(Metric metric, std::vector<std::string> label_values);
 
+  /// A counter whose total is kept elsewhere and copied in when scraped, with a fractional
+  /// value (the kernel's CPU seconds, a query log's summed durations). Rendered as a counter;
+  /// the caller only ever sets it to a larger value.
+  Gauge& GetSampledCounter(Metric metric, std::vector<std::string> label_values);
+
+  /// Runs `hook` at the start of every RenderPrometheus, so values read from outside (the
+  /// process's /proc entries, the log's disk use) are fresh for each scrape. Hooks may call
+  /// Get*. The owner of what a hook reads removes it (RemoveScrapeHook with the returned id)
+  /// before that goes away.
+  uint64_t AddScrapeHook(std::function<void()> hook);
+  void RemoveScrapeHook(uint64_t id);
+
   /// For a descriptor outside the declared list (tests, programs embedding sluice).
   Counter& GetCounter(const MetricDescriptor& descriptor, std::vector<std::string> label_values);
   Gauge& GetGauge(const MetricDescriptor& descriptor, std::vector<std::string> label_values);
@@ -97,6 +111,9 @@ class MetricRegistry {
 
   mutable std::mutex mutex_;
   std::map<std::string, Family, std::less<>> families_;
+  mutable std::mutex hooks_mutex_;  // held while hooks run, so scrapes run them one at a time
+  std::map<uint64_t, std::function<void()>> hooks_;
+  uint64_t next_hook_id_ = 1;
 };
 
 /// Escapes a label value for the exposition format: backslash, double quote, line feed.

@@ -17,10 +17,12 @@ IngestPipeline::IngestPipeline(std::vector<std::unique_ptr<StreamRuntime>>& stre
                                WriteAheadLog& wal, MetricRegistry& metrics)
     : wal_(wal) {
   for (auto& runtime : streams) {
-    streams_.emplace(runtime->spec().name,
-                     StreamEntry{runtime.get(),
-                                 std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSource,
-                                                                    "http", runtime->spec().name)});
+    streams_.emplace(
+        runtime->spec().name,
+        StreamEntry{runtime.get(),
+                    std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSource, "http",
+                                                       runtime->spec().name),
+                    std::make_unique<DeadLetterMetrics>(metrics, runtime->spec().name)});
   }
 }
 
@@ -97,6 +99,8 @@ IngestService::Answer IngestPipeline::Ingest(std::string_view stream_name, BodyK
   }
   metrics.RecordsReceived(records.size(), body.size());
   if (dead_letters.num_rows() > 0) metrics.DeadLettered(dead_letters.num_rows());
+  // Counted only now that the dead-letter rows are durable: a refused request adds nothing.
+  for (const Rejected& rejected : answer.rejected) found->second.dead_letters->Count(rejected.code);
   if (on_appended_) on_appended_();
   answer.accepted = rows.num_rows();
   return answer;

@@ -36,6 +36,7 @@ class IngestPipeline : public IngestService {
   struct StreamEntry {
     StreamRuntime* runtime;
     std::unique_ptr<ComponentMetrics> metrics;
+    std::unique_ptr<DeadLetterMetrics> dead_letters;
   };
 
   std::map<std::string, StreamEntry, std::less<>> streams_;

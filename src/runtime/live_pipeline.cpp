@@ -21,9 +21,21 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
   std::string wal_folder = options.wal.directory;
   // The aggregations read the log too: it keeps what they have not checkpointed yet.
   options.wal.retain_after = AggregationJobs::RetainAfterOnStart(spec);
+  uint64_t wal_capacity = options.wal.max_disk_bytes;
   auto wal = WriteAheadLog::Open(std::move(options.wal));
   if (!wal.ok()) return wal.error();
   live->wal_ = std::move(wal).value();
+  live->metrics_ = &metrics;
+  {
+    Gauge& disk = metrics.GetGauge(Metric::kWalDiskBytes, {spec.name});
+    Gauge& pending = metrics.GetGauge(Metric::kWalPendingRecords, {spec.name});
+    metrics.GetGauge(Metric::kWalCapacityBytes, {spec.name}).Set(static_cast<double>(wal_capacity));
+    WriteAheadLog* log = live->wal_.get();
+    live->wal_metrics_hook_ = metrics.AddScrapeHook([log, &disk, &pending] {
+      disk.Set(static_cast<double>(log->disk_bytes()));
+      pending.Set(static_cast<double>(log->last_sequence() - log->delivered_sequence()));
+    });
+  }
   live->delivery_ = std::make_unique<WalDelivery>(
       live->streams_, *live->wal_, warehouse, metrics, spec.name, spec.warehouse.database,
       wal_folder + "/delivery.intent", options.delivery);
@@ -79,6 +91,20 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
     if (auto started = live->query_server_->Start(); !started.ok()) return started.error();
     live->query_server_->SetReady(true);
   }
+  if (options.probe_interval.count() > 0) {
+    ProberOptions prober_options;
+    prober_options.database = spec.warehouse.database;
+    prober_options.interval = options.probe_interval;
+    prober_options.slow_query = options.slow_query;
+    live->prober_ = std::make_unique<ClickHouseProber>(
+        [&warehouse](const std::string& sql) -> Result<std::string> {
+          auto result = warehouse.Query(sql);
+          if (!result.ok()) return result.error();
+          return std::move(result->data);
+        },
+        metrics, prober_options);
+    live->prober_->Start();
+  }
   live->ingest_server_->SetReady(true);
   spdlog::info("ingest API on {}:{}{}", options.address, live->ingest_port(),
                live->query_server_ ? fmt::format(", ClickHouse-compatible queries on {}:{}",
@@ -96,6 +122,7 @@ Result<std::string> LivePipeline::Savepoint(const std::string& target) {
 
 LivePipeline::~LivePipeline() {
   if (!stopped_) (void)Shutdown();
+  if (metrics_ != nullptr) metrics_->RemoveScrapeHook(wal_metrics_hook_);
 }
 
 Status LivePipeline::Shutdown() {
@@ -106,6 +133,7 @@ Status LivePipeline::Shutdown() {
   if (query_server_) query_server_->BeginShutdown();
   ingest_server_->Stop();
   if (query_server_) query_server_->Stop();
+  if (prober_) prober_->Stop();
   Status drained = delivery_->DrainAndStop();
   if (Status stopped = aggregations_ ? aggregations_->Stop() : Status(); !stopped.ok()) {
     spdlog::error(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "config/spec.h"
 #include "metrics/metric_registry.h"
 #include "runtime/aggregation_jobs.h"
+#include "monitoring/clickhouse_prober.h"
 #include "runtime/ingest_pipeline.h"
 #include "runtime/wal_delivery.h"
 #include "server/http_server.h"
@@ -28,6 +30,8 @@ struct LiveOptions {
   WalOptions wal;
   DeliveryOptions delivery;
   std::string savepoint;  // restore the aggregations from this savepoint folder
+  std::chrono::milliseconds probe_interval{15000};  // ClickHouse probes; 0: none
+  std::chrono::milliseconds slow_query{1000};
 };
 
 /// sluice serving: the ingest API, health and metrics on one listener, the ClickHouse-compatible
@@ -59,6 +63,9 @@ class LivePipeline {
   std::unique_ptr<IngestPipeline> ingest_;
   std::unique_ptr<HttpServer> ingest_server_;
   std::unique_ptr<HttpServer> query_server_;
+  std::unique_ptr<ClickHouseProber> prober_;
+  MetricRegistry* metrics_ = nullptr;
+  uint64_t wal_metrics_hook_ = 0;  // refreshes the log's gauges on each scrape
   bool stopped_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "base/clock.h"
 #include "core/batch_codec.h"
 #include "runtime/wal_entry.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
@@ -28,6 +29,8 @@ WalDelivery::WalDelivery(std::vector<std::unique_ptr<StreamRuntime>>& streams, W
   for (auto& stream : streams_) {
     sink_metrics_.push_back(std::make_unique<ComponentMetrics>(metrics, ComponentKind::kSink,
                                                                "clickhouse", stream->table()));
+    receipt_latency_.push_back(
+        &metrics.GetHistogram(Metric::kEndToEndLatency, {pipeline_, stream->table(), "receipt"}));
   }
 }
 
@@ -70,6 +73,8 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
   // Records of a window are grouped per stream: one insert per table, in log order.
   std::vector<std::unique_ptr<Batch>> rows(streams_.size());
   std::vector<std::unique_ptr<Batch>> dead_letters(streams_.size());
+  // When each entry's rows arrived: their latency is observed once the insert is committed.
+  std::vector<std::vector<std::pair<int64_t, size_t>>> arrivals(streams_.size());
   for (const WalRecord& record : records) {
     std::string_view payload = record.payload;
     auto entry = DecodeWalEntryHeader(payload);
@@ -84,6 +89,7 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
     if (auto status = DecodeBatch(payload, decoded); !status.ok()) return status;
     Batch decoded_dead(DeadLetterSchema());
     if (auto status = DecodeBatch(payload, decoded_dead); !status.ok()) return status;
+    arrivals[entry->stream_index].emplace_back(entry->received_at_ms, decoded.num_rows());
     auto& target = rows[entry->stream_index];
     if (!target) target = std::make_unique<Batch>(stream.schema());
     target->AppendBatch(decoded);
@@ -102,6 +108,11 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
         return inserted.error();
       }
       sink_metrics_[i]->RecordsSent(rows[i]->num_rows(), rows[i]->ByteSize());
+      int64_t committed_at = WallClockMillis();
+      for (const auto& [received_at, count] : arrivals[i]) {
+        receipt_latency_[i]->Observe(static_cast<double>(committed_at - received_at) / 1000.0,
+                                     count);
+      }
     }
     if (dead_letters[i] && dead_letters[i]->num_rows() > 0) {
       InsertRequest request{

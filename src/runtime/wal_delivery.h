@@ -58,6 +58,7 @@ class WalDelivery {
 
   std::vector<std::unique_ptr<StreamRuntime>>& streams_;
   std::vector<std::unique_ptr<ComponentMetrics>> sink_metrics_;  // one per stream's table
+  std::vector<Histogram*> receipt_latency_;  // one per stream's table, from="receipt"
   WriteAheadLog& wal_;
   Warehouse& warehouse_;
   std::string pipeline_;

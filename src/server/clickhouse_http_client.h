@@ -14,4 +14,8 @@ namespace sluice {
 Result<std::string> QueryOverHttp(const std::string& host, uint16_t port, std::string_view sql,
                                   std::string_view format);
 
+/// GET `target` (e.g. "/metrics") from an HTTP server and return the body of a 200 answer; any
+/// other status is kMonitoringEndpointFailed naming it, a refused connection kWarehouseUnavailable.
+Result<std::string> HttpGet(const std::string& host, uint16_t port, std::string_view target);
+
 }  // namespace sluice

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "config/section_reader.h"
 #include "config/spec.h"
 #include "config/spec_schema.h"
 
@@ -79,6 +80,28 @@ TEST(SpecReferenceTest, DescriptorDefaultsMatchSpecStructDefaults) {
             ServerSpec{}.query_read_only ? "true" : "false");
   EXPECT_EQ(default_of(kWalSection, "segment_bytes"), std::to_string(WalSpec{}.segment_bytes));
   EXPECT_EQ(default_of(kWalSection, "max_disk_bytes"), std::to_string(WalSpec{}.max_disk_bytes));
+  MonitoringSpec monitoring;
+  EXPECT_EQ(default_of(kMonitoringSection, "job"), monitoring.job);
+  EXPECT_EQ(default_of(kMonitoringSection, "slow_queries"),
+            std::to_string(monitoring.slow_queries));
+  EXPECT_EQ(default_of(kMonitoringSection, "max_parts_per_partition"),
+            std::to_string(monitoring.max_parts_per_partition));
+  EXPECT_EQ(default_of(kMonitoringSection, "dead_letter_percent"),
+            std::to_string(monitoring.dead_letter_percent));
+  EXPECT_EQ(default_of(kMonitoringSection, "source_lag_records"),
+            std::to_string(monitoring.source_lag_records));
+  EXPECT_EQ(default_of(kMonitoringSection, "restarts"), std::to_string(monitoring.restarts));
+  EXPECT_EQ(default_of(kMonitoringSection, "wal_full_percent"),
+            std::to_string(monitoring.wal_full_percent));
+  EXPECT_EQ(default_of(kMonitoringSection, "batch_bytes_per_hour"),
+            std::to_string(monitoring.batch_bytes_per_hour));
+  for (auto [key, value] : {std::pair{"probe_interval", monitoring.probe_interval},
+                            {"slow_query", monitoring.slow_query},
+                            {"alert_for", monitoring.alert_for},
+                            {"latency_p99", monitoring.latency_p99},
+                            {"checkpoint_max_age", monitoring.checkpoint_max_age}}) {
+    EXPECT_EQ(ParseDuration(default_of(kMonitoringSection, key)), value) << key;
+  }
   EXPECT_EQ(default_of(kStreamSection, "unknown_fields_column"),
             StreamSpec{}.unknown_fields_column);
   EXPECT_EQ(default_of(kStreamBatchSection, "max_rows"),

@@ -92,3 +92,31 @@ TEST(ComponentMetricsTest, NamesKindsAndStages) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(DeadLetterMetricsTest, CountsByStreamAndCode) {
+  MetricRegistry registry;
+  DeadLetterMetrics events(registry, "events");
+  DeadLetterMetrics clicks(registry, "clicks");
+  events.Count(ErrorCode::kRecordMissingField, 2);
+  events.Count(ErrorCode::kRecordMissingField);
+  events.Count(ErrorCode::kRecordOutOfRange);
+  clicks.Count(ErrorCode::kRecordMissingField, 5);
+  EXPECT_EQ(
+      registry.GetCounter(Metric::kDeadLetterRecords, {"events", "201", "RECORD_MISSING_FIELD"})
+          .value(),
+      3u);
+  EXPECT_EQ(
+      registry.GetCounter(Metric::kDeadLetterRecords, {"events", "203", "RECORD_OUT_OF_RANGE"})
+          .value(),
+      1u);
+  EXPECT_EQ(
+      registry.GetCounter(Metric::kDeadLetterRecords, {"clicks", "201", "RECORD_MISSING_FIELD"})
+          .value(),
+      5u);
+}
+
+}  // namespace
+}  // namespace sluice

@@ -19,7 +19,8 @@ TEST(MetricListTest, NamesAndLabelsAreValidPrometheusIdentifiers) {
   for (const MetricDescriptor& metric : DeclaredMetrics()) {
     std::string name(metric.name);
     EXPECT_TRUE(std::regex_match(name, metric_name)) << name;
-    EXPECT_TRUE(name.starts_with("sluice_")) << name;
+    // process_* are the standard names every Prometheus client library exports.
+    EXPECT_TRUE(name.starts_with("sluice_") || name.starts_with("process_")) << name;
     EXPECT_TRUE(names.insert(metric.name).second) << "declared twice: " << name;
     EXPECT_EQ(name.ends_with("_total"), metric.type == MetricType::kCounter)
         << name << ": counters, and only counters, end in _total";

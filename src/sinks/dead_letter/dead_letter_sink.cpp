@@ -42,16 +42,22 @@ void AppendDeadLetter(const DeadLetter& letter, std::string_view stream, Batch& 
 
 DeadLetterTableSink::DeadLetterTableSink(Warehouse& warehouse, std::string pipeline,
                                          std::string stream, std::string database,
-                                         std::string table)
+                                         std::string table, MetricRegistry* metrics)
     : stream_(std::move(stream)),
       table_sink_(warehouse, std::move(pipeline), std::move(database), std::move(table)),
-      batch_(DeadLetterSchema()) {}
+      batch_(DeadLetterSchema()),
+      counts_(metrics != nullptr ? std::make_unique<DeadLetterMetrics>(*metrics, stream_)
+                                 : nullptr) {}
 
 Status DeadLetterTableSink::Write(const std::vector<DeadLetter>& dead_letters,
                                   const std::string& identity) {
   batch_.Clear();
   for (const DeadLetter& letter : dead_letters) AppendDeadLetter(letter, stream_, batch_);
-  return WriteBatch(batch_, identity);
+  Status written = WriteBatch(batch_, identity);
+  if (written.ok() && counts_) {
+    for (const DeadLetter& letter : dead_letters) counts_->Count(letter.error.code);
+  }
+  return written;
 }
 
 Status DeadLetterTableSink::WriteBatch(const Batch& batch, const std::string& identity) {

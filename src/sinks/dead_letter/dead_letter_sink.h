@@ -4,6 +4,7 @@
 
 #include "core/batch.h"
 #include "dataflow/source.h"
+#include "metrics/component_metrics.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "warehouse/warehouse.h"
 
@@ -19,8 +20,9 @@ void AppendDeadLetter(const DeadLetter& letter, std::string_view stream, Batch& 
 /// inserted like any table's rows (same deduplication scheme).
 class DeadLetterTableSink : public DeadLetterSink {
  public:
+  /// With `metrics`, written records are counted in sluice_dead_letter_records_total.
   DeadLetterTableSink(Warehouse& warehouse, std::string pipeline, std::string stream,
-                      std::string database, std::string table);
+                      std::string database, std::string table, MetricRegistry* metrics = nullptr);
 
   Status Write(const std::vector<DeadLetter>& dead_letters, const std::string& identity) override;
   /// Inserts rows already in DeadLetterSchema() form.
@@ -30,6 +32,7 @@ class DeadLetterTableSink : public DeadLetterSink {
   std::string stream_;
   ClickHouseSink table_sink_;
   Batch batch_;
+  std::unique_ptr<DeadLetterMetrics> counts_;
 };
 
 }  // namespace sluice

@@ -1,0 +1,64 @@
+#include "monitoring/status.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "metrics/component_metrics.h"
+#include "metrics/metric_registry.h"
+
+namespace sluice {
+namespace {
+
+std::vector<PrometheusSample> Scrape(const MetricRegistry& registry) {
+  auto samples = ParsePrometheusText(registry.RenderPrometheus());
+  EXPECT_TRUE(samples.ok());
+  return samples.ok() ? *samples : std::vector<PrometheusSample>{};
+}
+
+TEST(StatusTest, RatesTotalsDeadLettersAndTables) {
+  MetricRegistry registry;
+  ComponentMetrics source(registry, ComponentKind::kSource, "http", "events");
+  DeadLetterMetrics dead(registry, "events");
+  registry.GetGauge(Metric::kWalDiskBytes, {"p"}).Set(512);
+  registry.GetGauge(Metric::kWalCapacityBytes, {"p"}).Set(1024);
+  registry.GetGauge(Metric::kWalPendingRecords, {"p"}).Set(3);
+  registry.GetGauge(Metric::kClickHouseTableParts, {"events"}).Set(4);
+  registry.GetGauge(Metric::kClickHouseTableRows, {"events"}).Set(1000);
+  registry.GetGauge(Metric::kClickHouseMaxPartsPerPartition, {"events"}).Set(2);
+  source.RecordsReceived(100, 1000);
+  auto first = Scrape(registry);
+  source.RecordsReceived(50, 500);
+  source.DeadLettered(5);
+  dead.Count(ErrorCode::kRecordMissingField, 5);
+  auto second = Scrape(registry);
+
+  StatusReport report = BuildStatusReport(first, second, 2.0, 0);
+  ASSERT_EQ(report.components.size(), 1u);
+  EXPECT_EQ(report.components[0].id, "events");
+  EXPECT_EQ(report.components[0].received, 150);
+  EXPECT_EQ(report.components[0].received_per_second, 25);
+  EXPECT_EQ(report.components[0].dead_lettered, 5);
+  ASSERT_EQ(report.dead_letters.size(), 1u);
+  EXPECT_EQ(report.dead_letters[0].error_name, "RECORD_MISSING_FIELD");
+  EXPECT_EQ(report.dead_letters[0].records, 5);
+  ASSERT_EQ(report.wal.size(), 1u);
+  EXPECT_EQ(report.wal[0].pending_entries, 3);
+  ASSERT_EQ(report.tables.size(), 1u);
+  EXPECT_EQ(report.tables[0].rows, 1000);
+  EXPECT_EQ(report.tables[0].max_parts_per_partition, 2);
+
+  std::string text = RenderStatusText(report, "127.0.0.1:1");
+  EXPECT_NE(text.find("RECORD_MISSING_FIELD"), std::string::npos) << text;
+  EXPECT_NE(text.find("events"), std::string::npos);
+
+  simdjson::padded_string json(RenderStatusJson(report, "127.0.0.1:1"));
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(json).get(root), simdjson::SUCCESS) << json;
+  EXPECT_EQ(double(root["components"].at(0)["received_per_second"]), 25);
+  EXPECT_EQ(std::string_view(root["dead_letters"].at(0)["error_code"]), "201");
+  EXPECT_EQ(double(root["tables"].at(0)["parts"]), 4);
+}
+
+}  // namespace
+}  // namespace sluice
