@@ -49,6 +49,12 @@ namespace sluice {
     "a record that fails one of its stream's rules")                                               \
   X(kRecordDuplicate, 211, "RECORD_DUPLICATE",                                                     \
     "a repeat of a deduplication key already seen within the window")                              \
+  X(kRecordNullMessage, 220, "RECORD_NULL_MESSAGE",                                                \
+    "a queue message without a value (a Kafka tombstone)")                                         \
+  X(kRecordInvalidUtf8, 221, "RECORD_INVALID_UTF8",                                                \
+    "a message read in string format whose value is not valid UTF-8")                              \
+  X(kRecordMetadataMismatch, 222, "RECORD_METADATA_MISMATCH",                                      \
+    "a message key, header, offset or time that does not fit its field's type")                    \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -68,7 +74,16 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")
+    "an environment variable named for an API token is unset or empty")                            \
+  X(kKafkaClientError, 440, "KAFKA_CLIENT_ERROR",                                                  \
+    "the Kafka client cannot be configured, or reports a fatal or unrecoverable error")            \
+  X(kKafkaCommitFailed, 441, "KAFKA_COMMIT_FAILED",                                                \
+    "committing consumer offsets failed (retried at the next checkpoint)")                         \
+  X(kKafkaDeliveryFailed, 442, "KAFKA_DELIVERY_FAILED",                                            \
+    "a message produced to Kafka was not delivered")                                               \
+  X(kNatsError, 443, "NATS_ERROR", "a NATS connection or JetStream call failed")                   \
+  X(kSourcePositionInvalid, 444, "SOURCE_POSITION_INVALID",                                        \
+    "a checkpointed source position that cannot be read or belongs to another source")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,
