@@ -187,8 +187,9 @@ struct KafkaSourceSpec {
   std::vector<std::string> brokers;  // host:port bootstrap servers
   std::vector<std::string> topics;
   std::string group_id;
-  /// Where a partition without a committed offset (or any, for earliest/latest/timestamp) starts:
-  /// "committed" (committed offset, else earliest), "earliest", "latest" or "timestamp:<ms>".
+  /// Where a partition starts when neither a checkpoint nor the group's committed offsets name a
+  /// position (committed offsets always win, so a partition moving between group members never
+  /// rewinds): "committed" / "earliest", "latest" or "timestamp:<epoch ms>".
   std::string start = "committed";
   MessageFormatSpec message;
   std::chrono::milliseconds poll_timeout{100};

@@ -381,9 +381,10 @@ constexpr KeyDescriptor kKafkaKeys[] = {
      .description = "Consumer group; sluice instances with the same group share the partitions."},
     {.key = "start",
      .default_value = "committed",
-     .description = "Where a partition starts when no checkpoint names it: `committed` (the "
-                    "group's committed offset, else the earliest), `earliest`, `latest`, or "
-                    "`timestamp:<epoch ms>`."},
+     .description = "Where a partition starts when neither a checkpoint nor the group's "
+                    "committed offsets name a position: `committed` and `earliest` at its first "
+                    "message, `latest` after its last, `timestamp:<epoch ms>` at the first "
+                    "message at or after that time."},
     {.key = "format",
      .default_value = "json",
      .description = "Message values are `json` objects decoded into the stream's fields, or "
