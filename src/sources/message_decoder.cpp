@@ -41,6 +41,7 @@ MessageDecoder::MessageDecoder(std::vector<DecodeField> fields, DecodeOptions op
       field.what = Metadata::kKey;
     } else if (what == "headers") {
       field.what = Metadata::kHeaders;
+      needs_headers_ = true;
       const DataType& storage = fields_[field.column].type.Storage();
       if (storage.kind != TypeKind::kString && !IsStringMap(storage)) {
         throw SetupError(

@@ -42,6 +42,8 @@ class MessageDecoder {
   ~MessageDecoder();
 
   const Schema& schema() const { return schema_; }
+  /// Some field receives the headers (sources skip parsing them otherwise).
+  bool needs_headers() const { return needs_headers_; }
 
   /// Appends one row for `message` to `batch`, or returns why it cannot be a row (a kRecord*
   /// error; the batch is left as before).
@@ -63,6 +65,7 @@ class MessageDecoder {
   MessageFormatSpec format_;
   Schema schema_;
   std::vector<MetadataField> metadata_;
+  bool needs_headers_ = false;
   /// JSON: the decoder of the non-metadata fields, and where its columns go in the batch.
   std::unique_ptr<JsonRecordDecoder> json_;
   std::vector<size_t> json_columns_;

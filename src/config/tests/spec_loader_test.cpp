@@ -983,3 +983,21 @@ TEST_F(SpecLoaderTest, QueueSourceChecks) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(QueueExampleSpecsTest, KafkaAndNatsExamplesLoad) {
+  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr) << "ctest sets SLUICE_SOURCE_DIR";
+  for (std::string example : {"kafka", "nats"}) {
+    SpecLoadResult result =
+        LoadSpecFile(std::string(source_dir) + "/examples/" + example + "/spec.yaml");
+    ASSERT_TRUE(result.ok()) << example << ": " << Dump(result);
+    ASSERT_EQ(result.spec->sources.size(), 1u);
+    EXPECT_EQ(result.spec->sources[0].type, example);
+  }
+}
+
+}  // namespace
+}  // namespace sluice

@@ -190,6 +190,9 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
                      name_);
   }
   Status failure;
+  // One lock for the whole batch: Lag, Pause and CommitPosition wait at most one poll.
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (count > 0) lock.lock();
   for (ssize_t i = 0; i < count; ++i) {
     rd_kafka_message_t* message = messages_[static_cast<size_t>(i)];
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -205,6 +208,7 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
     }
     rd_kafka_message_destroy(message);
   }
+  if (lock.owns_lock()) lock.unlock();
   decoder_.Finish(batch);
   std::vector<std::string> ranges;
   for (const auto& [partition, range] : poll_ranges_) {
@@ -219,14 +223,12 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
 void KafkaSource::HandleMessage(const rd_kafka_message_t& message, Batch& batch,
                                 std::vector<DeadLetter>& dead_letters) {
   TopicPartition partition{rd_kafka_topic_name(message.rkt), message.partition};
-  {
-    std::lock_guard lock(mutex_);
-    auto owned = owned_.find(partition);
-    // A message fetched before its partition was revoked, or before a seek to a restored
-    // position, is not ours to hand out.
-    if (owned == owned_.end() || message.offset < owned->second) return;
-    owned->second = message.offset + 1;
-  }
+  // The caller holds mutex_.
+  auto owned = owned_.find(partition);
+  // A message fetched before its partition was revoked, or before a seek to a restored
+  // position, is not ours to hand out.
+  if (owned == owned_.end() || message.offset < owned->second) return;
+  owned->second = message.offset + 1;
   auto [range, inserted] = poll_ranges_.try_emplace(partition, message.offset, message.offset);
   range->second.second = message.offset;
 
@@ -244,7 +246,8 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t& message, Batch& batch,
   int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
   if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) queued.timestamp_ms = timestamp;
   rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (decoder_.needs_headers() &&
+      rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name;
     const void* value;
     size_t size;

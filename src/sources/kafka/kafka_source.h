@@ -93,6 +93,7 @@ class KafkaSource : public Source {
   /// Sets the start of assigned partitions that have no checkpointed or committed offset to the
   /// first offset at or after the `timestamp:` start.
   void ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions);
+  /// Called with mutex_ held.
   void HandleMessage(const rd_kafka_message_t& message, Batch& batch,
                      std::vector<DeadLetter>& dead_letters);
 
