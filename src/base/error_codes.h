@@ -63,6 +63,12 @@ namespace sluice {
     "NULL) and its output is not Nullable")                                                        \
   X(kRecordLookupFailed, 216, "RECORD_LOOKUP_FAILED",                                              \
     "an enrichment lookup for the record timed out or failed (fallback: dead_letter)")             \
+  X(kRecordNullMessage, 220, "RECORD_NULL_MESSAGE",                                                \
+    "a queue message without a value (a Kafka tombstone)")                                         \
+  X(kRecordInvalidUtf8, 221, "RECORD_INVALID_UTF8",                                                \
+    "a message read in string format whose value is not valid UTF-8")                              \
+  X(kRecordMetadataMismatch, 222, "RECORD_METADATA_MISMATCH",                                      \
+    "a message key, header, offset or time that does not fit its field's type")                    \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -93,12 +99,21 @@ namespace sluice {
     "a checkpoint could not be taken or committed (the pipeline keeps the previous one)")          \
   X(kSavepointMismatch, 432, "SAVEPOINT_MISMATCH",                                                 \
     "a savepoint does not fit the pipeline (its sources or operators differ)")                     \
+  X(kKafkaClientError, 440, "KAFKA_CLIENT_ERROR",                                                  \
+    "the Kafka client cannot be configured, or reports a fatal or unrecoverable error")            \
+  X(kKafkaCommitFailed, 441, "KAFKA_COMMIT_FAILED",                                                \
+    "committing consumer offsets failed (retried at the next checkpoint)")                         \
+  X(kKafkaDeliveryFailed, 442, "KAFKA_DELIVERY_FAILED",                                            \
+    "a message produced to Kafka was not delivered")                                               \
+  X(kNatsError, 443, "NATS_ERROR", "a NATS connection or JetStream call failed")                   \
+  X(kSourcePositionInvalid, 444, "SOURCE_POSITION_INVALID",                                        \
+    "a checkpointed source position that cannot be read or belongs to another source")             \
+  X(kMonitoringEndpointFailed, 460, "MONITORING_ENDPOINT_FAILED",                                  \
+    "the /metrics endpoint of a running sluice did not answer or answered an error")               \
   X(kLookupFailed, 470, "LOOKUP_FAILED",                                                           \
     "an enrichment lookup failed: connection or query error (fallback: fail)")                     \
   X(kLookupTimeout, 471, "LOOKUP_TIMEOUT",                                                         \
-    "an enrichment lookup did not answer within its timeout (fallback: fail)")  \
-  X(kMonitoringEndpointFailed, 460, "MONITORING_ENDPOINT_FAILED",                                  \
-    "the /metrics endpoint of a running sluice did not answer or answered an error")
+    "an enrichment lookup did not answer within its timeout (fallback: fail)")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,

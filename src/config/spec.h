@@ -170,16 +170,61 @@ struct StreamSpec {
   bool NeedsValidation() const;
 };
 
-/// A bounded file source: NDJSON or CSV lines into a stream.
+/// How the value of a queue message becomes a row, and which stream fields receive the message's
+/// metadata (shared by the Kafka and NATS sources).
+struct MessageFormatSpec {
+  /// "json": the value is one JSON object decoded into the stream's fields; "string" (valid
+  /// UTF-8) or "bytes": the value is stored as is in `value_field`.
+  std::string format = "json";
+  std::string value_field;  // a String field of the stream; only for string and bytes
+  /// (what, field): metadata of each message stored in a stream field, e.g. {"partition",
+  /// "kafka_partition"}. Kafka: key, headers, topic, partition, offset, timestamp; NATS:
+  /// subject, headers, sequence, timestamp.
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+/// An unbounded Kafka source: a consumer group member reading topics into a stream.
+struct KafkaSourceSpec {
+  std::vector<std::string> brokers;  // host:port bootstrap servers
+  std::vector<std::string> topics;
+  std::string group_id;
+  /// Where a partition starts when neither a checkpoint nor the group's committed offsets name a
+  /// position (committed offsets always win, so a partition moving between group members never
+  /// rewinds): "committed" / "earliest", "latest" or "timestamp:<epoch ms>".
+  std::string start = "committed";
+  MessageFormatSpec message;
+  std::chrono::milliseconds poll_timeout{100};
+  /// Extra librdkafka properties, applied last (e.g. security settings).
+  std::vector<std::pair<std::string, std::string>> properties;
+  SpecLocation where;
+};
+
+/// An unbounded NATS JetStream source: a durable pull consumer on one stream.
+struct NatsSourceSpec {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string stream;          // the JetStream stream
+  std::string consumer;        // durable consumer name, created when missing
+  std::string filter_subject;  // empty: every subject of the stream
+  MessageFormatSpec message;
+  std::chrono::milliseconds ack_wait{30000};
+  int64_t max_ack_pending = 1000000;
+  std::chrono::milliseconds fetch_timeout{100};
+  SpecLocation where;
+};
+
+/// An input feeding one stream: a bounded file (NDJSON or CSV lines), a Kafka consumer or a NATS
+/// JetStream consumer.
 struct SourceSpec {
   std::string name;
-  std::string type = "file";
+  std::string type = "file";  // file, kafka or nats
   std::string stream;
   std::string path;        // resolved against the spec file's folder
   std::string format;      // "ndjson" or "csv"
   bool csv_header = true;  // first CSV line names the columns
   char csv_delimiter = ',';
   uint32_t batch_rows = 65536;
+  std::optional<KafkaSourceSpec> kafka;  // set for type kafka
+  std::optional<NatsSourceSpec> nats;    // set for type nats
   SpecLocation where;
 };
 

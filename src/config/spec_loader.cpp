@@ -1386,18 +1386,58 @@ class SpecLoader {
     source.name = name;
     source.where = errors_.Locate(mark);
     source.type = reader.String("type");
-    if (source.type != "file") {
+    if (!IsOneOf(source.type, {"file", "kafka", "nats"})) {
       errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("type"),
-                  fmt::format("{}: source type '{}' is not supported (only 'file')",
-                              reader.PathOf("type"), source.type));
+                  fmt::format("{}: source type '{}' is not supported (file, kafka or nats){}",
+                              reader.PathOf("type"), source.type,
+                              DidYouMean(source.type, {"file", "kafka", "nats"})));
     }
     source.stream = reader.String("stream");
-    if (reader.Has("stream") && spec_.FindStream(source.stream) == nullptr) {
+    const StreamSpec* stream = spec_.FindStream(source.stream);
+    if (reader.Has("stream") && stream == nullptr) {
       std::vector<std::string> names;
-      for (const StreamSpec& stream : spec_.streams) names.push_back(stream.name);
+      for (const StreamSpec& known : spec_.streams) names.push_back(known.name);
       errors_.Add(ErrorCode::kSpecUnknownReference, reader.MarkOf("stream"),
                   fmt::format("{}: no stream '{}' in streams{}", reader.PathOf("stream"),
                               source.stream, DidYouMean(source.stream, names)));
+    }
+    if (auto batch_rows = reader.Int("batch_rows", 1, 10'000'000)) {
+      source.batch_rows = static_cast<uint32_t>(*batch_rows);
+    }
+    // Each type's own options are allowed only with that type.
+    for (std::string_view own : {"kafka", "nats"}) {
+      if (reader.Has(own) && source.type != own) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(own),
+                    fmt::format("{}: {} options given for a {} source", reader.PathOf(own), own,
+                                source.type));
+      }
+    }
+    if (source.type == "kafka" || source.type == "nats") {
+      for (std::string_view file_key : {"path", "format", "csv"}) {
+        if (reader.Has(file_key)) {
+          errors_.Add(
+              ErrorCode::kSpecInvalidValue, reader.MarkOf(file_key),
+              fmt::format("{}: only a file source has {}{}", reader.PathOf(file_key), file_key,
+                          file_key == "format"
+                              ? fmt::format(" (set {}.format)", reader.PathOf(source.type))
+                              : ""));
+        }
+      }
+      if (!reader.Has(source.type)) {
+        errors_.Add(
+            ErrorCode::kSpecMissingKey, reader.mark(),
+            fmt::format("{}: a {} source needs its '{}' options", path, source.type, source.type));
+      } else if (source.type == "kafka") {
+        source.kafka = LoadKafka(reader, stream);
+      } else {
+        source.nats = LoadNats(reader, stream);
+      }
+      spec_.sources.push_back(std::move(source));
+      return;
+    }
+    if (!reader.Has("path")) {
+      errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                  fmt::format("{}: a file source needs 'path'", path));
     }
     if (reader.Has("path")) {
       source.path = ResolvePath(base_dir_, reader.String("path"));
@@ -1409,10 +1449,190 @@ class SpecLoader {
       }
     }
     LoadFormat(reader, source);
-    if (auto batch_rows = reader.Int("batch_rows", 1, 10'000'000)) {
-      source.batch_rows = static_cast<uint32_t>(*batch_rows);
-    }
     spec_.sources.push_back(std::move(source));
+  }
+
+  /// The fields a stream's records fill: its own, or its table's columns when it lists none.
+  std::vector<std::pair<std::string, DataType>> StreamFieldTypes(const StreamSpec& stream) const {
+    std::vector<std::pair<std::string, DataType>> fields;
+    for (const StreamFieldSpec& field : stream.fields) fields.emplace_back(field.name, field.type);
+    if (stream.fields.empty()) {
+      if (const TableSpec* table = spec_.FindTable(stream.table)) {
+        for (const ColumnSpec& column : table->columns) {
+          fields.emplace_back(column.name, column.type);
+        }
+      }
+    }
+    return fields;
+  }
+
+  /// Reads format, value_field and metadata, checking that each named field is one of the
+  /// stream's (`stream` is null when the source names no known stream: nothing to check).
+  MessageFormatSpec LoadMessageFormat(const SectionReader& reader,
+                                      const SectionDescriptor& metadata_section,
+                                      const StreamSpec* stream) {
+    MessageFormatSpec message;
+    message.format = reader.String("format");
+    if (!IsOneOf(message.format, {"json", "string", "bytes"})) {
+      errors_.Add(
+          ErrorCode::kSpecInvalidValue, reader.MarkOf("format"),
+          fmt::format("{}: unknown format '{}' (json, string or bytes){}", reader.PathOf("format"),
+                      message.format, DidYouMean(message.format, {"json", "string", "bytes"})));
+    }
+    std::vector<std::pair<std::string, DataType>> fields;
+    std::vector<std::string> names;
+    if (stream != nullptr) fields = StreamFieldTypes(*stream);
+    for (const auto& field : fields) names.push_back(field.first);
+    auto find_field = [&](const std::string& name, const std::string& key_path,
+                          const YAML::Mark& mark) -> const DataType* {
+      for (const auto& field : fields) {
+        if (field.first == name) return &field.second;
+      }
+      if (stream != nullptr) {
+        errors_.Add(ErrorCode::kSpecUnknownReference, mark,
+                    fmt::format("{}: no field '{}' in stream '{}'{}", key_path, name, stream->name,
+                                DidYouMean(name, names)));
+      }
+      return nullptr;
+    };
+    bool raw = message.format == "string" || message.format == "bytes";
+    if (reader.Has("value_field")) {
+      message.value_field = reader.String("value_field");
+      if (!raw) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("value_field"),
+                    fmt::format("{}: only the string and bytes formats store the value in one "
+                                "field",
+                                reader.PathOf("value_field")));
+      } else if (const DataType* type =
+                     find_field(message.value_field, reader.PathOf("value_field"),
+                                reader.MarkOf("value_field"))) {
+        if (type->Storage().kind != TypeKind::kString) {
+          errors_.Add(
+              ErrorCode::kSpecInvalidValue, reader.MarkOf("value_field"),
+              fmt::format("{}: field '{}' is {}, the value needs a String field",
+                          reader.PathOf("value_field"), message.value_field, type->ToString()));
+        }
+      }
+    } else if (raw) {
+      errors_.Add(ErrorCode::kSpecMissingKey, reader.MarkOf("format"),
+                  fmt::format("{}: the {} format needs value_field", reader.PathOf("format"),
+                              message.format));
+    }
+    SectionReader metadata(reader.Get("metadata"), metadata_section, reader.PathOf("metadata"),
+                           reader.MarkOf("metadata"), errors_);
+    for (const KeyDescriptor& key : metadata_section.keys) {
+      if (!metadata.Has(key.key)) continue;
+      std::string field = metadata.String(key.key);
+      if (const DataType* type =
+              find_field(field, metadata.PathOf(key.key), metadata.MarkOf(key.key))) {
+        const DataType& storage = type->Storage();
+        bool string_map = storage.kind == TypeKind::kMap &&
+                          storage.children[0].Storage().kind == TypeKind::kString &&
+                          storage.children[1].Storage().kind == TypeKind::kString;
+        if (key.key == "headers" && storage.kind != TypeKind::kString && !string_map) {
+          errors_.Add(ErrorCode::kSpecInvalidValue, metadata.MarkOf(key.key),
+                      fmt::format("{}: field '{}' is {}; headers need Map(String, String) or "
+                                  "String",
+                                  metadata.PathOf(key.key), field, type->ToString()));
+        }
+      }
+      message.metadata.emplace_back(std::string(key.key), field);
+    }
+    return message;
+  }
+
+  KafkaSourceSpec LoadKafka(const SectionReader& source, const StreamSpec* stream) {
+    SectionReader reader(source.Get("kafka"), kKafkaSection, source.PathOf("kafka"),
+                         source.MarkOf("kafka"), errors_);
+    KafkaSourceSpec kafka;
+    kafka.where = errors_.Locate(source.MarkOf("kafka"));
+    for (const LocatedString& broker : reader.Strings("brokers")) {
+      kafka.brokers.push_back(broker.text);
+    }
+    for (const LocatedString& topic : reader.Strings("topics")) {
+      kafka.topics.push_back(topic.text);
+    }
+    kafka.group_id = reader.String("group_id");
+    kafka.start = reader.String("start");
+    bool timestamp = StartsWith(kafka.start, "timestamp:") && kafka.start.size() > 10 &&
+                     kafka.start.find_first_not_of("0123456789", 10) == std::string::npos;
+    if (!timestamp && !IsOneOf(kafka.start, {"committed", "earliest", "latest"})) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("start"),
+                  fmt::format("{}: unknown start '{}' (committed, earliest, latest or "
+                              "timestamp:<epoch ms>){}",
+                              reader.PathOf("start"), kafka.start,
+                              DidYouMean(kafka.start, {"committed", "earliest", "latest"})));
+    }
+    kafka.message = LoadMessageFormat(reader, kKafkaMetadataSection, stream);
+    if (auto timeout = reader.Duration("poll_timeout", std::chrono::milliseconds(1),
+                                       std::chrono::milliseconds(10'000))) {
+      kafka.poll_timeout = *timeout;
+    }
+    if (reader.Has("properties")) {
+      ForEachProperty(
+          reader.Get("properties"), reader.PathOf("properties"),
+          [&](const std::string& name, const std::string& value, const std::string& path,
+              const YAML::Mark& mark) {
+            if (IsOneOf(name, {"enable.auto.commit", "group.id", "enable.auto.offset.store"})) {
+              errors_.Add(ErrorCode::kSpecInvalidValue, mark,
+                          fmt::format("{}: sluice sets {} itself (offsets are "
+                                      "committed after each checkpoint)",
+                                      path, name));
+              return;
+            }
+            kafka.properties.emplace_back(name, value);
+          });
+    }
+    return kafka;
+  }
+
+  NatsSourceSpec LoadNats(const SectionReader& source, const StreamSpec* stream) {
+    SectionReader reader(source.Get("nats"), kNatsSection, source.PathOf("nats"),
+                         source.MarkOf("nats"), errors_);
+    NatsSourceSpec nats;
+    nats.where = errors_.Locate(source.MarkOf("nats"));
+    nats.url = reader.String("url");
+    nats.stream = reader.String("stream");
+    nats.consumer = reader.String("consumer");
+    // JetStream names become subjects of its API: no dots, spaces or wildcards.
+    for (std::string_view key : {"stream", "consumer"}) {
+      std::string name = reader.String(key);
+      if (reader.Has(key) && (name.empty() || name.find_first_of(". *>\t") != std::string::npos)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                    fmt::format("{}: '{}' is not a JetStream name (no '.', '*', '>' or spaces)",
+                                reader.PathOf(key), name));
+      }
+    }
+    nats.filter_subject = reader.String("filter_subject");
+    nats.message = LoadMessageFormat(reader, kNatsMetadataSection, stream);
+    if (auto wait = reader.Duration("ack_wait", std::chrono::milliseconds(1000),
+                                    std::chrono::milliseconds(86'400'000))) {
+      nats.ack_wait = *wait;
+    }
+    if (auto pending = reader.Int("max_ack_pending", 1, 100'000'000)) {
+      nats.max_ack_pending = *pending;
+    }
+    if (auto timeout = reader.Duration("fetch_timeout", std::chrono::milliseconds(1),
+                                       std::chrono::milliseconds(10'000))) {
+      nats.fetch_timeout = *timeout;
+    }
+    return nats;
+  }
+
+  /// Calls body(name, value text, path, mark) for each scalar entry of a free-form map.
+  template <typename Body>
+  void ForEachProperty(const YAML::Node& map, const std::string& map_path, Body&& body) {
+    for (const auto& entry : map) {
+      YAML::Mark key_mark = entry.first.Mark();
+      std::string name = entry.first.IsScalar() ? entry.first.Scalar() : "";
+      std::string path = fmt::format("{}.{}", map_path, name);
+      if (!entry.first.IsScalar() || !entry.second.IsScalar()) {
+        errors_.Add(ErrorCode::kSpecWrongType, MarkOrKey(entry.second, key_mark),
+                    fmt::format("{}: expected a name and a number, boolean or string", path));
+        continue;
+      }
+      body(name, entry.second.Scalar(), path, key_mark);
+    }
   }
 
   void LoadFormat(const SectionReader& reader, SourceSpec& source) {

@@ -522,11 +522,13 @@ constexpr KeyDescriptor kStreamFieldKeys[] = {
 constexpr KeyDescriptor kSourceKeys[] = {
     {.key = "type",
      .default_value = "file",
-     .description = "`file` reads a file once (the only type for now)."},
+     .description = "`file` reads a file once; `kafka` consumes Kafka topics (see "
+                    "`sources.<source>.kafka`); `nats` consumes a NATS JetStream stream (see "
+                    "`sources.<source>.nats`)."},
     {.key = "stream", .required = true, .description = "The stream the records go to."},
     {.key = "path",
-     .required = true,
-     .description = "The file, relative to the spec's folder; it must exist."},
+     .description = "The file, relative to the spec's folder; it must exist. Required for "
+                    "`file`, only for `file`."},
     {.key = "format",
      .computed_default = "from the extension",
      .description = "`ndjson` (.ndjson, .jsonl, .json) or `csv` (.csv)."},
@@ -537,6 +539,115 @@ constexpr KeyDescriptor kSourceKeys[] = {
      .kind = KeyKind::kInt,
      .default_value = "65536",
      .description = "Rows per batch, 1 to 10000000."},
+    {.key = "kafka",
+     .kind = KeyKind::kMap,
+     .description = "Kafka options (see `sources.<source>.kafka`); required for kafka, only for "
+                    "kafka."},
+    {.key = "nats",
+     .kind = KeyKind::kMap,
+     .description = "NATS JetStream options (see `sources.<source>.nats`); required for nats, "
+                    "only for nats."},
+};
+
+constexpr KeyDescriptor kKafkaKeys[] = {
+    {.key = "brokers",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "Bootstrap servers, `host:port` each."},
+    {.key = "topics",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "Topics to consume."},
+    {.key = "group_id",
+     .required = true,
+     .description = "Consumer group; sluice instances with the same group share the partitions."},
+    {.key = "start",
+     .default_value = "committed",
+     .description = "Where a partition starts when neither a checkpoint nor the group's "
+                    "committed offsets name a position: `committed` and `earliest` at its first "
+                    "message, `latest` after its last, `timestamp:<epoch ms>` at the first "
+                    "message at or after that time."},
+    {.key = "format",
+     .default_value = "json",
+     .description = "Message values are `json` objects decoded into the stream's fields, or "
+                    "`string` (UTF-8) or `bytes` stored in `value_field`."},
+    {.key = "value_field",
+     .description = "The String field receiving the whole value; required for string and bytes, "
+                    "only for them."},
+    {.key = "metadata",
+     .kind = KeyKind::kMap,
+     .description = "Stream fields receiving message metadata (see "
+                    "`sources.<source>.kafka.metadata`)."},
+    {.key = "poll_timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "100ms",
+     .description = "Longest wait for a message in one poll, 1ms to 10s."},
+    {.key = "properties",
+     .kind = KeyKind::kMap,
+     .description = "Extra librdkafka properties (name: value), applied last; sluice's own "
+                    "`enable.auto.commit` and `group.id` cannot be overridden."},
+};
+
+constexpr KeyDescriptor kKafkaMetadataKeys[] = {
+    {.key = "key", .description = "Field for the message key (String, or a type its text fits)."},
+    {.key = "headers",
+     .description = "Field for the headers: Map(String, String), or String for a JSON object."},
+    {.key = "topic", .description = "Field for the topic name."},
+    {.key = "partition", .description = "Field for the partition number."},
+    {.key = "offset", .description = "Field for the offset."},
+    {.key = "timestamp",
+     .description = "Field for the message time stamp (a DateTime64, DateTime or integer of "
+                    "epoch milliseconds)."},
+};
+
+constexpr KeyDescriptor kNatsKeys[] = {
+    {.key = "url",
+     .default_value = "nats://127.0.0.1:4222",
+     .description = "NATS server URL; several separated by commas."},
+    {.key = "stream", .required = true, .description = "The JetStream stream to consume."},
+    {.key = "consumer",
+     .required = true,
+     .description = "Durable pull consumer name; created with explicit acks when missing. "
+                    "sluice instances with the same consumer share the messages."},
+    {.key = "filter_subject",
+     .description = "Only messages of this subject (wildcards allowed); absent: all of the "
+                    "stream's."},
+    {.key = "format",
+     .default_value = "json",
+     .description = "Message data is a `json` object decoded into the stream's fields, or "
+                    "`string` (UTF-8) or `bytes` stored in `value_field`."},
+    {.key = "value_field",
+     .description = "The String field receiving the whole data; required for string and bytes, "
+                    "only for them."},
+    {.key = "metadata",
+     .kind = KeyKind::kMap,
+     .description = "Stream fields receiving message metadata (see "
+                    "`sources.<source>.nats.metadata`)."},
+    {.key = "ack_wait",
+     .kind = KeyKind::kDuration,
+     .default_value = "30s",
+     .description = "How long the server waits for an ack before redelivering, when the "
+                    "consumer is created; 1s to 1d. Acks are sent after each checkpoint, so keep "
+                    "it well above the checkpoint interval."},
+    {.key = "max_ack_pending",
+     .kind = KeyKind::kInt,
+     .default_value = "1000000",
+     .description = "Messages handed out but not yet acked, when the consumer is created; 1 to "
+                    "100000000. Must cover the messages of one checkpoint interval."},
+    {.key = "fetch_timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "100ms",
+     .description = "Longest wait for messages in one poll, 1ms to 10s."},
+};
+
+constexpr KeyDescriptor kNatsMetadataKeys[] = {
+    {.key = "subject", .description = "Field for the message subject."},
+    {.key = "headers",
+     .description = "Field for the headers: Map(String, String), or String for a JSON object."},
+    {.key = "sequence", .description = "Field for the stream sequence number."},
+    {.key = "timestamp",
+     .description = "Field for the time the stream stored the message (a DateTime64, DateTime or "
+                    "integer of epoch milliseconds)."},
 };
 
 constexpr KeyDescriptor kCsvKeys[] = {
@@ -570,6 +681,16 @@ const SectionDescriptor kStreamFieldSection{"streams.<stream>.fields[]",
 const SectionDescriptor kSourceSection{"sources.<source>", "An input feeding one stream.",
                                        kSourceKeys};
 const SectionDescriptor kCsvSection{"sources.<source>.csv", "How a CSV file is read.", kCsvKeys};
+const SectionDescriptor kKafkaSection{"sources.<source>.kafka", "How a Kafka source consumes.",
+                                      kKafkaKeys};
+const SectionDescriptor kKafkaMetadataSection{"sources.<source>.kafka.metadata",
+                                              "Kafka message metadata stored in stream fields.",
+                                              kKafkaMetadataKeys};
+const SectionDescriptor kNatsSection{"sources.<source>.nats",
+                                     "How a NATS JetStream source consumes.", kNatsKeys};
+const SectionDescriptor kNatsMetadataSection{"sources.<source>.nats.metadata",
+                                             "NATS message metadata stored in stream fields.",
+                                             kNatsMetadataKeys};
 const SectionDescriptor kServerSection{"server", "The HTTP server of `sluice run`.", kServerKeys};
 const SectionDescriptor kServerAuthSection{"server.auth", "Who may send data.", kServerAuthKeys};
 const SectionDescriptor kWalSection{"wal", "The write-ahead log.", kWalKeys};
@@ -624,13 +745,14 @@ const KeyDescriptor* SectionDescriptor::Find(std::string_view key) const {
 }
 
 std::span<const SectionDescriptor* const> SpecSections() {
-  static constexpr std::array<const SectionDescriptor*, 23> kSections = {
-      &kTopLevelSection,    &kWarehouseSection,   &kServerSection,      &kServerAuthSection,
-      &kWalSection,         &kMonitoringSection,  &kTableSection,       &kEngineSection,
-      &kColumnSection,      &kIndexSection,       &kViewSection,        &kStreamSection,
-      &kStreamFieldSection, &kStreamBatchSection, &kDeduplicateSection, &kRecordRuleSection,
-      &kSourceSection,      &kCsvSection,         &kAggregationSection, &kWindowSection,
-      &kEventTimeSection,   &kAggregateSection,   &kCheckpointSection,
+  static constexpr std::array<const SectionDescriptor*, 27> kSections = {
+      &kTopLevelSection,     &kWarehouseSection,   &kServerSection,        &kServerAuthSection,
+      &kWalSection,          &kMonitoringSection,  &kTableSection,         &kEngineSection,
+      &kColumnSection,       &kIndexSection,       &kViewSection,          &kStreamSection,
+      &kStreamFieldSection,  &kStreamBatchSection, &kDeduplicateSection,   &kRecordRuleSection,
+      &kSourceSection,       &kCsvSection,         &kKafkaSection,         &kKafkaMetadataSection,
+      &kNatsSection,         &kNatsMetadataSection, &kAggregationSection,  &kWindowSection,
+      &kEventTimeSection,    &kAggregateSection,   &kCheckpointSection,
   };
   return kSections;
 }

@@ -709,7 +709,7 @@ sources:
     stream: t
     path: events.txt
   bad_csv:
-    type: kafka
+    type: kafak
     stream: t
     path: events.csv
     csv: {delimiter: "||"}
@@ -731,7 +731,8 @@ sources:
            "sources.no_format.path: cannot tell the format from 'events.txt'; set format: ndjson "
            "or csv"},
           {ErrorCode::kSpecInvalidValue,
-           "sources.bad_csv.type: source type 'kafka' is not supported (only 'file')"},
+           "sources.bad_csv.type: source type 'kafak' is not supported (file, kafka or nats) (did "
+           "you mean 'kafka'?)"},
           {ErrorCode::kSpecInvalidValue,
            "sources.bad_csv.csv.delimiter: the delimiter must be exactly one character, got '||'"},
           {ErrorCode::kSpecInvalidValue, "sources.bad_csv.batch_rows: 0 is outside 1..10000000"},
@@ -840,6 +841,162 @@ TEST_F(SpecLoaderTest, DocsExampleLoads) {
 
 TEST(SpecLocationTest, PrintsFileLineColumn) {
   EXPECT_EQ((SpecLocation{"pipelines/a.yaml", 12, 7}.ToString()), "pipelines/a.yaml:12:7");
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+constexpr std::string_view kQueueTables = R"yaml(pipeline: p
+tables:
+  t:
+    columns:
+      - {name: a, type: UInt64}
+      - {name: raw, type: String}
+      - {name: k, type: String}
+      - {name: h, type: 'Map(String, String)'}
+      - {name: part, type: Int32}
+      - {name: n, type: UInt64}
+streams:
+  t: {}
+)yaml";
+
+TEST_F(SpecLoaderTest, ReadsKafkaAndNatsSources) {
+  SpecLoadResult result = Load(std::string(kQueueTables) + R"yaml(sources:
+  clicks:
+    type: kafka
+    stream: t
+    batch_rows: 500
+    kafka:
+      brokers: 'a:9092, b:9092'
+      topics: [clicks, views]
+      group_id: g
+      start: timestamp:1700000000000
+      metadata: {key: k, headers: h, partition: part, offset: n}
+      poll_timeout: 50ms
+      properties: {session.timeout.ms: 6000, client.id: sluice}
+  orders:
+    type: nats
+    stream: t
+    nats:
+      url: nats://127.0.0.1:4333
+      stream: ORDERS
+      consumer: sluice
+      filter_subject: orders.>
+      format: bytes
+      value_field: raw
+      metadata: {sequence: n, headers: k}
+      ack_wait: 2m
+)yaml");
+  ASSERT_TRUE(result.ok()) << Dump(result);
+  const PipelineSpec& spec = *result.spec;
+  ASSERT_EQ(spec.sources.size(), 2u);
+  ASSERT_TRUE(spec.sources[0].kafka.has_value());
+  const KafkaSourceSpec& kafka = *spec.sources[0].kafka;
+  EXPECT_EQ(spec.sources[0].type, "kafka");
+  EXPECT_EQ(spec.sources[0].batch_rows, 500u);
+  EXPECT_EQ(kafka.brokers, (std::vector<std::string>{"a:9092", "b:9092"}));
+  EXPECT_EQ(kafka.topics, (std::vector<std::string>{"clicks", "views"}));
+  EXPECT_EQ(kafka.group_id, "g");
+  EXPECT_EQ(kafka.start, "timestamp:1700000000000");
+  EXPECT_EQ(kafka.message.format, "json");
+  EXPECT_EQ(kafka.message.metadata,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"key", "k"}, {"headers", "h"}, {"partition", "part"}, {"offset", "n"}}));
+  EXPECT_EQ(kafka.poll_timeout, std::chrono::milliseconds(50));
+  EXPECT_EQ(kafka.properties, (std::vector<std::pair<std::string, std::string>>{
+                                  {"session.timeout.ms", "6000"}, {"client.id", "sluice"}}));
+  ASSERT_TRUE(spec.sources[1].nats.has_value());
+  const NatsSourceSpec& nats = *spec.sources[1].nats;
+  EXPECT_EQ(nats.url, "nats://127.0.0.1:4333");
+  EXPECT_EQ(nats.stream, "ORDERS");
+  EXPECT_EQ(nats.consumer, "sluice");
+  EXPECT_EQ(nats.filter_subject, "orders.>");
+  EXPECT_EQ(nats.message.format, "bytes");
+  EXPECT_EQ(nats.message.value_field, "raw");
+  EXPECT_EQ(nats.ack_wait, std::chrono::minutes(2));
+  EXPECT_EQ(nats.max_ack_pending, 1000000);
+}
+
+TEST_F(SpecLoaderTest, QueueSourceChecks) {
+  SpecLoadResult result = Load(std::string(kQueueTables) + R"yaml(sources:
+  no_options:
+    type: kafka
+    stream: t
+  bad:
+    type: kafka
+    stream: t
+    path: x.ndjson
+    kafka:
+      brokers: a:9092
+      topics: clicks
+      group_id: g
+      start: earliest_
+      format: string
+      metadata: {key: kk, headers: part, offset_: n}
+      properties: {enable.auto.commit: true}
+  bad_nats:
+    type: nats
+    stream: t
+    kafka: {}
+    nats:
+      stream: A.B
+      consumer: c
+      value_field: raw
+)yaml");
+  std::vector<std::pair<ErrorCode, std::string>> errors;
+  for (const Error& error : result.errors) errors.emplace_back(error.code, error.message);
+  EXPECT_EQ(
+      errors,
+      (std::vector<std::pair<ErrorCode, std::string>>{
+          {ErrorCode::kSpecMissingKey,
+           "sources.no_options: a kafka source needs its 'kafka' options"},
+          {ErrorCode::kSpecInvalidValue, "sources.bad.path: only a file source has path"},
+          {ErrorCode::kSpecInvalidValue,
+           "sources.bad.kafka.start: unknown start 'earliest_' (committed, earliest, latest or "
+           "timestamp:<epoch ms>) (did you mean 'earliest'?)"},
+          {ErrorCode::kSpecMissingKey,
+           "sources.bad.kafka.format: the string format needs value_field"},
+          {ErrorCode::kSpecUnknownReference,
+           "sources.bad.kafka.metadata.key: no field 'kk' in stream 't' (did you mean 'k'?)"},
+          {ErrorCode::kSpecInvalidValue,
+           "sources.bad.kafka.metadata.headers: field 'part' is Int32; headers need Map(String, "
+           "String) or String"},
+          {ErrorCode::kSpecUnknownKey,
+           "sources.bad.kafka.metadata.offset_: unknown key (did you mean 'offset'?)"},
+          {ErrorCode::kSpecInvalidValue,
+           "sources.bad.kafka.properties.enable.auto.commit: sluice sets enable.auto.commit "
+           "itself (offsets are committed after each checkpoint)"},
+          {ErrorCode::kSpecInvalidValue,
+           "sources.bad_nats.kafka: kafka options given for a nats source"},
+          {ErrorCode::kSpecInvalidValue,
+           "sources.bad_nats.nats.stream: 'A.B' is not a JetStream name (no '.', '*', '>' or "
+           "spaces)"},
+          {ErrorCode::kSpecInvalidValue,
+           "sources.bad_nats.nats.value_field: only the string and bytes formats store the value "
+           "in one field"},
+      }))
+      << Dump(result);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(QueueExampleSpecsTest, KafkaAndNatsExamplesLoad) {
+  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr) << "ctest sets SLUICE_SOURCE_DIR";
+  for (std::string example : {"kafka", "nats"}) {
+    SpecLoadResult result =
+        LoadSpecFile(std::string(source_dir) + "/examples/" + example + "/spec.yaml");
+    ASSERT_TRUE(result.ok()) << example << ": " << Dump(result);
+    ASSERT_EQ(result.spec->sources.size(), 1u);
+    EXPECT_EQ(result.spec->sources[0].type, example);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,427 @@
+#include "sources/kafka/kafka_source.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "base/clock.h"
+#include "sources/stream_fields.h"
+
+namespace sluice {
+namespace {
+
+constexpr int kQueryTimeoutMs = 10000;
+
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                      decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+PartitionList NewPartitionList(int size) {
+  return PartitionList(rd_kafka_topic_partition_list_new(size),
+                       &rd_kafka_topic_partition_list_destroy);
+}
+
+std::string Location(const TopicPartition& partition, int64_t offset) {
+  return fmt::format("{}/{}@{}", partition.topic, partition.partition, offset);
+}
+
+}  // namespace
+
+KafkaSource::KafkaSource(std::string name, KafkaSourceSpec spec, uint32_t batch_rows,
+                         std::vector<DecodeField> fields, DecodeOptions options)
+    : name_(std::move(name)),
+      spec_(std::move(spec)),
+      batch_rows_(batch_rows),
+      decoder_(std::move(fields), std::move(options), spec_.message) {
+  messages_.resize(batch_rows_);
+}
+
+KafkaSource::~KafkaSource() {
+  if (consumer_ != nullptr) {
+    if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
+    // Leaving the group hands the partitions to the other members at once instead of after
+    // the session timeout.
+    rd_kafka_consumer_close(consumer_);
+    rd_kafka_destroy(consumer_);
+  }
+}
+
+std::unique_ptr<KafkaSource> KafkaSource::FromSpec(const SourceSpec& source,
+                                                   const StreamSpec& stream,
+                                                   const TableSpec& table) {
+  return std::make_unique<KafkaSource>(source.name, *source.kafka, source.batch_rows,
+                                       StreamDecodeFields(stream, table),
+                                       StreamDecodeOptions(stream));
+}
+
+Status KafkaSource::Open() {
+  std::vector<std::pair<std::string, std::string>> properties = {
+      {"bootstrap.servers", fmt::format("{}", fmt::join(spec_.brokers, ","))},
+      {"group.id", spec_.group_id},
+      {"client.id", fmt::format("sluice-{}", name_)},
+      // Offsets are committed by CommitPosition only, after ClickHouse has the rows.
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", spec_.start == "latest" ? "latest" : "earliest"},
+  };
+  for (const auto& property : spec_.properties) properties.push_back(property);
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char error_text[512];
+  for (const auto& [key, value] : properties) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error_text, sizeof(error_text)) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return MakeError(ErrorCode::kKafkaClientError,
+                       fmt::format("property {}={}: {}", key, value, error_text),
+                       spec_.where.ToString());
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::RebalanceCallback);
+  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error_text, sizeof(error_text));
+  if (consumer_ == nullptr) {
+    return MakeError(ErrorCode::kKafkaClientError,
+                     fmt::format("cannot create the Kafka consumer: {}", error_text),
+                     spec_.where.ToString());
+  }
+  rd_kafka_poll_set_consumer(consumer_);
+  queue_ = rd_kafka_queue_get_consumer(consumer_);
+  PartitionList topics = NewPartitionList(static_cast<int>(spec_.topics.size()));
+  for (const std::string& topic : spec_.topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (rd_kafka_resp_err_t error = rd_kafka_subscribe(consumer_, topics.get())) {
+    return MakeError(ErrorCode::kKafkaClientError,
+                     fmt::format("cannot subscribe to {}: {}", fmt::join(spec_.topics, ", "),
+                                 rd_kafka_err2str(error)),
+                     spec_.where.ToString());
+  }
+  return {};
+}
+
+void KafkaSource::RebalanceCallback(rd_kafka_t* /*consumer*/, rd_kafka_resp_err_t error,
+                                    rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<KafkaSource*>(opaque)->OnRebalance(error, partitions);
+}
+
+void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
+                              rd_kafka_topic_partition_list_t* partitions) {
+  std::lock_guard lock(mutex_);
+  if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < partitions->cnt; ++i) {
+      rd_kafka_topic_partition_t& element = partitions->elems[i];
+      TopicPartition partition{element.topic, element.partition};
+      auto restored = restored_.find(partition);
+      // A checkpointed position wins; otherwise the group's committed offset (OFFSET_INVALID
+      // makes the client fetch it), else auto.offset.reset.
+      element.offset = restored != restored_.end() ? restored->second : RD_KAFKA_OFFSET_INVALID;
+      owned_[partition] = restored != restored_.end() ? restored->second : -1;
+    }
+    if (spec_.start.starts_with("timestamp:")) ApplyTimestampStart(partitions);
+    spdlog::info("kafka source {}: assigned {} partition(s)", name_, partitions->cnt);
+    if (rd_kafka_resp_err_t assigned = rd_kafka_assign(consumer_, partitions)) {
+      spdlog::error("kafka source {}: assigning partitions failed: {} [KAFKA_CLIENT_ERROR]", name_,
+                    rd_kafka_err2str(assigned));
+    }
+    if (paused_) rd_kafka_pause_partitions(consumer_, partitions);
+    return;
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    TopicPartition partition{partitions->elems[i].topic, partitions->elems[i].partition};
+    owned_.erase(partition);
+    // Another member may own it now and commit further; coming back, the committed offset is
+    // the one to trust.
+    restored_.erase(partition);
+  }
+  spdlog::info("kafka source {}: revoked {} partition(s)", name_, partitions->cnt);
+  rd_kafka_assign(consumer_, nullptr);
+}
+
+void KafkaSource::ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions) {
+  int64_t start_ms = 0;
+  std::string_view text = std::string_view(spec_.start).substr(10);
+  std::from_chars(text.data(), text.data() + text.size(), start_ms);
+  PartitionList unknown = NewPartitionList(partitions->cnt);
+  for (int i = 0; i < partitions->cnt; ++i) {
+    if (partitions->elems[i].offset == RD_KAFKA_OFFSET_INVALID) {
+      rd_kafka_topic_partition_list_add(unknown.get(), partitions->elems[i].topic,
+                                        partitions->elems[i].partition);
+    }
+  }
+  if (unknown->cnt == 0) return;
+  if (rd_kafka_resp_err_t error = rd_kafka_committed(consumer_, unknown.get(), kQueryTimeoutMs)) {
+    spdlog::warn("kafka source {}: reading committed offsets failed: {}", name_,
+                 rd_kafka_err2str(error));
+    return;
+  }
+  PartitionList by_time = NewPartitionList(unknown->cnt);
+  for (int i = 0; i < unknown->cnt; ++i) {
+    if (unknown->elems[i].offset < 0) {
+      rd_kafka_topic_partition_list_add(by_time.get(), unknown->elems[i].topic,
+                                        unknown->elems[i].partition)
+          ->offset = start_ms;
+    }
+  }
+  if (by_time->cnt == 0) return;
+  if (rd_kafka_resp_err_t error =
+          rd_kafka_offsets_for_times(consumer_, by_time.get(), kQueryTimeoutMs)) {
+    spdlog::warn("kafka source {}: looking up offsets for {} failed: {}", name_, spec_.start,
+                 rd_kafka_err2str(error));
+    return;
+  }
+  for (int i = 0; i < by_time->cnt; ++i) {
+    rd_kafka_topic_partition_t* element = rd_kafka_topic_partition_list_find(
+        partitions, by_time->elems[i].topic, by_time->elems[i].partition);
+    // No message at or after the time: -1, which is the log end.
+    element->offset =
+        by_time->elems[i].offset >= 0 ? by_time->elems[i].offset : RD_KAFKA_OFFSET_END;
+  }
+}
+
+Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) {
+  poll_ranges_.clear();
+  row_records_.clear();
+  last_identity_.clear();
+  ssize_t count = rd_kafka_consume_batch_queue(queue_, static_cast<int>(spec_.poll_timeout.count()),
+                                               messages_.data(), messages_.size());
+  if (count < 0) {
+    return MakeError(ErrorCode::kKafkaClientError,
+                     fmt::format("consuming failed: {}", rd_kafka_err2str(rd_kafka_last_error())),
+                     name_);
+  }
+  Status failure;
+  // One lock for the whole batch: Lag, Pause and CommitPosition wait at most one poll.
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (count > 0) lock.lock();
+  for (ssize_t i = 0; i < count; ++i) {
+    rd_kafka_message_t* message = messages_[static_cast<size_t>(i)];
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      HandleMessage(*message, batch, dead_letters);
+    } else if (message->err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512];
+      rd_kafka_fatal_error(consumer_, reason, sizeof(reason));
+      failure = MakeError(ErrorCode::kKafkaClientError,
+                          fmt::format("the Kafka consumer failed: {}", reason), name_);
+    } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      // Broker and network errors are retried by the client itself.
+      spdlog::warn("kafka source {}: {}", name_, rd_kafka_message_errstr(message));
+    }
+    rd_kafka_message_destroy(message);
+  }
+  if (lock.owns_lock()) lock.unlock();
+  decoder_.Finish(batch);
+  std::vector<std::string> ranges;
+  for (const auto& [partition, range] : poll_ranges_) {
+    ranges.push_back(fmt::format("{}/{}/{}-{}", partition.topic, partition.partition, range.first,
+                                 range.second));
+  }
+  last_identity_ = fmt::format("{}", fmt::join(ranges, ";"));
+  if (!failure.ok()) return failure.error();
+  return poll_ranges_.empty() ? PollStatus::kIdle : PollStatus::kData;
+}
+
+void KafkaSource::HandleMessage(const rd_kafka_message_t& message, Batch& batch,
+                                std::vector<DeadLetter>& dead_letters) {
+  TopicPartition partition{rd_kafka_topic_name(message.rkt), message.partition};
+  // The caller holds mutex_.
+  auto owned = owned_.find(partition);
+  // A message fetched before its partition was revoked, or before a seek to a restored
+  // position, is not ours to hand out.
+  if (owned == owned_.end() || message.offset < owned->second) return;
+  owned->second = message.offset + 1;
+  auto [range, inserted] = poll_ranges_.try_emplace(partition, message.offset, message.offset);
+  range->second.second = message.offset;
+
+  QueueMessage queued;
+  if (message.payload != nullptr) {
+    queued.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+  }
+  if (message.key != nullptr) {
+    queued.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+  }
+  queued.topic = partition.topic;
+  queued.partition = partition.partition;
+  queued.offset = message.offset;
+  rd_kafka_timestamp_type_t timestamp_type;
+  int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
+  if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) queued.timestamp_ms = timestamp;
+  rd_kafka_headers_t* headers = nullptr;
+  if (decoder_.needs_headers() &&
+      rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      queued.headers.emplace_back(
+          name, value != nullptr ? std::string_view(static_cast<const char*>(value), size)
+                                 : std::string_view());
+    }
+  }
+  bytes_read_ += message.len + message.key_len;
+  Status added = decoder_.Add(queued, batch);
+  if (added.ok()) {
+    if (keep_row_records_) {
+      row_records_.emplace_back(std::string(queued.value.value_or("")),
+                                Location(partition, message.offset));
+    }
+    return;
+  }
+  dead_letters.push_back(DeadLetter{WallClockMillis(), name_, Location(partition, message.offset),
+                                    std::string(queued.value.value_or("")), added.error()});
+}
+
+std::string KafkaSource::Position() const {
+  std::lock_guard lock(mutex_);
+  std::map<TopicPartition, int64_t> known;
+  for (const auto& [partition, offset] : owned_) {
+    if (offset >= 0) known.emplace(partition, offset);
+  }
+  return FormatPosition(known);
+}
+
+Status KafkaSource::Restore(const std::string& position) {
+  auto offsets = ParsePosition(position);
+  if (!offsets.ok()) return offsets.error();
+  std::lock_guard lock(mutex_);
+  restored_ = *offsets;
+  PartitionList seek = NewPartitionList(1);
+  for (auto& [partition, offset] : owned_) {
+    auto restored = restored_.find(partition);
+    if (restored == restored_.end()) continue;
+    offset = restored->second;
+    rd_kafka_topic_partition_list_add(seek.get(), partition.topic.c_str(), partition.partition)
+        ->offset = offset;
+  }
+  if (seek->cnt > 0) {
+    if (rd_kafka_error_t* error =
+            rd_kafka_seek_partitions(consumer_, seek.get(), kQueryTimeoutMs)) {
+      std::string text = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+      return MakeError(ErrorCode::kKafkaClientError,
+                       "seeking to the restored offsets failed: " + text, name_);
+    }
+  }
+  return {};
+}
+
+Status KafkaSource::CommitPosition(const std::string& position) {
+  auto offsets = ParsePosition(position);
+  if (!offsets.ok()) return offsets.error();
+  PartitionList commit = NewPartitionList(static_cast<int>(offsets->size()));
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [partition, offset] : *offsets) {
+      // A partition revoked since the checkpoint belongs to another member, whose commits must
+      // not be overwritten with an older offset.
+      if (owned_.count(partition) == 0) continue;
+      rd_kafka_topic_partition_list_add(commit.get(), partition.topic.c_str(), partition.partition)
+          ->offset = offset;
+    }
+  }
+  if (commit->cnt == 0 || consumer_ == nullptr) return {};
+  rd_kafka_resp_err_t error = rd_kafka_commit(consumer_, commit.get(), 0);
+  if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < commit->cnt && error == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      error = commit->elems[i].err;
+    }
+  }
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn(
+        "kafka source {}: committing offsets {} failed: {}; the next checkpoint commits "
+        "again [KAFKA_COMMIT_FAILED]",
+        name_, position, rd_kafka_err2str(error));
+  }
+  return {};
+}
+
+void KafkaSource::Pause() {
+  std::lock_guard lock(mutex_);
+  if (paused_ || consumer_ == nullptr) return;
+  paused_ = true;
+  rd_kafka_topic_partition_list_t* assignment = nullptr;
+  if (rd_kafka_assignment(consumer_, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_pause_partitions(consumer_, assignment);
+    rd_kafka_topic_partition_list_destroy(assignment);
+  }
+}
+
+void KafkaSource::Resume() {
+  std::lock_guard lock(mutex_);
+  if (!paused_ || consumer_ == nullptr) return;
+  paused_ = false;
+  rd_kafka_topic_partition_list_t* assignment = nullptr;
+  if (rd_kafka_assignment(consumer_, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_resume_partitions(consumer_, assignment);
+    rd_kafka_topic_partition_list_destroy(assignment);
+  }
+}
+
+std::vector<PartitionLag> KafkaSource::Lag() const {
+  std::vector<PartitionLag> lags;
+  std::lock_guard lock(mutex_);
+  for (const auto& [partition, next] : owned_) {
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_get_watermark_offsets(consumer_, partition.topic.c_str(), partition.partition,
+                                       &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    // Nothing handed out yet: the whole retained log is behind.
+    int64_t from = next >= 0 ? next : low;
+    lags.push_back({partition, std::max<int64_t>(0, high - from)});
+  }
+  return lags;
+}
+
+std::vector<TopicPartition> KafkaSource::Assignment() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TopicPartition> partitions;
+  for (const auto& entry : owned_) partitions.push_back(entry.first);
+  return partitions;
+}
+
+std::string KafkaSource::FormatPosition(const std::map<TopicPartition, int64_t>& offsets) {
+  std::string text;
+  for (const auto& [partition, offset] : offsets) {
+    if (!text.empty()) text += ';';
+    text += fmt::format("{}/{}={}", partition.topic, partition.partition, offset);
+  }
+  return text;
+}
+
+Result<std::map<TopicPartition, int64_t>> KafkaSource::ParsePosition(const std::string& position) {
+  std::map<TopicPartition, int64_t> offsets;
+  size_t start = 0;
+  while (start < position.size()) {
+    size_t end = position.find(';', start);
+    if (end == std::string::npos) end = position.size();
+    std::string_view part(position.data() + start, end - start);
+    size_t slash = part.rfind('/');
+    size_t equals = part.rfind('=');
+    int32_t partition = -1;
+    int64_t offset = -1;
+    bool good = slash != std::string_view::npos && slash > 0 && equals != std::string_view::npos &&
+                equals > slash;
+    if (good) {
+      auto [p_end, p_error] =
+          std::from_chars(part.data() + slash + 1, part.data() + equals, partition);
+      auto [o_end, o_error] =
+          std::from_chars(part.data() + equals + 1, part.data() + part.size(), offset);
+      good = p_error == std::errc() && p_end == part.data() + equals && o_error == std::errc() &&
+             o_end == part.data() + part.size() && partition >= 0 && offset >= 0;
+    }
+    if (!good) {
+      return MakeError(
+          ErrorCode::kSourcePositionInvalid,
+          fmt::format("'{}' in Kafka position '{}' is not topic/partition=offset", part, position));
+    }
+    offsets[{std::string(part.substr(0, slash)), partition}] = offset;
+    start = end + 1;
+  }
+  return offsets;
+}
+
+}  // namespace sluice

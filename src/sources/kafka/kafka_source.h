@@ -1,0 +1,120 @@
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/spec.h"
+#include "dataflow/source.h"
+#include "sources/message_decoder.h"
+
+namespace sluice {
+
+/// One partition of a topic, ordered by topic then partition.
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  auto operator<=>(const TopicPartition&) const = default;
+};
+
+/// How far one owned partition is behind its log end.
+struct PartitionLag {
+  TopicPartition partition;
+  int64_t lag = 0;  // high watermark - next offset to hand out
+};
+
+/// An unbounded source consuming Kafka topics as a member of a consumer group (librdkafka,
+/// eager assignment). Offsets are never auto-committed: CommitPosition commits them once the
+/// checkpoint that covers them is in ClickHouse. A message that cannot become a row is a dead
+/// letter named "topic/partition@offset" and never blocks its partition.
+///
+/// Threads: Open, Restore, Poll and Position from the pipeline's source thread; CommitPosition
+/// from the checkpoint thread; Pause, Resume and Lag from any thread.
+class KafkaSource : public Source {
+ public:
+  KafkaSource(std::string name, KafkaSourceSpec spec, uint32_t batch_rows,
+              std::vector<DecodeField> fields, DecodeOptions options = {});
+  ~KafkaSource() override;
+
+  /// The source of a `type: kafka` entry of a loaded spec, decoding into `stream`'s fields.
+  /// Throws SetupError when the message format does not fit the stream.
+  static std::unique_ptr<KafkaSource> FromSpec(const SourceSpec& source, const StreamSpec& stream,
+                                               const TableSpec& table);
+
+  const Schema& schema() const { return decoder_.schema(); }
+
+  /// Creates the consumer and subscribes; partitions are assigned during the first polls.
+  Status Open() override;
+  /// Up to batch_rows messages, waiting at most poll_timeout when none are ready.
+  Result<PollStatus> Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) override;
+  /// "topic/partition=next offset" per owned partition that has handed out a record or was
+  /// restored, joined by ';' in topic, partition order ("" when none).
+  std::string Position() const override;
+  /// Partitions named in `position` resume at its offsets when (and while) they are assigned to
+  /// this member; callable before or after Open.
+  Status Restore(const std::string& position) override;
+  /// "topic/partition/first-last" per partition of the last poll's records, joined by ';'.
+  std::string LastPollIdentity() const override { return last_identity_; }
+  uint64_t bytes_read() const override { return bytes_read_; }
+  /// Commits the offsets of `position` for the partitions this member still owns. A failed
+  /// commit (e.g. during a rebalance) is logged and repeated by the next call: never fatal.
+  Status CommitPosition(const std::string& position) override;
+
+  /// Backpressure: stops fetching from every owned (and later assigned) partition until Resume.
+  void Pause();
+  void Resume();
+  /// Per owned partition: high watermark minus the next offset to hand out (from the client's
+  /// last fetch response; partitions without either are left out).
+  std::vector<PartitionLag> Lag() const;
+  /// The partitions this member owns now.
+  std::vector<TopicPartition> Assignment() const;
+
+  /// Also keep, for each row of the last poll, its message value and "topic/partition@offset"
+  /// (what a later check needs to dead-letter the row).
+  void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
+  const std::pair<std::string, std::string>& RowRecord(size_t row) const {
+    return row_records_[row];
+  }
+
+  /// "topic/partition=offset;..." parsed; an error names the malformed part.
+  static Result<std::map<TopicPartition, int64_t>> ParsePosition(const std::string& position);
+  static std::string FormatPosition(const std::map<TopicPartition, int64_t>& offsets);
+
+ private:
+  static void RebalanceCallback(rd_kafka_t* consumer, rd_kafka_resp_err_t error,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  void OnRebalance(rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t* partitions);
+  /// Sets the start of assigned partitions that have no checkpointed or committed offset to the
+  /// first offset at or after the `timestamp:` start.
+  void ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions);
+  /// Called with mutex_ held.
+  void HandleMessage(const rd_kafka_message_t& message, Batch& batch,
+                     std::vector<DeadLetter>& dead_letters);
+
+  std::string name_;
+  KafkaSourceSpec spec_;
+  uint32_t batch_rows_;
+  MessageDecoder decoder_;
+  rd_kafka_t* consumer_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::vector<rd_kafka_message_t*> messages_;
+
+  mutable std::mutex mutex_;                    // guards the partition maps and paused_
+  std::map<TopicPartition, int64_t> owned_;     // owned partition -> next offset (-1 unknown)
+  std::map<TopicPartition, int64_t> restored_;  // from Restore, for partitions not yet assigned
+  bool paused_ = false;
+
+  std::map<TopicPartition, std::pair<int64_t, int64_t>> poll_ranges_;
+  std::string last_identity_;
+  uint64_t bytes_read_ = 0;
+  bool keep_row_records_ = false;
+  std::vector<std::pair<std::string, std::string>> row_records_;
+};
+
+}  // namespace sluice
