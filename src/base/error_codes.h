@@ -49,6 +49,10 @@ namespace sluice {
     "a record that fails one of its stream's rules")                                               \
   X(kRecordDuplicate, 211, "RECORD_DUPLICATE",                                                     \
     "a repeat of a deduplication key already seen within the window")                              \
+  X(kCdcTruncateNotApplied, 230, "CDC_TRUNCATE_NOT_APPLIED",                                      \
+    "a TRUNCATE of a replicated table: ClickHouse keeps its rows until a new snapshot")            \
+  X(kSourceValueUnconvertible, 231, "SOURCE_VALUE_UNCONVERTIBLE",                                  \
+    "a database column value that does not fit its ClickHouse type")                               \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -68,7 +72,19 @@ namespace sluice {
   X(kServerListenFailed, 410, "SERVER_LISTEN_FAILED",                                              \
     "an HTTP listener cannot bind its address and port")                                           \
   X(kAuthTokenMissing, 411, "AUTH_TOKEN_MISSING",                                                  \
-    "an environment variable named for an API token is unset or empty")
+    "an environment variable named for an API token is unset or empty") \
+  X(kPgConnectionFailed, 450, "PG_CONNECTION_FAILED",                                              \
+    "PostgreSQL cannot be reached or closed the connection")                                       \
+  X(kPgReplicationFailed, 451, "PG_REPLICATION_FAILED",                                            \
+    "a replication step failed: slot, publication, snapshot or streaming")                         \
+  X(kPgProtocolError, 452, "PG_PROTOCOL_ERROR",                                                    \
+    "a replication message sluice cannot decode")                                                  \
+  X(kSourceTableUnsupported, 453, "SOURCE_TABLE_UNSUPPORTED",                                      \
+    "a source table that is missing or has no primary key")                                        \
+  X(kSqlPollFailed, 454, "SQL_POLL_FAILED",                                                        \
+    "a polled database cannot be reached or refused a polling query")                              \
+  X(kSourceSchemaChangeFailed, 455, "SOURCE_SCHEMA_CHANGE_FAILED",                                 \
+    "a column added in the source could not be added to the ClickHouse table")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,
