@@ -162,7 +162,9 @@ Status PostgresCdcSource::LoadTable(Table& table) {
   std::string oid_text = std::to_string(table.oid);
   auto columns = query_->ExecParams(
       "SELECT a.attname, a.atttypid, a.atttypmod, "
-      "COALESCE(array_position(i.indkey::int2[], a.attnum), 0) FROM pg_attribute a "
+      // int2vector subscripts start at 0: positions are made 1-based.
+      "COALESCE(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, "
+      "0) FROM pg_attribute a "
       "LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary "
       "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
       {oid_text.c_str()});
@@ -541,10 +543,13 @@ Result<PollStatus> PostgresCdcSource::PollStream(Batch& batch,
     char* buffer = nullptr;
     int size = PQgetCopyData(replication_->get(), &buffer, 1);
     if (size == 0) {
-      if (waited || batch.num_rows() + dead_letters.size() > 0) break;
-      waited = true;
+      // Take what the socket holds already; wait (once per Poll) only when nothing is ready.
       pollfd descriptor{PQsocket(replication_->get()), POLLIN, 0};
-      ::poll(&descriptor, 1, kIdleWaitMillis);
+      bool have = batch.num_rows() + dead_letters.size() > 0;
+      if (waited && ::poll(&descriptor, 1, 0) <= 0) break;
+      if (!waited && !have) ::poll(&descriptor, 1, kIdleWaitMillis);
+      if (have && ::poll(&descriptor, 1, 0) <= 0) break;
+      waited = waited || !have;
       if (PQconsumeInput(replication_->get()) == 0) {
         LoseConnection(MakeError(ErrorCode::kPgConnectionFailed, replication_->LastError()));
         break;
