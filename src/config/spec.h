@@ -176,8 +176,8 @@ struct PostgresCdcSpec {
   std::vector<std::string> tables;  // "schema.table" (a bare name is in public)
   std::string slot = "sluice";
   std::string publication = "sluice";
-  bool create_publication = true;  // create the publication when missing, else it must exist
-  bool snapshot = true;            // copy the tables first ("initial") or not ("never")
+  bool create_publication = true;     // create the publication when missing, else it must exist
+  bool snapshot = true;               // copy the tables first ("initial") or not ("never")
   uint32_t snapshot_parallelism = 2;  // connections copying one table, by primary-key ranges
   std::string table_prefix;           // ClickHouse table = prefix + source table name
 };
@@ -230,8 +230,8 @@ struct ListenAddress {
 struct ServerSpec {
   ListenAddress listen{"127.0.0.1", 8080};    // ingest API, /healthz, /readyz, /metrics
   std::optional<ListenAddress> query_listen;  // ClickHouse-compatible queries; unset: off
-  uint32_t threads = 16;  // a request holds its thread until its records are fsynced
-  uint64_t max_body_bytes = 16777216;        // after decompression
+  uint32_t threads = 16;               // a request holds its thread until its records are fsynced
+  uint64_t max_body_bytes = 16777216;  // after decompression
   std::vector<std::string> token_variables;  // environment variables holding bearer tokens
   bool query_read_only = true;
   SpecLocation where;

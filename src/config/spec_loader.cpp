@@ -1096,11 +1096,37 @@ class SpecLoader {
     source.name = name;
     source.where = errors_.Locate(mark);
     source.type = reader.String("type");
-    if (source.type != "file") {
+    const std::vector<std::string> types = {"file", "postgres_cdc", "sql_poll"};
+    bool known = IsOneOf(source.type, {"file", "postgres_cdc", "sql_poll"});
+    // An unknown type is checked like a file source, so that its other mistakes show too.
+    std::string kind = known ? source.type : "file";
+    if (!known) {
       errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("type"),
-                  fmt::format("{}: source type '{}' is not supported (only 'file')",
-                              reader.PathOf("type"), source.type));
+                  fmt::format("{}: source type '{}' is not supported (file, postgres_cdc, "
+                              "sql_poll){}",
+                              reader.PathOf("type"), source.type, DidYouMean(source.type, types)));
     }
+    auto require = [&](std::string_view key, bool needed) {
+      if (needed && !reader.Has(key)) {
+        errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                    fmt::format("{}: missing required key '{}' for a {} source", path, key, kind));
+      }
+    };
+    require("stream", kind != "postgres_cdc");
+    require("path", kind == "file");
+    require("postgres_cdc", kind == "postgres_cdc");
+    require("sql_poll", kind == "sql_poll");
+    for (std::string_view key : {"path", "format", "csv", "postgres_cdc", "sql_poll"}) {
+      bool belongs = kind == "file" ? (key != "postgres_cdc" && key != "sql_poll") : key == kind;
+      if (reader.Has(key) && !belongs) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                    fmt::format("{}: not an option of a {} source", reader.PathOf(key), kind));
+      }
+    }
+    if (source.type == "postgres_cdc" && reader.Has("postgres_cdc")) {
+      source.postgres_cdc = LoadPostgresCdc(reader);
+    }
+    if (source.type == "sql_poll" && reader.Has("sql_poll")) source.sql_poll = LoadSqlPoll(reader);
     source.stream = reader.String("stream");
     if (reader.Has("stream") && spec_.FindStream(source.stream) == nullptr) {
       std::vector<std::string> names;
@@ -1109,7 +1135,7 @@ class SpecLoader {
                   fmt::format("{}: no stream '{}' in streams{}", reader.PathOf("stream"),
                               source.stream, DidYouMean(source.stream, names)));
     }
-    if (reader.Has("path")) {
+    if (reader.Has("path") && kind == "file") {
       source.path = ResolvePath(base_dir_, reader.String("path"));
       std::error_code error;
       if (!std::filesystem::is_regular_file(source.path, error)) {
@@ -1118,11 +1144,70 @@ class SpecLoader {
                                 reader.String("path"), source.path));
       }
     }
-    LoadFormat(reader, source);
+    if (kind == "file") LoadFormat(reader, source);
     if (auto batch_rows = reader.Int("batch_rows", 1, 10'000'000)) {
       source.batch_rows = static_cast<uint32_t>(*batch_rows);
     }
     spec_.sources.push_back(std::move(source));
+  }
+
+  PostgresCdcSpec LoadPostgresCdc(const SectionReader& source) {
+    SectionReader reader(source.Get("postgres_cdc"), kPostgresCdcSection,
+                         source.PathOf("postgres_cdc"), source.MarkOf("postgres_cdc"), errors_);
+    PostgresCdcSpec spec;
+    spec.dsn = reader.String("dsn");
+    for (const LocatedString& table : reader.Strings("tables")) spec.tables.push_back(table.text);
+    spec.slot = reader.String("slot");
+    spec.publication = reader.String("publication");
+    // Both are spliced into replication commands: plain identifiers only.
+    for (std::string_view key : {"slot", "publication"}) {
+      std::string value = reader.String(key);
+      if (!IsIdentifier(value)) {
+        errors_.Add(ErrorCode::kSpecInvalidIdentifier, reader.MarkOf(key),
+                    fmt::format("{}: '{}' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                                reader.PathOf(key), value));
+      }
+    }
+    spec.create_publication = reader.Bool("create_publication");
+    std::string snapshot = reader.String("snapshot");
+    if (!IsOneOf(snapshot, {"initial", "never"})) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("snapshot"),
+                  fmt::format("{}: '{}' is neither initial nor never", reader.PathOf("snapshot"),
+                              snapshot));
+    }
+    spec.snapshot = snapshot != "never";
+    if (auto parallelism = reader.Int("snapshot_parallelism", 1, 64)) {
+      spec.snapshot_parallelism = static_cast<uint32_t>(*parallelism);
+    }
+    spec.table_prefix = reader.String("table_prefix");
+    return spec;
+  }
+
+  SqlPollSpec LoadSqlPoll(const SectionReader& source) {
+    SectionReader reader(source.Get("sql_poll"), kSqlPollSection, source.PathOf("sql_poll"),
+                         source.MarkOf("sql_poll"), errors_);
+    SqlPollSpec spec;
+    spec.driver = reader.String("driver");
+    if (!IsOneOf(spec.driver, {"postgres", "mysql"})) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("driver"),
+                  fmt::format("{}: unknown driver '{}' (postgres or mysql)",
+                              reader.PathOf("driver"), spec.driver));
+    }
+    spec.dsn = reader.String("dsn");
+    if (spec.driver == "mysql" && reader.Has("dsn") && spec.dsn.rfind("mysql://", 0) != 0) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("dsn"),
+                  fmt::format("{}: a mysql dsn is mysql://user:password@host:port/database",
+                              reader.PathOf("dsn")));
+    }
+    spec.table = reader.String("table");
+    spec.cursor = reader.String("cursor");
+    for (const LocatedString& key : reader.Strings("key")) spec.key.push_back(key.text);
+    if (auto overlap = reader.Int("overlap", 0, 1'000'000'000)) spec.overlap = *overlap;
+    if (auto interval =
+            reader.Duration("interval", std::chrono::milliseconds(10), std::chrono::hours(24))) {
+      spec.interval = *interval;
+    }
+    return spec;
   }
 
   void LoadFormat(const SectionReader& reader, SourceSpec& source) {

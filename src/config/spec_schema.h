@@ -55,6 +55,8 @@ extern const SectionDescriptor kStreamSection;
 extern const SectionDescriptor kStreamFieldSection;
 extern const SectionDescriptor kSourceSection;
 extern const SectionDescriptor kCsvSection;
+extern const SectionDescriptor kPostgresCdcSection;
+extern const SectionDescriptor kSqlPollSection;
 extern const SectionDescriptor kServerSection;
 extern const SectionDescriptor kServerAuthSection;
 extern const SectionDescriptor kWalSection;
