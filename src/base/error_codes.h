@@ -69,6 +69,10 @@ namespace sluice {
     "a message read in string format whose value is not valid UTF-8")                              \
   X(kRecordMetadataMismatch, 222, "RECORD_METADATA_MISMATCH",                                      \
     "a message key, header, offset or time that does not fit its field's type")                    \
+  X(kCdcTruncateNotApplied, 230, "CDC_TRUNCATE_NOT_APPLIED",                                       \
+    "a TRUNCATE of a replicated table: ClickHouse keeps its rows until a new snapshot")            \
+  X(kSourceValueUnconvertible, 231, "SOURCE_VALUE_UNCONVERTIBLE",                                  \
+    "a database column value that does not fit its ClickHouse type")                               \
   X(kWarehouseUnavailable, 300, "WAREHOUSE_UNAVAILABLE",                                           \
     "the warehouse engine cannot be loaded or connected")                                          \
   X(kWarehouseQueryFailed, 301, "WAREHOUSE_QUERY_FAILED",                                          \
@@ -108,6 +112,17 @@ namespace sluice {
   X(kNatsError, 443, "NATS_ERROR", "a NATS connection or JetStream call failed")                   \
   X(kSourcePositionInvalid, 444, "SOURCE_POSITION_INVALID",                                        \
     "a checkpointed source position that cannot be read or belongs to another source")             \
+  X(kPgConnectionFailed, 450, "PG_CONNECTION_FAILED",                                              \
+    "PostgreSQL cannot be reached or closed the connection")                                       \
+  X(kPgReplicationFailed, 451, "PG_REPLICATION_FAILED",                                            \
+    "a replication step failed: slot, publication, snapshot or streaming")                         \
+  X(kPgProtocolError, 452, "PG_PROTOCOL_ERROR", "a replication message sluice cannot decode")      \
+  X(kSourceTableUnsupported, 453, "SOURCE_TABLE_UNSUPPORTED",                                      \
+    "a source table that is missing or has no primary key")                                        \
+  X(kSqlPollFailed, 454, "SQL_POLL_FAILED",                                                        \
+    "a polled database cannot be reached or refused a polling query")                              \
+  X(kSourceSchemaChangeFailed, 455, "SOURCE_SCHEMA_CHANGE_FAILED",                                 \
+    "a column added in the source could not be added to the ClickHouse table")                     \
   X(kMonitoringEndpointFailed, 460, "MONITORING_ENDPOINT_FAILED",                                  \
     "the /metrics endpoint of a running sluice did not answer or answered an error")               \
   X(kLookupFailed, 470, "LOOKUP_FAILED",                                                           \

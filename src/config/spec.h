@@ -212,8 +212,34 @@ struct NatsSourceSpec {
   SpecLocation where;
 };
 
-/// An input feeding one stream: a bounded file (NDJSON or CSV lines), a Kafka consumer or a NATS
-/// JetStream consumer.
+/// A PostgreSQL table set replicated by logical decoding (pgoutput): an initial snapshot, then
+/// every committed change, into ReplacingMergeTree tables derived from the source tables.
+struct PostgresCdcSpec {
+  std::string dsn;                  // libpq conninfo or URI
+  std::vector<std::string> tables;  // "schema.table" (a bare name is in public)
+  std::string slot = "sluice";
+  std::string publication = "sluice";
+  bool create_publication = true;     // create the publication when missing, else it must exist
+  bool snapshot = true;               // copy the tables first ("initial") or not ("never")
+  uint32_t snapshot_parallelism = 2;  // connections copying one table, by primary-key ranges
+  std::string table_prefix;           // ClickHouse table = prefix + source table name
+};
+
+/// A database table read by repeated queries on a cursor column (PostgreSQL or MariaDB/MySQL).
+struct SqlPollSpec {
+  std::string driver = "postgres";  // "postgres" or "mysql"
+  std::string dsn;                  // libpq conninfo, or mysql://user:password@host:port/db
+  std::string table;                // table name as the database spells it (may be qualified)
+  std::string cursor;               // an integer or timestamp column that grows with changes
+  std::vector<std::string> key;     // columns identifying a row, for dropping re-read rows
+  /// How far below the last cursor value each query starts again, to catch rows committed late
+  /// with a smaller cursor: integer units for an integer cursor, seconds for a timestamp one.
+  int64_t overlap = 0;
+  std::chrono::milliseconds interval{1000};  // pause after a poll that found nothing new
+};
+
+/// An input: a bounded file (NDJSON or CSV lines), a Kafka or NATS JetStream consumer,
+/// PostgreSQL change data capture, or SQL table polling.
 struct SourceSpec {
   std::string name;
   std::string type = "file";  // file, kafka or nats
@@ -225,6 +251,8 @@ struct SourceSpec {
   uint32_t batch_rows = 65536;
   std::optional<KafkaSourceSpec> kafka;  // set for type kafka
   std::optional<NatsSourceSpec> nats;    // set for type nats
+  std::optional<PostgresCdcSpec> postgres_cdc;  // type postgres_cdc
+  std::optional<SqlPollSpec> sql_poll;          // type sql_poll
   SpecLocation where;
 };
 

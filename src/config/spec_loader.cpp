@@ -1386,17 +1386,26 @@ class SpecLoader {
     source.name = name;
     source.where = errors_.Locate(mark);
     source.type = reader.String("type");
-    if (!IsOneOf(source.type, {"file", "kafka", "nats"})) {
+    const std::vector<std::string> types = {"file", "kafka", "nats", "postgres_cdc", "sql_poll"};
+    bool known = IsOneOf(source.type, {"file", "kafka", "nats", "postgres_cdc", "sql_poll"});
+    // An unknown type is checked like a file source, so that its other mistakes show too.
+    std::string kind = known ? source.type : "file";
+    if (!known) {
       errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("type"),
-                  fmt::format("{}: source type '{}' is not supported (file, kafka or nats){}",
-                              reader.PathOf("type"), source.type,
-                              DidYouMean(source.type, {"file", "kafka", "nats"})));
+                  fmt::format("{}: source type '{}' is not supported (file, kafka, nats, "
+                              "postgres_cdc or sql_poll){}",
+                              reader.PathOf("type"), source.type, DidYouMean(source.type, types)));
+    }
+    // A PostgreSQL source names its tables and fills one stream per table itself.
+    if (kind != "postgres_cdc" && !reader.Has("stream")) {
+      errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                  fmt::format("{}: missing required key 'stream' for a {} source", path, kind));
     }
     source.stream = reader.String("stream");
     const StreamSpec* stream = spec_.FindStream(source.stream);
     if (reader.Has("stream") && stream == nullptr) {
       std::vector<std::string> names;
-      for (const StreamSpec& known : spec_.streams) names.push_back(known.name);
+      for (const StreamSpec& each : spec_.streams) names.push_back(each.name);
       errors_.Add(ErrorCode::kSpecUnknownReference, reader.MarkOf("stream"),
                   fmt::format("{}: no stream '{}' in streams{}", reader.PathOf("stream"),
                               source.stream, DidYouMean(source.stream, names)));
@@ -1404,33 +1413,32 @@ class SpecLoader {
     if (auto batch_rows = reader.Int("batch_rows", 1, 10'000'000)) {
       source.batch_rows = static_cast<uint32_t>(*batch_rows);
     }
-    // Each type's own options are allowed only with that type.
-    for (std::string_view own : {"kafka", "nats"}) {
-      if (reader.Has(own) && source.type != own) {
+    // Each type's own options are allowed only with that type, the file options only for files.
+    for (std::string_view own : {"kafka", "nats", "postgres_cdc", "sql_poll"}) {
+      if (reader.Has(own) && kind != own) {
         errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(own),
-                    fmt::format("{}: {} options given for a {} source", reader.PathOf(own), own,
-                                source.type));
+                    fmt::format("{}: not an option of a {} source", reader.PathOf(own), kind));
       }
     }
-    if (source.type == "kafka" || source.type == "nats") {
+    if (kind != "file") {
       for (std::string_view file_key : {"path", "format", "csv"}) {
         if (reader.Has(file_key)) {
-          errors_.Add(
-              ErrorCode::kSpecInvalidValue, reader.MarkOf(file_key),
-              fmt::format("{}: only a file source has {}{}", reader.PathOf(file_key), file_key,
-                          file_key == "format"
-                              ? fmt::format(" (set {}.format)", reader.PathOf(source.type))
-                              : ""));
+          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(file_key),
+                      fmt::format("{}: only a file source has {}", reader.PathOf(file_key),
+                                  file_key));
         }
       }
-      if (!reader.Has(source.type)) {
-        errors_.Add(
-            ErrorCode::kSpecMissingKey, reader.mark(),
-            fmt::format("{}: a {} source needs its '{}' options", path, source.type, source.type));
-      } else if (source.type == "kafka") {
+      if (!reader.Has(kind)) {
+        errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
+                    fmt::format("{}: a {} source needs its '{}' options", path, kind, kind));
+      } else if (kind == "kafka") {
         source.kafka = LoadKafka(reader, stream);
-      } else {
+      } else if (kind == "nats") {
         source.nats = LoadNats(reader, stream);
+      } else if (kind == "postgres_cdc") {
+        source.postgres_cdc = LoadPostgresCdc(reader);
+      } else {
+        source.sql_poll = LoadSqlPoll(reader);
       }
       spec_.sources.push_back(std::move(source));
       return;
@@ -1438,8 +1446,7 @@ class SpecLoader {
     if (!reader.Has("path")) {
       errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
                   fmt::format("{}: a file source needs 'path'", path));
-    }
-    if (reader.Has("path")) {
+    } else {
       source.path = ResolvePath(base_dir_, reader.String("path"));
       std::error_code error;
       if (!std::filesystem::is_regular_file(source.path, error)) {
@@ -1633,6 +1640,65 @@ class SpecLoader {
       }
       body(name, entry.second.Scalar(), path, key_mark);
     }
+  }
+
+  PostgresCdcSpec LoadPostgresCdc(const SectionReader& source) {
+    SectionReader reader(source.Get("postgres_cdc"), kPostgresCdcSection,
+                         source.PathOf("postgres_cdc"), source.MarkOf("postgres_cdc"), errors_);
+    PostgresCdcSpec spec;
+    spec.dsn = reader.String("dsn");
+    for (const LocatedString& table : reader.Strings("tables")) spec.tables.push_back(table.text);
+    spec.slot = reader.String("slot");
+    spec.publication = reader.String("publication");
+    // Both are spliced into replication commands: plain identifiers only.
+    for (std::string_view key : {"slot", "publication"}) {
+      std::string value = reader.String(key);
+      if (!IsIdentifier(value)) {
+        errors_.Add(ErrorCode::kSpecInvalidIdentifier, reader.MarkOf(key),
+                    fmt::format("{}: '{}' is not an identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                                reader.PathOf(key), value));
+      }
+    }
+    spec.create_publication = reader.Bool("create_publication");
+    std::string snapshot = reader.String("snapshot");
+    if (!IsOneOf(snapshot, {"initial", "never"})) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("snapshot"),
+                  fmt::format("{}: '{}' is neither initial nor never", reader.PathOf("snapshot"),
+                              snapshot));
+    }
+    spec.snapshot = snapshot != "never";
+    if (auto parallelism = reader.Int("snapshot_parallelism", 1, 64)) {
+      spec.snapshot_parallelism = static_cast<uint32_t>(*parallelism);
+    }
+    spec.table_prefix = reader.String("table_prefix");
+    return spec;
+  }
+
+  SqlPollSpec LoadSqlPoll(const SectionReader& source) {
+    SectionReader reader(source.Get("sql_poll"), kSqlPollSection, source.PathOf("sql_poll"),
+                         source.MarkOf("sql_poll"), errors_);
+    SqlPollSpec spec;
+    spec.driver = reader.String("driver");
+    if (!IsOneOf(spec.driver, {"postgres", "mysql"})) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("driver"),
+                  fmt::format("{}: unknown driver '{}' (postgres or mysql)",
+                              reader.PathOf("driver"), spec.driver));
+    }
+    spec.dsn = reader.String("dsn");
+    if (spec.driver == "mysql" && reader.Has("dsn") && spec.dsn.rfind("mysql://", 0) != 0) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("dsn"),
+                  fmt::format("{}: a mysql dsn is mysql://user:password@host:port/database",
+                              reader.PathOf("dsn")));
+    }
+    spec.table = reader.String("table");
+    spec.cursor = reader.String("cursor");
+    for (const LocatedString& key : reader.Strings("key")) spec.key.push_back(key.text);
+    if (auto overlap = reader.Int("overlap", 0, 1'000'000'000)) spec.overlap = *overlap;
+    if (auto interval =
+            reader.Duration("interval", std::chrono::milliseconds(10), std::chrono::hours(24))) {
+      spec.interval = *interval;
+    }
+    return spec;
   }
 
   void LoadFormat(const SectionReader& reader, SourceSpec& source) {

@@ -524,11 +524,15 @@ constexpr KeyDescriptor kSourceKeys[] = {
      .default_value = "file",
      .description = "`file` reads a file once; `kafka` consumes Kafka topics (see "
                     "`sources.<source>.kafka`); `nats` consumes a NATS JetStream stream (see "
-                    "`sources.<source>.nats`)."},
-    {.key = "stream", .required = true, .description = "The stream the records go to."},
+                    "`sources.<source>.nats`); `postgres_cdc` replicates PostgreSQL tables "
+                    "(snapshot, then changes); `sql_poll` reads a database table by a cursor "
+                    "column, again and again."},
+    {.key = "stream",
+     .description = "The stream the records go to; required except for `postgres_cdc`, which "
+                    "derives its tables from the source tables."},
     {.key = "path",
-     .description = "The file, relative to the spec's folder; it must exist. Required for "
-                    "`file`, only for `file`."},
+     .description = "`file`: the file, relative to the spec's folder; it must exist. Required "
+                    "for `file`, only for `file`."},
     {.key = "format",
      .computed_default = "from the extension",
      .description = "`ndjson` (.ndjson, .jsonl, .json) or `csv` (.csv)."},
@@ -547,6 +551,13 @@ constexpr KeyDescriptor kSourceKeys[] = {
      .kind = KeyKind::kMap,
      .description = "NATS JetStream options (see `sources.<source>.nats`); required for nats, "
                     "only for nats."},
+    {.key = "postgres_cdc",
+     .kind = KeyKind::kMap,
+     .description = "PostgreSQL change data capture (see `sources.<source>.postgres_cdc`); "
+                    "required for that type."},
+    {.key = "sql_poll",
+     .kind = KeyKind::kMap,
+     .description = "Table polling (see `sources.<source>.sql_poll`); required for that type."},
 };
 
 constexpr KeyDescriptor kKafkaKeys[] = {
@@ -648,6 +659,73 @@ constexpr KeyDescriptor kNatsMetadataKeys[] = {
     {.key = "timestamp",
      .description = "Field for the time the stream stored the message (a DateTime64, DateTime or "
                     "integer of epoch milliseconds)."},
+
+constexpr KeyDescriptor kPostgresCdcKeys[] = {
+    {.key = "dsn",
+     .required = true,
+     .description = "libpq connection string or URI (`host=... port=... dbname=... user=...`); "
+                    "a password comes best from PGPASSWORD or ~/.pgpass. The user needs the "
+                    "REPLICATION attribute and SELECT on the tables."},
+    {.key = "tables",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "Tables to replicate, `schema.table` (a bare name is in `public`); each "
+                    "needs a primary key. Each lands in a ClickHouse table of its name."},
+    {.key = "slot",
+     .default_value = "sluice",
+     .description = "Logical replication slot (pgoutput), created when missing."},
+    {.key = "publication",
+     .default_value = "sluice",
+     .description = "Publication naming the tables."},
+    {.key = "create_publication",
+     .kind = KeyKind::kBool,
+     .default_value = "true",
+     .description = "Create the publication FOR TABLE the tables when it is missing; false: "
+                    "it must exist."},
+    {.key = "snapshot",
+     .default_value = "initial",
+     .description = "`initial` copies the tables before streaming changes; `never` streams "
+                    "only changes from the slot's creation on."},
+    {.key = "snapshot_parallelism",
+     .kind = KeyKind::kInt,
+     .default_value = "2",
+     .description = "Connections copying one table, by ranges of a single integer primary "
+                    "key, 1 to 64."},
+    {.key = "table_prefix",
+     .default_value = "",
+     .description = "Prefix of the ClickHouse table names."},
+};
+
+constexpr KeyDescriptor kSqlPollKeys[] = {
+    {.key = "driver",
+     .default_value = "postgres",
+     .description = "`postgres` (libpq) or `mysql` (MariaDB and MySQL)."},
+    {.key = "dsn",
+     .required = true,
+     .description = "postgres: a libpq connection string or URI; mysql: "
+                    "`mysql://user:password@host:port/database`."},
+    {.key = "table",
+     .required = true,
+     .description = "The table (or view) to read, as the database names it (`schema.table` "
+                    "allowed)."},
+    {.key = "cursor",
+     .required = true,
+     .description = "An integer or timestamp column that grows with every insert and update."},
+    {.key = "key",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "Columns identifying a row: with the cursor value they tell re-read rows "
+                    "apart from changed ones."},
+    {.key = "overlap",
+     .kind = KeyKind::kInt,
+     .default_value = "0",
+     .description = "How far below the last cursor value each query starts again, to catch "
+                    "rows committed late: units of an integer cursor, seconds of a timestamp "
+                    "one; 0 to 1000000000."},
+    {.key = "interval",
+     .kind = KeyKind::kDuration,
+     .default_value = "1s",
+     .description = "Pause after a query that found nothing new, 10ms to 1d."},
 };
 
 constexpr KeyDescriptor kCsvKeys[] = {
@@ -691,6 +769,11 @@ const SectionDescriptor kNatsSection{"sources.<source>.nats",
 const SectionDescriptor kNatsMetadataSection{"sources.<source>.nats.metadata",
                                              "NATS message metadata stored in stream fields.",
                                              kNatsMetadataKeys};
+const SectionDescriptor kPostgresCdcSection{"sources.<source>.postgres_cdc",
+                                            "PostgreSQL tables replicated by logical decoding.",
+                                            kPostgresCdcKeys};
+const SectionDescriptor kSqlPollSection{"sources.<source>.sql_poll",
+                                        "A database table read by a cursor column.", kSqlPollKeys};
 const SectionDescriptor kServerSection{"server", "The HTTP server of `sluice run`.", kServerKeys};
 const SectionDescriptor kServerAuthSection{"server.auth", "Who may send data.", kServerAuthKeys};
 const SectionDescriptor kWalSection{"wal", "The write-ahead log.", kWalKeys};
@@ -745,14 +828,15 @@ const KeyDescriptor* SectionDescriptor::Find(std::string_view key) const {
 }
 
 std::span<const SectionDescriptor* const> SpecSections() {
-  static constexpr std::array<const SectionDescriptor*, 27> kSections = {
-      &kTopLevelSection,     &kWarehouseSection,   &kServerSection,        &kServerAuthSection,
-      &kWalSection,          &kMonitoringSection,  &kTableSection,         &kEngineSection,
-      &kColumnSection,       &kIndexSection,       &kViewSection,          &kStreamSection,
-      &kStreamFieldSection,  &kStreamBatchSection, &kDeduplicateSection,   &kRecordRuleSection,
-      &kSourceSection,       &kCsvSection,         &kKafkaSection,         &kKafkaMetadataSection,
-      &kNatsSection,         &kNatsMetadataSection, &kAggregationSection,  &kWindowSection,
-      &kEventTimeSection,    &kAggregateSection,   &kCheckpointSection,
+  static constexpr std::array<const SectionDescriptor*, 29> kSections = {
+      &kTopLevelSection,     &kWarehouseSection,    &kServerSection,        &kServerAuthSection,
+      &kWalSection,          &kMonitoringSection,   &kTableSection,         &kEngineSection,
+      &kColumnSection,       &kIndexSection,        &kViewSection,          &kStreamSection,
+      &kStreamFieldSection,  &kStreamBatchSection,  &kDeduplicateSection,   &kRecordRuleSection,
+      &kSourceSection,       &kCsvSection,          &kKafkaSection,         &kKafkaMetadataSection,
+      &kNatsSection,         &kNatsMetadataSection, &kPostgresCdcSection,   &kSqlPollSection,
+      &kAggregationSection,  &kWindowSection,       &kEventTimeSection,     &kAggregateSection,
+      &kCheckpointSection,
   };
   return kSections;
 }

@@ -59,6 +59,8 @@ extern const SectionDescriptor kKafkaSection;
 extern const SectionDescriptor kKafkaMetadataSection;
 extern const SectionDescriptor kNatsSection;
 extern const SectionDescriptor kNatsMetadataSection;
+extern const SectionDescriptor kPostgresCdcSection;
+extern const SectionDescriptor kSqlPollSection;
 extern const SectionDescriptor kServerSection;
 extern const SectionDescriptor kServerAuthSection;
 extern const SectionDescriptor kWalSection;

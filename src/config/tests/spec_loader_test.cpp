@@ -692,6 +692,79 @@ streams:
   EXPECT_EQ(result.errors[2].code, ErrorCode::kSpecInvalidType);
 }
 
+TEST_F(SpecLoaderTest, DatabaseSources) {
+  SpecLoadResult result = Load(R"yaml(pipeline: p
+tables:
+  t:
+    columns: [{name: a, type: UInt64}]
+streams:
+  t: {}
+sources:
+  cdc:
+    type: postgres_cdc
+    postgres_cdc:
+      dsn: host=127.0.0.1 dbname=shop
+      tables: [public.orders, items]
+      slot: shop_slot
+      snapshot: never
+      snapshot_parallelism: 4
+  poll:
+    type: sql_poll
+    stream: t
+    sql_poll:
+      driver: mysql
+      dsn: mysql://reader:secret@127.0.0.1:3306/shop
+      table: events
+      cursor: updated_at
+      key: id
+      overlap: 30
+      interval: 5s
+)yaml");
+  ASSERT_TRUE(result.errors.empty()) << result.errors.front().ToString();
+  ASSERT_EQ(result.spec->sources.size(), 2u);
+  const SourceSpec& cdc = result.spec->sources[0];
+  ASSERT_TRUE(cdc.postgres_cdc.has_value());
+  EXPECT_EQ(cdc.postgres_cdc->tables, (std::vector<std::string>{"public.orders", "items"}));
+  EXPECT_EQ(cdc.postgres_cdc->slot, "shop_slot");
+  EXPECT_EQ(cdc.postgres_cdc->publication, "sluice");
+  EXPECT_FALSE(cdc.postgres_cdc->snapshot);
+  EXPECT_EQ(cdc.postgres_cdc->snapshot_parallelism, 4u);
+  const SourceSpec& poll = result.spec->sources[1];
+  ASSERT_TRUE(poll.sql_poll.has_value());
+  EXPECT_EQ(poll.sql_poll->driver, "mysql");
+  EXPECT_EQ(poll.sql_poll->key, (std::vector<std::string>{"id"}));
+  EXPECT_EQ(poll.sql_poll->overlap, 30);
+  EXPECT_EQ(poll.sql_poll->interval, std::chrono::seconds(5));
+
+  SpecLoadResult bad = Load(R"yaml(pipeline: p
+tables:
+  t:
+    columns: [{name: a, type: UInt64}]
+streams:
+  t: {}
+sources:
+  bad:
+    type: postgres_cdc
+    path: x.ndjson
+    postgres_cdc: {dsn: x, tables: t, slot: "bad-slot", snapshot: sometimes}
+  bad_poll:
+    type: sql_poll
+    stream: t
+    sql_poll: {driver: mysql, dsn: "host=x", table: e, cursor: c, key: [id]}
+)yaml");
+  std::vector<std::string> messages;
+  for (const Error& error : bad.errors) messages.push_back(error.message);
+  EXPECT_EQ(messages, (std::vector<std::string>{
+                          "sources.bad.path: not an option of a postgres_cdc source",
+                          "sources.bad.postgres_cdc.slot: 'bad-slot' is not an identifier "
+                          "([A-Za-z_][A-Za-z0-9_]*)",
+                          "sources.bad.postgres_cdc.snapshot: 'sometimes' is neither initial "
+                          "nor never",
+                          "sources.bad_poll.sql_poll.dsn: a mysql dsn is "
+                          "mysql://user:password@host:port/database",
+                      }));
+}
+
 TEST_F(SpecLoaderTest, SourceChecks) {
   WriteFile("events.txt", "");
   WriteFile("events.csv", "");
@@ -731,8 +804,8 @@ sources:
            "sources.no_format.path: cannot tell the format from 'events.txt'; set format: ndjson "
            "or csv"},
           {ErrorCode::kSpecInvalidValue,
-           "sources.bad_csv.type: source type 'kafak' is not supported (file, kafka or nats) (did "
-           "you mean 'kafka'?)"},
+           "sources.bad_csv.type: source type 'kafak' is not supported (file, kafka, nats, "
+           "postgres_cdc or sql_poll) (did you mean 'kafka'?)"},
           {ErrorCode::kSpecInvalidValue,
            "sources.bad_csv.csv.delimiter: the delimiter must be exactly one character, got '||'"},
           {ErrorCode::kSpecInvalidValue, "sources.bad_csv.batch_rows: 0 is outside 1..10000000"},
