@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -20,8 +21,9 @@
 #include "monitoring/alert_rules.h"
 #include "monitoring/dashboard.h"
 #include "monitoring/status.h"
-#include "runtime/live_pipeline.h"
 #include "runtime/aggregation_jobs.h"
+#include "runtime/live_pipeline.h"
+#include "runtime/source_jobs.h"
 #include "server/clickhouse_http_client.h"
 #include "server/http_client.h"
 #include "server/ingest_api.h"
@@ -326,6 +328,25 @@ int RunCommand(const std::string& spec_path, const std::string& savepoint, StopS
     if (counts->stopped) return kExitOk;
   }
   if (spec->server) return Serve(*spec, **warehouse, metrics, savepoint, stop);
+  bool unbounded = std::any_of(spec->sources.begin(), spec->sources.end(),
+                               [](const SourceSpec& source) { return SourceJobs::Runs(source); });
+  if (unbounded) {
+    // Queue and polling sources run until SIGINT or SIGTERM; aggregations read only files here.
+    auto sources = SourceJobs::Start(*spec, **warehouse, metrics);
+    if (!sources.ok()) {
+      PrintError(sources.error());
+      return kExitRuntimeFailure;
+    }
+    stop.Wait();
+    spdlog::info("signal {} received: stopping", stop.signal());
+    Status stopped = (*sources)->Stop();
+    if (!stopped.ok()) {
+      PrintError(stopped.error());
+      return kExitRuntimeFailure;
+    }
+    spdlog::info("stopped: every record read is in ClickHouse");
+    return kExitOk;
+  }
   if (spec->aggregations.empty()) return kExitOk;
   // Without a server the aggregations read only files: run them to the end.
   auto jobs = AggregationJobs::Start(*spec, **warehouse, metrics, nullptr, savepoint);

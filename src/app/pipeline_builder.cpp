@@ -13,6 +13,7 @@ std::vector<SourceRun> BuildSourceRuns(const PipelineSpec& spec, Warehouse& ware
                                        MetricRegistry& metrics) {
   std::vector<SourceRun> runs;
   for (const SourceSpec& source : spec.sources) {
+    if (source.type != "file") continue;  // the others run unbounded, as checkpointed jobs
     const StreamSpec& stream = *spec.FindStream(source.stream);
     const TableSpec& table = *spec.FindTable(stream.table);
     SourceRun run;

@@ -45,6 +45,9 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
       AggregationJobs::Start(spec, warehouse, metrics, live->wal_.get(), options.savepoint);
   if (!aggregations.ok()) return aggregations.error();
   live->aggregations_ = std::move(aggregations).value();
+  auto source_jobs = SourceJobs::Start(spec, warehouse, metrics);
+  if (!source_jobs.ok()) return source_jobs.error();
+  live->source_jobs_ = std::move(source_jobs).value();
 
   live->ingest_ = std::make_unique<IngestPipeline>(live->streams_, *live->wal_, metrics);
   WalDelivery* delivery = live->delivery_.get();
@@ -135,6 +138,11 @@ Status LivePipeline::Shutdown() {
   if (query_server_) query_server_->Stop();
   if (prober_) prober_->Stop();
   Status drained = delivery_->DrainAndStop();
+  if (Status stopped = source_jobs_ ? source_jobs_->Stop() : Status(); !stopped.ok()) {
+    spdlog::error("sources stopped without a final checkpoint (they resume from the last one): {}",
+                  stopped.error().ToString());
+    if (drained.ok()) drained = stopped;
+  }
   if (Status stopped = aggregations_ ? aggregations_->Stop() : Status(); !stopped.ok()) {
     spdlog::error(
         "aggregations stopped without a final checkpoint (they resume from the last "

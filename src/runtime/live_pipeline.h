@@ -7,9 +7,10 @@
 
 #include "config/spec.h"
 #include "metrics/metric_registry.h"
-#include "runtime/aggregation_jobs.h"
 #include "monitoring/clickhouse_prober.h"
+#include "runtime/aggregation_jobs.h"
 #include "runtime/ingest_pipeline.h"
+#include "runtime/source_jobs.h"
 #include "runtime/wal_delivery.h"
 #include "server/http_server.h"
 #include "state/wal.h"
@@ -60,6 +61,7 @@ class LivePipeline {
   std::unique_ptr<WriteAheadLog> wal_;
   std::unique_ptr<WalDelivery> delivery_;
   std::unique_ptr<AggregationJobs> aggregations_;
+  std::unique_ptr<SourceJobs> source_jobs_;
   std::unique_ptr<IngestPipeline> ingest_;
   std::unique_ptr<HttpServer> ingest_server_;
   std::unique_ptr<HttpServer> query_server_;
