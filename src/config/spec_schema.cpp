@@ -659,6 +659,7 @@ constexpr KeyDescriptor kNatsMetadataKeys[] = {
     {.key = "timestamp",
      .description = "Field for the time the stream stored the message (a DateTime64, DateTime or "
                     "integer of epoch milliseconds)."},
+};
 
 constexpr KeyDescriptor kPostgresCdcKeys[] = {
     {.key = "dsn",

@@ -73,6 +73,7 @@ struct BuiltSource {
   std::unique_ptr<Source> source;
   Schema schema;
   ValidateToDeadLetters::RecordOf record_of;
+  KafkaSource* kafka = nullptr;  // for its lag
 };
 
 BuiltSource Build(const SourceSpec& spec, const StreamSpec& stream, const TableSpec& table) {
@@ -81,6 +82,7 @@ BuiltSource Build(const SourceSpec& spec, const StreamSpec& stream, const TableS
     auto kafka = KafkaSource::FromSpec(spec, stream, table);
     kafka->KeepRowRecords(true);
     KafkaSource* raw = kafka.get();
+    built.kafka = raw;
     built.record_of = [raw](size_t row) { return raw->RowRecord(row); };
     built.schema = kafka->schema();
     built.source = std::move(kafka);
@@ -114,6 +116,7 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
                                                       Warehouse& warehouse,
                                                       MetricRegistry& metrics) {
   auto jobs = std::make_unique<SourceJobs>();
+  jobs->metrics_ = &metrics;
   for (const SourceSpec& source : spec.sources) {
     if (!Runs(source)) continue;
     const StreamSpec& stream = *spec.FindStream(source.stream);
@@ -141,6 +144,21 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
                                  std::move(*validate), built.record_of),
                              {stage.dead_letter_table}});
     }
+    if (built.kafka != nullptr) {
+      KafkaSource* kafka = built.kafka;
+      MetricRegistry* registry = &metrics;
+      std::string pipeline = spec.name;
+      std::string name = source.name;
+      jobs->scrape_hooks_.push_back(metrics.AddScrapeHook([kafka, registry, pipeline, name] {
+        for (const PartitionLag& lag : kafka->Lag()) {
+          registry
+              ->GetGauge(Metric::kSourceLag,
+                         {pipeline, name,
+                          lag.partition.topic + "/" + std::to_string(lag.partition.partition)})
+              .Set(static_cast<double>(lag.lag));
+        }
+      }));
+    }
     JobOptions options;
     options.checkpoint_directory =
         (std::filesystem::path(spec.checkpoint.path) / ("source-" + source.name)).string();
@@ -166,7 +184,13 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
   return jobs;
 }
 
+SourceJobs::~SourceJobs() {
+  for (uint64_t hook : scrape_hooks_) metrics_->RemoveScrapeHook(hook);
+}
+
 Status SourceJobs::Stop() {
+  for (uint64_t hook : scrape_hooks_) metrics_->RemoveScrapeHook(hook);
+  scrape_hooks_.clear();
   Status first;
   for (auto& job : jobs_) {
     Status stopped = job->Stop();

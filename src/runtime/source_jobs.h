@@ -26,9 +26,12 @@ class SourceJobs {
   bool empty() const { return jobs_.empty(); }
   /// Final checkpoint of every job, then stops them.
   Status Stop();
+  ~SourceJobs();
 
  private:
   std::vector<std::unique_ptr<JobExecutor>> jobs_;
+  MetricRegistry* metrics_ = nullptr;
+  std::vector<uint64_t> scrape_hooks_;  // Kafka lag, read at each scrape
 };
 
 }  // namespace sluice
