@@ -28,34 +28,17 @@ Result<std::string> QueryOverHttp(const std::string& host, uint16_t port, std::s
 }
 
 Result<std::string> HttpGet(const std::string& host, uint16_t port, std::string_view target) {
-  boost::asio::io_context context;
-  beast::tcp_stream stream(context);
-  beast::error_code error;
-  tcp::resolver resolver(context);
-  auto endpoints = resolver.resolve(host, std::to_string(port), error);
-  if (!error) stream.connect(endpoints, error);
-  if (error) {
+  auto reply = HttpCall(host, port, "GET", std::string(target));
+  if (!reply.ok()) {
     return MakeError(ErrorCode::kMonitoringEndpointFailed,
-                     fmt::format("nothing answers on {}:{}: {}", host, port, error.message()));
+                     fmt::format("GET {} on {}:{} failed: {}", target, host, port,
+                                 reply.error().message));
   }
-  stream.expires_after(std::chrono::seconds(30));
-  http::request<http::empty_body> request{http::verb::get, std::string(target), 11};
-  request.set(http::field::host, host);
-  http::write(stream, request, error);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  if (!error) http::read(stream, buffer, response, error);
-  if (error) {
-    return MakeError(
-        ErrorCode::kMonitoringEndpointFailed,
-        fmt::format("GET {} on {}:{} failed: {}", target, host, port, error.message()));
+  if (reply->status != 200) {
+    return MakeError(ErrorCode::kMonitoringEndpointFailed,
+                     fmt::format("GET {} on {}:{} answered {}", target, host, port, reply->status));
   }
-  if (response.result_int() != 200) {
-    return MakeError(
-        ErrorCode::kMonitoringEndpointFailed,
-        fmt::format("GET {} on {}:{} answered {}", target, host, port, response.result_int()));
-  }
-  return std::move(response.body());
+  return std::move(reply->body);
 }
 
 }  // namespace sluice

@@ -15,7 +15,7 @@ Result<std::string> QueryOverHttp(const std::string& host, uint16_t port, std::s
                                   std::string_view format);
 
 /// GET `target` (e.g. "/metrics") from an HTTP server and return the body of a 200 answer; any
-/// other status is kMonitoringEndpointFailed naming it, a refused connection kWarehouseUnavailable.
+/// other status, and a refused or broken connection, is kMonitoringEndpointFailed naming it.
 Result<std::string> HttpGet(const std::string& host, uint16_t port, std::string_view target);
 
 }  // namespace sluice

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <chrono>
 #include <limits>
 
 namespace sluice {
@@ -27,6 +28,7 @@ Result<HttpReply> HttpCall(const std::string& host, uint16_t port, std::string_v
     return MakeError(ErrorCode::kWarehouseUnavailable,
                      fmt::format("nothing answers on {}:{}: {}", host, port, error.message()));
   }
+  stream.expires_after(std::chrono::seconds(30));
   http::request<http::string_body> request{
       http::string_to_verb(beast::string_view(method.data(), method.size())), target, 11};
   request.set(http::field::host, host);
