@@ -5,7 +5,7 @@
 
 namespace sluice {
 
-const Schema& DataStream::schema() const {
+Schema DataStream::schema() const {
   const SourceStage& stage = job_.graph_.sources[source_];
   return stage.chain.empty() ? stage.schema : stage.chain.back().op->output_schemas()[0];
 }

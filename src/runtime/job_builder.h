@@ -58,7 +58,7 @@ class DataStream {
   friend class KeyedStream;
   friend class WindowedStream;
   DataStream(JobBuilder& job, size_t source) : job_(job), source_(source) {}
-  const Schema& schema() const;
+  Schema schema() const;  // a copy: operators hand out their schemas by value
 
   JobBuilder& job_;
   size_t source_;

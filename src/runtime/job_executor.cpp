@@ -433,7 +433,7 @@ class SourceRunner {
     }
     // The event-time column of the chain's output, for the watermark.
     if (!stage_.watermark.time_field.empty()) {
-      const Schema& output =
+      Schema output =
           stage_.chain.empty() ? stage_.schema : stage_.chain.back().op->output_schemas()[0];
       for (size_t i = 0; i < output.size(); ++i) {
         if (output[i].name == stage_.watermark.time_field) time_column_ = i;
