@@ -22,6 +22,8 @@ for run in first second; do
   expect "$out" "│ 2024-06-01 │   1429 │ 94284.11 │"        # daily totals from the summing view
   expect "$out" "│ 2024-06-15 │   1000 │ 55206.21 │"        # ...including the live events
   expect "$out" "│        1846 │         1846 │"            # uniqExact and uniqCombined
+  expect "$out" "│     173 │ 2024-06-01 01:05:00.000 │         1 │ 399.68 │"  # the aggregation...
+  expect "$out" "│    2094 │      2095 │ 2024-06-14 22:50:00.000 │"        # ...its closed windows
   expect "$out" "events.ndjson:9003  │ RECORD_OUT_OF_RANGE"
   expect "$out" "│ http          │ request record 1000"
   expect_row "$out" "│ user_events +│ 21000 │"

@@ -121,6 +121,7 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
       return added.error();
     }
     stage.source = std::move(file);
+    stage.dead_letters_written_elsewhere = true;  // by the raw load of the same file
     stage.watermark = watermark;
     stage.to_keyed = true;
     stage.stream = stream.name;

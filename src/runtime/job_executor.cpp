@@ -276,7 +276,15 @@ class SubtaskWorker {
       lowest = std::min(lowest, channel.watermark);
       any = true;
     }
-    if (!any || lowest == INT64_MIN || lowest <= watermark_) return {};
+    if (!any) {
+      // Every input is idle or ended: the ended ones' final watermarks are all there is (a file
+      // read to its end while the HTTP input waits must still close its windows).
+      lowest = INT64_MIN;
+      for (const Channel& channel : channels_) {
+        if (channel.ended) lowest = std::max(lowest, channel.watermark);
+      }
+    }
+    if (lowest == INT64_MIN || lowest <= watermark_) return {};
     watermark_ = lowest;
     return stage_.op->OnWatermark(*state_, watermark_, out);
   }
@@ -483,7 +491,7 @@ class SourceRunner {
     ack.source = stage_.name;
     ack.position = stage_.source->Position();
     std::string folder = job_.CheckpointFolder(checkpoint);
-    if (dead_letters_.num_rows() > 0) {
+    if (dead_letters_.num_rows() > 0 && !stage_.dead_letters_written_elsewhere) {
       if (stage_.dead_letter_table.empty()) {
         return MakeError(ErrorCode::kSpecInvalidValue,
                          "source " + stage_.name + " refused records but has no dead-letter table");
@@ -590,11 +598,15 @@ class SourceRunner {
       received_->RecordsReceived(batch.num_rows() + refused.size(), batch.ByteSize());
       if (!refused.empty()) received_->DeadLettered(refused.size());
     }
+    // A poll may hand out rows and report the end of input at once.
+    if (batch.num_rows() > 0) {
+      last_data_ = SteadyClock::now();
+      idle_sent_ = false;
+      if (Status delivered = RunChain(0, batch); !delivered.ok()) return delivered;
+    }
     switch (*polled) {
       case PollStatus::kData:
-        last_data_ = SteadyClock::now();
-        idle_sent_ = false;
-        return RunChain(0, batch);
+        return {};
       case PollStatus::kIdle:
         if (job_.stopping()) drained_ = true;
         if (!idle_sent_ && !workers_.empty() &&

@@ -40,6 +40,9 @@ struct SourceStage {
   bool to_keyed = false;          // the chain's output feeds the keyed stage
   std::string stream;             // names the stream in dead-letter rows
   std::string dead_letter_table;  // where the source's refused records go
+  /// Another reader of the same input already writes its refused records (an aggregation over a
+  /// file the stream's raw load also reads): this stage leaves them out.
+  bool dead_letters_written_elsewhere = false;
 };
 
 /// The keyed part of a job: records partitioned by the hash of their key over `parallelism`
