@@ -755,7 +755,7 @@ sources:
   std::vector<std::string> messages;
   for (const Error& error : bad.errors) messages.push_back(error.message);
   EXPECT_EQ(messages, (std::vector<std::string>{
-                          "sources.bad.path: not an option of a postgres_cdc source",
+                          "sources.bad.path: only a file source has path",
                           "sources.bad.postgres_cdc.slot: 'bad-slot' is not an identifier "
                           "([A-Za-z_][A-Za-z0-9_]*)",
                           "sources.bad.postgres_cdc.snapshot: 'sometimes' is neither initial "
@@ -1043,7 +1043,7 @@ TEST_F(SpecLoaderTest, QueueSourceChecks) {
            "sources.bad.kafka.properties.enable.auto.commit: sluice sets enable.auto.commit "
            "itself (offsets are committed after each checkpoint)"},
           {ErrorCode::kSpecInvalidValue,
-           "sources.bad_nats.kafka: kafka options given for a nats source"},
+           "sources.bad_nats.kafka: not an option of a nats source"},
           {ErrorCode::kSpecInvalidValue,
            "sources.bad_nats.nats.stream: 'A.B' is not a JetStream name (no '.', '*', '>' or "
            "spaces)"},
