@@ -12,13 +12,11 @@ namespace {
 // Type oids from PostgreSQL's pg_type.dat: stable across releases.
 constexpr uint32_t kBool = 16;
 constexpr uint32_t kBytea = 17;
-constexpr uint32_t kName = 19;
 constexpr uint32_t kInt8 = 20;
 constexpr uint32_t kInt2 = 21;
 constexpr uint32_t kInt4 = 23;
 constexpr uint32_t kText = 25;
 constexpr uint32_t kOid = 26;
-constexpr uint32_t kJson = 114;
 constexpr uint32_t kFloat4 = 700;
 constexpr uint32_t kFloat8 = 701;
 constexpr uint32_t kBpchar = 1042;
@@ -28,7 +26,6 @@ constexpr uint32_t kTimestamp = 1114;
 constexpr uint32_t kTimestamptz = 1184;
 constexpr uint32_t kNumeric = 1700;
 constexpr uint32_t kUuid = 2950;
-constexpr uint32_t kJsonb = 3802;
 
 struct ArrayOid {
   uint32_t array;
