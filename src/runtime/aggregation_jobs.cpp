@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "operators/filter/filter_operator.h"
-#include "operators/validate/validate_operator.h"
 #include "operators/window/window_operator.h"
+#include "runtime/validate_stage.h"
 #include "runtime/wal_source.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
@@ -21,40 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kHttpSourceName = "http";
-
-/// Drops the rows a stream's validation rules refuse. In an aggregation over a file, the same
-/// file's raw load has already written those records to the dead-letter table, so here they
-/// only must not be counted.
-class ValidRowsOperator final : public Operator {
- public:
-  ValidRowsOperator(std::string name, Schema schema, ValidateOperator validate)
-      : name_(std::move(name)), schema_(std::move(schema)), validate_(std::move(validate)) {}
-
-  const std::string& name() const override { return name_; }
-  const Schema& input_schema() const override { return schema_; }
-  std::vector<Schema> output_schemas() const override { return {schema_}; }
-
-  Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext&) const override {
-    return std::unique_ptr<OperatorState>(new State(validate_.CreateState()));
-  }
-
-  Status Process(OperatorState& state, Batch& input, Emitter& out) const override {
-    auto& own = static_cast<State&>(state);
-    std::vector<RowFailure> failed;
-    validate_.Process(input, failed, *own.validate);
-    out.Emit(0, std::move(input));
-    return {};
-  }
-
- private:
-  struct State : OperatorState {
-    explicit State(std::shared_ptr<ValidateState> state) : validate(std::move(state)) {}
-    std::shared_ptr<ValidateState> validate;
-  };
-  std::string name_;
-  Schema schema_;
-  ValidateOperator validate_;
-};
 
 WindowKind KindOf(WindowSpec::Kind kind) {
   switch (kind) {
@@ -113,8 +79,8 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
       auto validate = ValidateOperator::Build(stream, stage.schema);
       if (!validate.ok()) return validate.error();
       stage.chain.push_back(
-          {std::make_shared<ValidRowsOperator>(aggregation.name + ".validate", stage.schema,
-                                               std::move(*validate)),
+          {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name,
+                                           stage.schema, std::move(*validate), nullptr),
            {}});
     }
     if (Status added = AddFilter(aggregation, stage.schema, stage.chain); !added.ok()) {

@@ -4,8 +4,7 @@
 
 #include <filesystem>
 
-#include "base/clock.h"
-#include "operators/validate/validate_operator.h"
+#include "runtime/validate_stage.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/kafka/kafka_source.h"
@@ -17,62 +16,10 @@
 namespace sluice {
 namespace {
 
-/// Applies a stream's validation rules on the source's thread: passing rows go on (port 0),
-/// failing ones become dead-letter rows (port 1) with the record as the source received it.
-class ValidateToDeadLetters final : public Operator {
- public:
-  using RecordOf = std::function<std::pair<std::string, std::string>(size_t row)>;
-
-  ValidateToDeadLetters(std::string name, std::string stream, Schema schema,
-                        ValidateOperator validate, RecordOf record_of)
-      : name_(std::move(name)),
-        stream_(std::move(stream)),
-        schema_(std::move(schema)),
-        validate_(std::move(validate)),
-        record_of_(std::move(record_of)) {}
-
-  const std::string& name() const override { return name_; }
-  const Schema& input_schema() const override { return schema_; }
-  std::vector<Schema> output_schemas() const override { return {schema_, DeadLetterSchema()}; }
-
-  Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext&) const override {
-    return std::unique_ptr<OperatorState>(new State(validate_.CreateState()));
-  }
-
-  Status Process(OperatorState& state, Batch& input, Emitter& out) const override {
-    auto& own = static_cast<State&>(state);
-    std::vector<RowFailure> failed;
-    validate_.Process(input, failed, *own.validate);
-    if (!failed.empty()) {
-      Batch dead(DeadLetterSchema());
-      for (RowFailure& failure : failed) {
-        auto [raw, location] = record_of_(failure.row);
-        AppendDeadLetter(
-            DeadLetter{WallClockMillis(), name_, location, raw, std::move(failure.error)}, stream_,
-            dead);
-      }
-      out.Emit(1, std::move(dead));
-    }
-    out.Emit(0, std::move(input));
-    return {};
-  }
-
- private:
-  struct State : OperatorState {
-    explicit State(std::shared_ptr<ValidateState> state) : validate(std::move(state)) {}
-    std::shared_ptr<ValidateState> validate;
-  };
-  std::string name_;
-  std::string stream_;
-  Schema schema_;
-  ValidateOperator validate_;
-  RecordOf record_of_;
-};
-
 struct BuiltSource {
   std::unique_ptr<Source> source;
   Schema schema;
-  ValidateToDeadLetters::RecordOf record_of;
+  ValidateStage::RecordOf record_of;
   KafkaSource* kafka = nullptr;  // for its lag
 };
 
@@ -139,10 +86,10 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
     if (stream.NeedsValidation()) {
       auto validate = ValidateOperator::Build(stream, stage.schema);
       if (!validate.ok()) return validate.error();
-      stage.chain.push_back({std::make_shared<ValidateToDeadLetters>(
-                                 source.name + ".validate", stream.name, stage.schema,
-                                 std::move(*validate), built.record_of),
-                             {stage.dead_letter_table}});
+      stage.chain.push_back(
+          {std::make_shared<ValidateStage>(source.name + ".validate", stream.name, stage.schema,
+                                           std::move(*validate), built.record_of),
+           {stage.dead_letter_table}});
     }
     if (built.kafka != nullptr) {
       KafkaSource* kafka = built.kafka;
