@@ -79,4 +79,14 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
   return joined;
 }
 
+bool IsIdentifier(std::string_view name) {
+  if (name.empty() || name.size() > kMaxIdentifierLength) return false;
+  auto is_letter = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+  };
+  if (!is_letter(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return is_letter(c) || (c >= '0' && c <= '9'); });
+}
+
 }  // namespace sluice

@@ -19,4 +19,11 @@ std::vector<std::string> SplitLines(std::string_view text);
 bool StartsWith(std::string_view text, std::string_view prefix);
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 
+/// Longest name sluice accepts for anything it writes into SQL.
+inline constexpr size_t kMaxIdentifierLength = 128;
+
+/// `^[A-Za-z_][A-Za-z0-9_]*$` and at most kMaxIdentifierLength characters: the names sluice
+/// accepts for databases, tables, columns and the like, safe to write into SQL unquoted.
+bool IsIdentifier(std::string_view name);
+
 }  // namespace sluice

@@ -173,14 +173,6 @@ bool IsPlainNumber(std::string_view text) {
 
 }  // namespace
 
-bool IsIdentifier(std::string_view name) {
-  if (name.empty() || name.size() > kMaxIdentifierLength) return false;
-  if (std::isdigit(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
 Status CheckCodec(std::string_view codec) {
   return CheckAgainstRules(codec, CodecRules(), "codec", "Name or Name(level)");
 }

@@ -9,13 +9,6 @@
 
 namespace sluice {
 
-/// Longest name sluice accepts for anything it writes into DDL.
-inline constexpr size_t kMaxIdentifierLength = 128;
-
-/// `^[A-Za-z_][A-Za-z0-9_]*$` and at most kMaxIdentifierLength characters: safe to write into
-/// SQL unquoted, so no name from a spec can inject anything.
-bool IsIdentifier(std::string_view name);
-
 /// Checks one codec of a column's chain, e.g. "ZSTD(3)"; errors are kSpecInvalidValue and name
 /// the closest known codec for a misspelling.
 Status CheckCodec(std::string_view codec);

@@ -267,7 +267,7 @@ HttpResponse ClickHouseEndpoint::Handle(const HttpRequest& request) {
   } else if (const std::string* header = request.Header("x-clickhouse-format")) {
     format = *header;
   }
-  if (!IsValidIdentifier(format)) {
+  if (!IsIdentifier(format)) {
     return Exception(kUnknownFormat,
                      fmt::format("Unknown format {}. (UNKNOWN_FORMAT)", QuoteString(format)),
                      query_id);
@@ -285,7 +285,7 @@ HttpResponse ClickHouseEndpoint::Handle(const HttpRequest& request) {
       continue;
     }
     bool parameter = StartsWith(name, "param_");
-    if (!IsValidIdentifier(name)) {
+    if (!IsIdentifier(name)) {
       return Exception(kUnknownSetting,
                        fmt::format("{} is not a valid {} name. (UNKNOWN_SETTING)",
                                    QuoteString(name), parameter ? "query parameter" : "setting"),

@@ -5,16 +5,6 @@
 namespace sluice {
 namespace {
 
-constexpr size_t kMaxIdentifierLength = 128;
-
-bool IsIdentifierStart(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-bool IsIdentifierChar(char c) {
-  return IsIdentifierStart(c) || (c >= '0' && c <= '9');
-}
-
 // ClickHouse's lexer reads the same backslash escapes inside `...` and '...', so one escaper
 // serves both; `quote` is the delimiter that must not end the token early.
 std::string Quote(std::string_view text, char quote) {
@@ -60,15 +50,6 @@ std::string Quote(std::string_view text, char quote) {
 }
 
 }  // namespace
-
-bool IsValidIdentifier(std::string_view name) {
-  if (name.empty() || name.size() > kMaxIdentifierLength) return false;
-  if (!IsIdentifierStart(name.front())) return false;
-  for (char c : name) {
-    if (!IsIdentifierChar(c)) return false;
-  }
-  return true;
-}
 
 std::string QuoteIdentifier(std::string_view name) {
   return Quote(name, '`');

@@ -5,10 +5,6 @@
 
 namespace sluice {
 
-/// True for names sluice accepts for databases, tables, columns, indexes and projections:
-/// `[A-Za-z_][A-Za-z0-9_]*`, at most 128 characters.
-bool IsValidIdentifier(std::string_view name);
-
 /// The name in backticks, with backticks, backslashes and control characters escaped, so that
 /// any text — even one a spec validator missed — stays one identifier in the SQL. Every
 /// identifier sluice writes into SQL goes through this.

@@ -11,6 +11,25 @@
 namespace sluice {
 namespace {
 
+TEST(IdentifierTest, AcceptsLettersDigitsAndUnderscore) {
+  EXPECT_TRUE(IsIdentifier("user_events"));
+  EXPECT_TRUE(IsIdentifier("_private"));
+  EXPECT_TRUE(IsIdentifier("T2"));
+  EXPECT_TRUE(IsIdentifier(std::string(128, 'a')));
+}
+
+TEST(IdentifierTest, RejectsEverythingElse) {
+  EXPECT_FALSE(IsIdentifier(""));
+  EXPECT_FALSE(IsIdentifier("2fast"));
+  EXPECT_FALSE(IsIdentifier("user-events"));
+  EXPECT_FALSE(IsIdentifier("user events"));
+  EXPECT_FALSE(IsIdentifier("a.b"));
+  EXPECT_FALSE(IsIdentifier("x`y"));
+  EXPECT_FALSE(IsIdentifier("x`; DROP TABLE y"));
+  EXPECT_FALSE(IsIdentifier("naïve"));
+  EXPECT_FALSE(IsIdentifier(std::string(129, 'a')));
+}
+
 TEST(ErrorCodeTest, NumbersAndNamesAreUnique) {
   std::set<int> numbers;
   std::set<std::string> names;

@@ -7,18 +7,6 @@
 namespace sluice {
 namespace {
 
-TEST(IdentifierTest, AcceptsSqlSafeNamesOnly) {
-  EXPECT_TRUE(IsIdentifier("user_events"));
-  EXPECT_TRUE(IsIdentifier("_x1"));
-  EXPECT_TRUE(IsIdentifier(std::string(128, 'a')));
-  EXPECT_FALSE(IsIdentifier(std::string(129, 'a')));
-  EXPECT_FALSE(IsIdentifier(""));
-  EXPECT_FALSE(IsIdentifier("1st"));
-  EXPECT_FALSE(IsIdentifier("x`; DROP TABLE y"));
-  EXPECT_FALSE(IsIdentifier("user-events"));
-  EXPECT_FALSE(IsIdentifier("naïve"));
-}
-
 TEST(SplitTopLevelTest, KeepsCommasInsideCallsAndQuotes) {
   EXPECT_EQ(SplitTopLevel("a, f(b, c), 'x,y', [1, 2]"),
             (std::vector<std::string>{"a", "f(b, c)", "'x,y'", "[1, 2]"}));

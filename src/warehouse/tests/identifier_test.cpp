@@ -7,24 +7,6 @@
 namespace sluice {
 namespace {
 
-TEST(IdentifierTest, AcceptsLettersDigitsAndUnderscore) {
-  EXPECT_TRUE(IsValidIdentifier("user_events"));
-  EXPECT_TRUE(IsValidIdentifier("_private"));
-  EXPECT_TRUE(IsValidIdentifier("T2"));
-  EXPECT_TRUE(IsValidIdentifier(std::string(128, 'a')));
-}
-
-TEST(IdentifierTest, RejectsEverythingElse) {
-  EXPECT_FALSE(IsValidIdentifier(""));
-  EXPECT_FALSE(IsValidIdentifier("2fast"));
-  EXPECT_FALSE(IsValidIdentifier("user-events"));
-  EXPECT_FALSE(IsValidIdentifier("user events"));
-  EXPECT_FALSE(IsValidIdentifier("a.b"));
-  EXPECT_FALSE(IsValidIdentifier("x`y"));
-  EXPECT_FALSE(IsValidIdentifier("naïve"));
-  EXPECT_FALSE(IsValidIdentifier(std::string(129, 'a')));
-}
-
 TEST(IdentifierTest, QuotesPlainNamesInBackticks) {
   EXPECT_EQ(QuoteIdentifier("user_events"), "`user_events`");
   EXPECT_EQ(QuoteIdentifier(""), "``");
