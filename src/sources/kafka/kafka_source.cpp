@@ -108,14 +108,24 @@ void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
                               rd_kafka_topic_partition_list_t* partitions) {
   std::lock_guard lock(mutex_);
   if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::map<TopicPartition, int64_t> committed = CommittedOffsetsOfRestored(partitions);
     for (int i = 0; i < partitions->cnt; ++i) {
       rd_kafka_topic_partition_t& element = partitions->elems[i];
       TopicPartition partition{element.topic, element.partition};
       auto restored = restored_.find(partition);
-      // A checkpointed position wins; otherwise the group's committed offset (OFFSET_INVALID
-      // makes the client fetch it), else auto.offset.reset.
-      element.offset = restored != restored_.end() ? restored->second : RD_KAFKA_OFFSET_INVALID;
-      owned_[partition] = restored != restored_.end() ? restored->second : -1;
+      int64_t start = -1;
+      if (restored != restored_.end()) {
+        // The position this member's ClickHouse has, unless another member has committed
+        // further since: then those records are stored there, and reading them again here
+        // would store them twice.
+        auto group = committed.find(partition);
+        start = std::max(restored->second, group != committed.end() ? group->second : -1);
+        restored_.erase(restored);
+      }
+      // Otherwise the group's committed offset (OFFSET_INVALID makes the client fetch it),
+      // else auto.offset.reset.
+      element.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
+      owned_[partition] = start;
     }
     if (spec_.start.starts_with("timestamp:")) ApplyTimestampStart(partitions);
     spdlog::info("kafka source {}: assigned {} partition(s)", name_, partitions->cnt);
@@ -128,13 +138,45 @@ void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
   }
   for (int i = 0; i < partitions->cnt; ++i) {
     TopicPartition partition{partitions->elems[i].topic, partitions->elems[i].partition};
-    owned_.erase(partition);
-    // Another member may own it now and commit further; coming back, the committed offset is
-    // the one to trust.
-    restored_.erase(partition);
+    auto owned = owned_.find(partition);
+    // Records handed out up to here reach this member's ClickHouse at the next checkpoint,
+    // while the group's committed offset may still be older: an eager rebalance revokes every
+    // partition and often assigns the same ones back at once, which must resume here, not at
+    // the committed offset. Kept as a restored position, so the assignment takes the larger of
+    // the two (another member that owned it meanwhile commits further).
+    if (owned != owned_.end() && owned->second >= 0) restored_[partition] = owned->second;
+    if (owned != owned_.end()) owned_.erase(owned);
   }
   spdlog::info("kafka source {}: revoked {} partition(s)", name_, partitions->cnt);
   rd_kafka_assign(consumer_, nullptr);
+}
+
+std::map<TopicPartition, int64_t> KafkaSource::CommittedOffsetsOfRestored(
+    const rd_kafka_topic_partition_list_t* partitions) {
+  std::map<TopicPartition, int64_t> committed;
+  PartitionList query = NewPartitionList(partitions->cnt);
+  for (int i = 0; i < partitions->cnt; ++i) {
+    if (restored_.count({partitions->elems[i].topic, partitions->elems[i].partition}) > 0) {
+      rd_kafka_topic_partition_list_add(query.get(), partitions->elems[i].topic,
+                                        partitions->elems[i].partition);
+    }
+  }
+  if (query->cnt == 0) return committed;
+  if (rd_kafka_resp_err_t error = rd_kafka_committed(consumer_, query.get(), kQueryTimeoutMs)) {
+    // The restored positions alone are still exact unless another member took the partitions
+    // over in the meantime.
+    spdlog::warn(
+        "kafka source {}: reading committed offsets failed: {}; resuming at the "
+        "checkpointed positions [KAFKA_CLIENT_ERROR]",
+        name_, rd_kafka_err2str(error));
+    return committed;
+  }
+  for (int i = 0; i < query->cnt; ++i) {
+    if (query->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && query->elems[i].offset >= 0) {
+      committed[{query->elems[i].topic, query->elems[i].partition}] = query->elems[i].offset;
+    }
+  }
+  return committed;
 }
 
 void KafkaSource::ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions) {
@@ -278,6 +320,10 @@ std::string KafkaSource::Position() const {
   for (const auto& [partition, offset] : owned_) {
     if (offset >= 0) known.emplace(partition, offset);
   }
+  // Restored or revoked partitions not (yet) assigned: a checkpoint taken before the group
+  // assigns them must keep their positions, or a restart from it would start them at the
+  // committed offset, behind what ClickHouse already has.
+  for (const auto& [partition, offset] : restored_) known.emplace(partition, offset);
   return FormatPosition(known);
 }
 

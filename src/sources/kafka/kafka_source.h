@@ -54,10 +54,12 @@ class KafkaSource : public Source {
   /// Up to batch_rows messages, waiting at most poll_timeout when none are ready.
   Result<PollStatus> Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) override;
   /// "topic/partition=next offset" per owned partition that has handed out a record or was
-  /// restored, joined by ';' in topic, partition order ("" when none).
+  /// restored, and per restored or revoked partition not assigned now, joined by ';' in topic,
+  /// partition order ("" when none).
   std::string Position() const override;
-  /// Partitions named in `position` resume at its offsets when (and while) they are assigned to
-  /// this member; callable before or after Open.
+  /// Partitions named in `position` resume at its offsets when they are assigned to this
+  /// member, or at the group's committed offset if another member has committed further since;
+  /// callable before or after Open.
   Status Restore(const std::string& position) override;
   /// "topic/partition/first-last" per partition of the last poll's records, joined by ';'.
   std::string LastPollIdentity() const override { return last_identity_; }
@@ -90,6 +92,10 @@ class KafkaSource : public Source {
   static void RebalanceCallback(rd_kafka_t* consumer, rd_kafka_resp_err_t error,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
   void OnRebalance(rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t* partitions);
+  /// The group's committed offsets of the assigned `partitions` that have a restored position
+  /// (none known: left out). Called with mutex_ held.
+  std::map<TopicPartition, int64_t> CommittedOffsetsOfRestored(
+      const rd_kafka_topic_partition_list_t* partitions);
   /// Sets the start of assigned partitions that have no checkpointed or committed offset to the
   /// first offset at or after the `timestamp:` start.
   void ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions);
@@ -105,9 +111,11 @@ class KafkaSource : public Source {
   rd_kafka_queue_t* queue_ = nullptr;
   std::vector<rd_kafka_message_t*> messages_;
 
-  mutable std::mutex mutex_;                    // guards the partition maps and paused_
-  std::map<TopicPartition, int64_t> owned_;     // owned partition -> next offset (-1 unknown)
-  std::map<TopicPartition, int64_t> restored_;  // from Restore, for partitions not yet assigned
+  mutable std::mutex mutex_;                 // guards the partition maps and paused_
+  std::map<TopicPartition, int64_t> owned_;  // owned partition -> next offset (-1 unknown)
+  // From Restore or a revocation, for partitions not assigned now: the next offset this
+  // member's ClickHouse will have.
+  std::map<TopicPartition, int64_t> restored_;
   bool paused_ = false;
 
   std::map<TopicPartition, std::pair<int64_t, int64_t>> poll_ranges_;

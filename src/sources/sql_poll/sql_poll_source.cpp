@@ -1,6 +1,7 @@
 #include "sources/sql_poll/sql_poll_source.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -149,9 +150,12 @@ Result<PollStatus> SqlPollSource::Poll(Batch& batch, std::vector<DeadLetter>& de
   }
   auto result = driver_->Query(BuildQuery());
   if (!result.ok()) {
-    // The database may be restarting: the next poll after `interval` tries again.
+    // The database may be restarting, or the table being swapped: the next poll after
+    // `interval` tries again (on a new connection). An error here would stop the whole job.
     next_query_ = std::chrono::steady_clock::now() + spec_.interval;
-    return result.error();
+    spdlog::warn("sql_poll source {}: {}; retrying in {} ms [SQL_POLL_FAILED]", name_,
+                 result.error().ToString(), spec_.interval.count());
+    return PollStatus::kIdle;
   }
   SqlRows& rows = *result;
   size_t cursor_index = fields_.size();

@@ -23,6 +23,8 @@ namespace sluice {
 /// Contract beyond Source: Position() holds the cursor and the identities of the rows inside
 /// the overlap, so a restored instance neither repeats nor skips a row. Poll never blocks
 /// longer than 100 ms: between polls that found nothing new it waits out `interval` in slices.
+/// A failing query is logged (SQL_POLL_FAILED) and retried after `interval`: Poll reports
+/// kIdle, not an error, so a database restart does not stop the pipeline.
 class SqlPollSource : public Source {
  public:
   /// Rows have the schema of `fields`: each is read from the table column of its name.

@@ -172,6 +172,31 @@ TEST_F(KafkaSourceTest, RestoreResumesExactlyAfterThePosition) {
   EXPECT_FALSE(second.ids.empty());
 }
 
+TEST_F(KafkaSourceTest, RestoredOffsetsStayInThePositionAndYieldToFurtherCommits) {
+  ProduceIds();
+  Seen first;
+  {
+    auto source = Source(Spec("further"), 40);
+    ASSERT_TRUE(source->Open().ok());
+    PollUntil(*source, first, [&] { return first.ids.size() >= 120; });
+    ASSERT_TRUE(source->CommitPosition(source->Position()).ok());
+  }
+  ASSERT_LT(first.ids.size(), 300u);
+  auto source = Source(Spec("further"), 40);
+  ASSERT_TRUE(source->Open().ok());
+  // Older than the group's commits, as when another member stored further since.
+  std::string restored = "events/0=0;events/1=0;events/2=0";
+  ASSERT_TRUE(source->Restore(restored).ok());
+  // Before the group assigns anything, a checkpoint must still carry the restored offsets.
+  EXPECT_EQ(source->Position(), restored);
+  Seen second;
+  PollUntil(*source, second, [&] { return first.ids.size() + second.ids.size() >= 300; });
+  std::vector<int64_t> both = first.ids;
+  both.insert(both.end(), second.ids.begin(), second.ids.end());
+  // The committed offsets won: no repeat, no gap.
+  EXPECT_EQ(Sorted(both), AllIds());
+}
+
 TEST_F(KafkaSourceTest, CommitPositionCommitsOffsetsForTheGroup) {
   ProduceIds();
   Seen first;
