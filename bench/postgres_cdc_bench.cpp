@@ -4,6 +4,7 @@
 //
 //   postgres_cdc_bench [--rows N] [--changes M] [--parallelism P]
 
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -33,20 +34,42 @@ std::string Scalar(sluice::Warehouse& warehouse, const std::string& sql) {
   return result->data.substr(0, result->data.find('\n'));
 }
 
+/// Where a Drive spent its time: the inserts, and how many batches they took.
+struct DriveStats {
+  uint64_t inserts = 0;
+  double insert_seconds = 0;
+  double poll_seconds = 0;
+  double poll_cpu_seconds = 0;  // of the polling thread: the rest of poll_seconds is waiting
+};
+
+double ThreadCpuSeconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
 /// Polls until `done` holds, inserting every batch; returns the rows handed out.
 template <typename Done>
-uint64_t Drive(sluice::PostgresCdcSource& source, sluice::Warehouse& warehouse, Done done) {
+uint64_t Drive(sluice::PostgresCdcSource& source, sluice::Warehouse& warehouse, Done done,
+               DriveStats& stats) {
   uint64_t rows = 0;
   while (!done(rows)) {
     sluice::Batch batch(sluice::Schema{});
     std::vector<sluice::DeadLetter> letters;
+    auto polling = Clock::now();
+    double cpu = ThreadCpuSeconds();
     auto polled = source.Poll(batch, letters);
+    stats.poll_cpu_seconds += ThreadCpuSeconds() - cpu;
+    stats.poll_seconds += Seconds(polling);
     if (!polled.ok()) {
       std::fprintf(stderr, "poll: %s\n", polled.error().ToString().c_str());
       std::exit(1);
     }
     if (batch.num_rows() == 0) continue;
+    auto inserting = Clock::now();
     auto inserted = warehouse.Insert({"default", source.LastPollTable(), &batch, ""});
+    stats.insert_seconds += Seconds(inserting);
+    ++stats.inserts;
     if (!inserted.ok()) {
       std::fprintf(stderr, "insert: %s\n", inserted.error().ToString().c_str());
       std::exit(1);
@@ -107,8 +130,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", status.error().ToString().c_str());
       return 1;
     }
-    uint64_t copied = Drive(source, *warehouse,
-                            [&](uint64_t) { return source.Position().rfind("stream:", 0) == 0; });
+    DriveStats snapshot_stats;
+    uint64_t copied = Drive(
+        source, *warehouse, [&](uint64_t) { return source.Position().rfind("stream:", 0) == 0; },
+        snapshot_stats);
     double sluice_seconds = Seconds(start);
     std::string stored = Scalar(*warehouse, "SELECT count() FROM big");
 
@@ -126,6 +151,10 @@ int main(int argc, char** argv) {
         "snapshot  sluice (%u connections): %llu rows (%s stored) in %.2f s = %.0f rows/s\n",
         parallelism, static_cast<unsigned long long>(copied), stored.c_str(), sluice_seconds,
         static_cast<double>(copied) / sluice_seconds);
+    std::printf("          (%llu inserts taking %.2f s; polls %.2f s, %.2f s CPU)\n",
+                static_cast<unsigned long long>(snapshot_stats.inserts),
+                snapshot_stats.insert_seconds, snapshot_stats.poll_seconds,
+                snapshot_stats.poll_cpu_seconds);
     std::printf("snapshot  ClickHouse postgresql(): %s rows in %.2f s = %.0f rows/s\n",
                 direct.c_str(), direct_seconds, std::stod(direct) / direct_seconds);
 
@@ -134,11 +163,16 @@ int main(int argc, char** argv) {
                    std::to_string(rows + 1) + ", " + std::to_string(rows + changes / 2) + ") i");
     server.Execute("UPDATE big SET name = 'changed' WHERE id <= " + std::to_string(changes / 2));
     start = Clock::now();
-    uint64_t applied = Drive(source, *warehouse, [&](uint64_t got) { return got >= changes; });
+    DriveStats stream_stats;
+    uint64_t applied = Drive(
+        source, *warehouse, [&](uint64_t got) { return got >= changes; }, stream_stats);
     double stream_seconds = Seconds(start);
     std::printf("stream    %llu changes decoded and written in %.2f s = %.0f rows/s\n",
                 static_cast<unsigned long long>(applied), stream_seconds,
                 static_cast<double>(applied) / stream_seconds);
+    std::printf("          (%llu inserts taking %.2f s; polls %.2f s, %.2f s CPU)\n",
+                static_cast<unsigned long long>(stream_stats.inserts), stream_stats.insert_seconds,
+                stream_stats.poll_seconds, stream_stats.poll_cpu_seconds);
   }
   warehouse.reset();
   std::filesystem::remove_all(folder);
