@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +39,17 @@ double Seconds(Clock::duration duration) {
   return std::chrono::duration<double>(duration).count();
 }
 
+/// CPU seconds (user + system) of this process (`who` RUSAGE_SELF) or of its waited-for
+/// children (RUSAGE_CHILDREN).
+double CpuSeconds(int who) {
+  rusage usage{};
+  ::getrusage(who, &usage);
+  auto seconds = [](const timeval& time) {
+    return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 sluice::DataType Type(std::string_view text) {
   return sluice::ParseDataType(text).value();
 }
@@ -46,6 +58,10 @@ sluice::DataType Type(std::string_view text) {
 struct Drained {
   long messages = 0;
   double seconds = 0;
+  double cpu_seconds = 0;  // of every thread of the reader's process(es), start to end
+  double PerCpuSecond() const {
+    return cpu_seconds > 0 ? static_cast<double>(messages) / cpu_seconds : 0;
+  }
   double Rate() const { return seconds > 0 ? static_cast<double>(messages) / seconds : 0; }
 };
 
@@ -57,6 +73,7 @@ struct Drained {
 /// kcat as a simple consumer (no group) writing each value as a line, read here line by line.
 Drained Kcat(const std::string& bootstrap) {
   std::string command = fmt::format("kcat -C -b {} -t events -o beginning -e -q", bootstrap);
+  double cpu = CpuSeconds(RUSAGE_CHILDREN);
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) Fail("kcat did not start");
   std::vector<char> line(1 << 16);
@@ -67,6 +84,7 @@ Drained Kcat(const std::string& bootstrap) {
   }
   drained.seconds = Seconds(Clock::now() - first);
   ::pclose(pipe);
+  drained.cpu_seconds = CpuSeconds(RUSAGE_CHILDREN) - cpu;
   return drained;
 }
 
@@ -86,6 +104,7 @@ Drained SourceOnly(const std::string& bootstrap, int round, long messages) {
       {"amount", Type("Decimal(18, 2)"), {"amount"}, false, std::nullopt},
       {"country", Type("LowCardinality(String)"), {"country"}, false, std::nullopt}};
   sluice::KafkaSource source("bench", spec, 65536, fields);
+  double cpu = CpuSeconds(RUSAGE_SELF);
   if (!source.Open().ok()) Fail("KafkaSource did not open");
   Drained drained;
   Clock::time_point first;
@@ -99,6 +118,7 @@ Drained SourceOnly(const std::string& bootstrap, int round, long messages) {
     drained.messages += static_cast<long>(out.num_rows());
   }
   drained.seconds = Seconds(Clock::now() - first);
+  drained.cpu_seconds = CpuSeconds(RUSAGE_SELF) - cpu;
   return drained;
 }
 
@@ -165,6 +185,7 @@ Drained Pipeline(const std::string& bootstrap, const std::string& folder, int ro
     Fail(applied.error().ToString());
   }
   sluice::MetricRegistry metrics;
+  double cpu = CpuSeconds(RUSAGE_SELF);
   auto jobs = sluice::SourceJobs::Start(spec, warehouse, metrics);
   if (!jobs.ok()) Fail(jobs.error().ToString());
   std::string table = fmt::format("events_{}", round);
@@ -178,6 +199,7 @@ Drained Pipeline(const std::string& bootstrap, const std::string& folder, int ro
     if (rows < messages) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   drained.seconds = Seconds(Clock::now() - first);
+  drained.cpu_seconds = CpuSeconds(RUSAGE_SELF) - cpu;
   if (auto stopped = (*jobs)->Stop(); !stopped.ok()) Fail(stopped.error().ToString());
   drained.messages = static_cast<long>(Count(warehouse, table));
   return drained;
@@ -238,6 +260,9 @@ int main(int argc, char** argv) {
   std::vector<double> kcat_rates;
   std::vector<double> decode_rates;
   std::vector<double> pipeline_rates;
+  std::vector<double> kcat_cpu;
+  std::vector<double> decode_cpu;
+  std::vector<double> pipeline_cpu;
   bool counts_ok = true;
   for (int round = 1; round <= rounds; ++round) {
     Drained kcat = Kcat(cluster.bootstrap());
@@ -255,12 +280,24 @@ int main(int argc, char** argv) {
     std::printf("| %d | %.0f | %.0f | %.0f | %.0f %% | %.0f %% |\n", round, kcat.Rate(),
                 decode.Rate(), pipeline.Rate(), 100 * decode.Rate() / kcat.Rate(),
                 100 * pipeline.Rate() / kcat.Rate());
+    std::printf("| %d, per CPU second | %.0f | %.0f | %.0f | %.0f %% | %.0f %% |\n", round,
+                kcat.PerCpuSecond(), decode.PerCpuSecond(), pipeline.PerCpuSecond(),
+                100 * decode.PerCpuSecond() / kcat.PerCpuSecond(),
+                100 * pipeline.PerCpuSecond() / kcat.PerCpuSecond());
+    kcat_cpu.push_back(kcat.PerCpuSecond());
+    decode_cpu.push_back(decode.PerCpuSecond());
+    pipeline_cpu.push_back(pipeline.PerCpuSecond());
     std::fflush(stdout);
   }
   double kcat_median = Median(kcat_rates);
   std::printf("| median | %.0f | %.0f | %.0f | %.0f %% | %.0f %% |\n", kcat_median,
               Median(decode_rates), Median(pipeline_rates),
               100 * Median(decode_rates) / kcat_median, 100 * Median(pipeline_rates) / kcat_median);
+  double kcat_cpu_median = Median(kcat_cpu);
+  std::printf("| median, per CPU second | %.0f | %.0f | %.0f | %.0f %% | %.0f %% |\n",
+              kcat_cpu_median, Median(decode_cpu), Median(pipeline_cpu),
+              100 * Median(decode_cpu) / kcat_cpu_median,
+              100 * Median(pipeline_cpu) / kcat_cpu_median);
   warehouse.reset();
   return counts_ok ? 0 : 1;
 }
