@@ -3,7 +3,7 @@
 // rate at which streamed changes are decoded and written. Starts its own PostgreSQL 15.
 //
 //   postgres_cdc_bench [--rows N] [--changes M] [--parallelism P] [--lag-rate R]
-//                      [--lag-seconds S]
+//                      [--lag-seconds S] [--batch-rows B (the source's batch_rows, 65536)]
 //
 // Then the lag from commit to ClickHouse at a steady offered load of R rows/s for S seconds.
 
@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   uint32_t parallelism = 2;
   uint64_t lag_rate = 75000;
   uint64_t lag_seconds = 10;
+  uint32_t batch_rows = 65536;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--rows") rows = std::stoull(argv[i + 1]);
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
     if (flag == "--parallelism") parallelism = static_cast<uint32_t>(std::stoul(argv[i + 1]));
     if (flag == "--lag-rate") lag_rate = std::stoull(argv[i + 1]);
     if (flag == "--lag-seconds") lag_seconds = std::stoull(argv[i + 1]);
+    if (flag == "--batch-rows") batch_rows = static_cast<uint32_t>(std::stoul(argv[i + 1]));
   }
   sluice::testing::PostgresServer server;
   if (!server.Start()) {
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
     spec.dsn = server.dsn();
     spec.tables = {"public.big"};
     spec.snapshot_parallelism = parallelism;
-    sluice::PostgresCdcSource source("bench", spec, 65536, warehouse.get());
+    sluice::PostgresCdcSource source("bench", spec, batch_rows, warehouse.get());
 
     // 1. The snapshot through sluice.
     auto start = Clock::now();
