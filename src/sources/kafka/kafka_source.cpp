@@ -223,6 +223,7 @@ void KafkaSource::ApplyTimestampStart(rd_kafka_topic_partition_list_t* partition
 Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) {
   poll_ranges_.clear();
   row_records_.clear();
+  row_values_.clear();
   last_identity_.clear();
   ssize_t count = rd_kafka_consume_batch_queue(queue_, static_cast<int>(spec_.poll_timeout.count()),
                                                messages_.data(), messages_.size());
@@ -305,13 +306,19 @@ void KafkaSource::HandleMessage(const rd_kafka_message_t& message, Batch& batch,
   Status added = decoder_.Add(queued, batch);
   if (added.ok()) {
     if (keep_row_records_) {
-      row_records_.emplace_back(std::string(queued.value.value_or("")),
-                                Location(partition, message.offset));
+      std::string_view value = queued.value.value_or("");
+      row_records_.push_back({row_values_.size(), value.size(), partition, message.offset});
+      row_values_.append(value);
     }
     return;
   }
   dead_letters.push_back(DeadLetter{WallClockMillis(), name_, Location(partition, message.offset),
                                     std::string(queued.value.value_or("")), added.error()});
+}
+
+std::pair<std::string, std::string> KafkaSource::RowRecord(size_t row) const {
+  const KeptRow& kept = row_records_[row];
+  return {row_values_.substr(kept.begin, kept.size), Location(kept.partition, kept.offset)};
 }
 
 std::string KafkaSource::Position() const {

@@ -80,9 +80,8 @@ class KafkaSource : public Source {
   /// Also keep, for each row of the last poll, its message value and "topic/partition@offset"
   /// (what a later check needs to dead-letter the row).
   void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
-  const std::pair<std::string, std::string>& RowRecord(size_t row) const {
-    return row_records_[row];
-  }
+  /// Built when asked (only refused rows are): the poll keeps just the values, back to back.
+  std::pair<std::string, std::string> RowRecord(size_t row) const;
 
   /// "topic/partition=offset;..." parsed; an error names the malformed part.
   static Result<std::map<TopicPartition, int64_t>> ParsePosition(const std::string& position);
@@ -122,7 +121,15 @@ class KafkaSource : public Source {
   std::string last_identity_;
   uint64_t bytes_read_ = 0;
   bool keep_row_records_ = false;
-  std::vector<std::pair<std::string, std::string>> row_records_;
+  /// Where a kept row's value lies in row_values_, and which message it was.
+  struct KeptRow {
+    size_t begin = 0;
+    size_t size = 0;
+    TopicPartition partition;
+    int64_t offset = 0;
+  };
+  std::string row_values_;
+  std::vector<KeptRow> row_records_;
 };
 
 }  // namespace sluice

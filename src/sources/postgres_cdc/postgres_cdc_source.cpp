@@ -24,6 +24,7 @@ constexpr auto kStatusInterval = std::chrono::seconds(10);
 constexpr auto kLagInterval = std::chrono::seconds(1);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(10000);
 constexpr int kIdleWaitMillis = 100;
+constexpr int kFillMillis = 100;
 
 uint64_t ReadBigEndian(const char* data) {
   uint64_t value = 0;
@@ -533,6 +534,7 @@ Result<PollStatus> PostgresCdcSource::PollStream(Batch& batch,
   last_lsn_ = 0;
   size_t records = 0;
   bool waited = false;
+  auto fill_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFillMillis);
   if (pending_) {
     PendingMessage message = std::move(*pending_);
     pending_.reset();
@@ -543,12 +545,20 @@ Result<PollStatus> PostgresCdcSource::PollStream(Batch& batch,
     char* buffer = nullptr;
     int size = PQgetCopyData(replication_->get(), &buffer, 1);
     if (size == 0) {
-      // Take what the socket holds already; wait (once per Poll) only when nothing is ready.
+      // Nothing ready. Without rows: wait once per Poll. With rows: keep filling the batch
+      // while changes keep coming, up to kFillMillis after the Poll began, since every batch
+      // costs an insert (and a part) in ClickHouse.
       pollfd descriptor{PQsocket(replication_->get()), POLLIN, 0};
       bool have = batch.num_rows() + dead_letters.size() > 0;
-      if (waited && ::poll(&descriptor, 1, 0) <= 0) break;
-      if (!waited && !have) ::poll(&descriptor, 1, kIdleWaitMillis);
-      if (have && ::poll(&descriptor, 1, 0) <= 0) break;
+      int timeout = 0;
+      if (have) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            fill_until - std::chrono::steady_clock::now());
+        timeout = static_cast<int>(std::max<int64_t>(left.count(), 0));
+      } else if (!waited) {
+        timeout = kIdleWaitMillis;
+      }
+      if (::poll(&descriptor, 1, timeout) <= 0) break;
       waited = waited || !have;
       if (PQconsumeInput(replication_->get()) == 0) {
         LoseConnection(MakeError(ErrorCode::kPgConnectionFailed, replication_->LastError()));
@@ -735,7 +745,8 @@ Status PostgresCdcSource::ApplyRelation(const PgOutputMessage& message, Table& t
 }
 
 Status PostgresCdcSource::FetchUnchanged(const Table& table, const std::vector<PgTupleValue>& tuple,
-                                         std::vector<std::optional<std::string>>& values) {
+                                         std::vector<std::optional<std::string_view>>& values,
+                                         std::vector<std::string>& fetched) {
   std::vector<size_t> wanted;
   for (size_t i = 0; i < tuple.size(); ++i) {
     if (tuple[i].kind == PgTupleValue::Kind::kUnchangedToast && table.relation_map[i] >= 0) {
@@ -749,11 +760,15 @@ Status PostgresCdcSource::FetchUnchanged(const Table& table, const std::vector<P
         fmt::format("{}{}", columns.empty() ? "" : ", ", query_->Identifier(table.columns[column]));
   }
   std::string condition;
-  std::vector<const char*> parameters;
+  std::vector<std::string> keys;
   for (size_t key : table.key) {
     condition += fmt::format("{}{} = ${}", condition.empty() ? "" : " AND ",
-                             query_->Identifier(table.columns[key]), parameters.size() + 1);
-    parameters.push_back(values[key] ? values[key]->c_str() : nullptr);
+                             query_->Identifier(table.columns[key]), keys.size() + 1);
+    keys.emplace_back(values[key].value_or(""));
+  }
+  std::vector<const char*> parameters;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    parameters.push_back(values[table.key[k]] ? keys[k].c_str() : nullptr);
   }
   auto result = query_->ExecParams(
       fmt::format("SELECT {} FROM {}.{} WHERE {}", columns, query_->Identifier(table.schema_name),
@@ -762,9 +777,11 @@ Status PostgresCdcSource::FetchUnchanged(const Table& table, const std::vector<P
   if (!result.ok()) return result.error();
   // A row deleted since keeps NULL: its later delete replaces this row in ClickHouse.
   bool found = PQntuples(result->get()) > 0;
+  fetched.reserve(wanted.size());  // the views below point into these strings: no reallocation
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (found && !PQgetisnull(result->get(), 0, static_cast<int>(i))) {
-      values[wanted[i]] = std::string(PQgetvalue(result->get(), 0, static_cast<int>(i)));
+      fetched.emplace_back(PQgetvalue(result->get(), 0, static_cast<int>(i)));
+      values[wanted[i]] = fetched.back();
     } else {
       values[wanted[i]].reset();
     }
@@ -780,17 +797,18 @@ Status PostgresCdcSource::AppendChange(const PgOutputMessage& message, uint64_t 
         fmt::format("a change of {} arrived before its Relation message", table.qualified), name_);
   }
   using Type = PgOutputMessage::Type;
+  // Views into the message (or into `fetched`): no copy per value.
   auto collect = [&](const std::vector<PgTupleValue>& tuple) {
-    std::vector<std::optional<std::string>> values(table.columns.size());
+    std::vector<std::optional<std::string_view>> values(table.columns.size());
     for (size_t i = 0; i < tuple.size() && i < table.relation_map.size(); ++i) {
       int column = table.relation_map[i];
       if (column >= 0 && tuple[i].kind == PgTupleValue::Kind::kText) {
-        values[static_cast<size_t>(column)] = std::string(tuple[i].text);
+        values[static_cast<size_t>(column)] = tuple[i].text;
       }
     }
     return values;
   };
-  auto append = [&](const std::vector<std::optional<std::string>>& values, bool deleted) {
+  auto append = [&](const std::vector<std::optional<std::string_view>>& values, bool deleted) {
     size_t row = batch.num_rows();
     for (size_t c = 0; c < table.columns.size(); ++c) {
       Column& column = batch.column(c);
@@ -829,16 +847,17 @@ Status PostgresCdcSource::AppendChange(const PgOutputMessage& message, uint64_t 
     append(collect(message.old_tuple), true);
     return {};
   }
-  std::vector<std::optional<std::string>> values = collect(message.new_tuple);
+  std::vector<std::optional<std::string_view>> values = collect(message.new_tuple);
+  std::vector<std::string> fetched;
   if (message.type == Type::kUpdate) {
     if (!message.old_tuple.empty()) {
       // The key changed (or the table has REPLICA IDENTITY FULL): the old key's row goes away.
-      std::vector<std::optional<std::string>> old_values = collect(message.old_tuple);
+      std::vector<std::optional<std::string_view>> old_values = collect(message.old_tuple);
       bool moved = false;
       for (size_t key : table.key) moved |= old_values[key] != values[key];
       if (moved) append(old_values, true);
     }
-    if (auto status = FetchUnchanged(table, message.new_tuple, values); !status.ok()) {
+    if (auto status = FetchUnchanged(table, message.new_tuple, values, fetched); !status.ok()) {
       return status;
     }
   }

@@ -91,7 +91,8 @@ class PostgresCdcSource : public Source {
   Status AppendChange(const PgOutputMessage& message, uint64_t lsn, Table& table, Batch& batch,
                       std::vector<DeadLetter>& dead_letters);
   Status FetchUnchanged(const Table& table, const std::vector<PgTupleValue>& tuple,
-                        std::vector<std::optional<std::string>>& fetched);
+                        std::vector<std::optional<std::string_view>>& values,
+                        std::vector<std::string>& fetched);
   void SendStatus(bool force);
   void LoseConnection(const Error& error);
   void UpdateLag();

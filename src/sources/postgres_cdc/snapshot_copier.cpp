@@ -9,78 +9,94 @@
 
 namespace sluice {
 
-std::vector<std::optional<std::string>> SplitCopyLine(std::string_view line) {
+void SplitCopyLine(std::string_view line, std::vector<std::optional<std::string_view>>& fields,
+                   std::string& scratch) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-  std::vector<std::optional<std::string>> fields;
-  std::string current;
-  bool null = false;
-  auto finish = [&] {
-    if (null) {
+  fields.clear();
+  scratch.clear();
+  // Unescaped fields never outgrow the line: the views into `scratch` stay valid.
+  scratch.reserve(line.size());
+  size_t i = 0;
+  while (true) {
+    size_t end = line.find('\t', i);
+    if (end == std::string_view::npos) end = line.size();
+    std::string_view field = line.substr(i, end - i);
+    if (field == "\\N") {
       fields.emplace_back(std::nullopt);
+    } else if (field.find('\\') == std::string_view::npos) {
+      fields.emplace_back(field);  // the common case: no escapes, no copy
     } else {
-      fields.emplace_back(std::move(current));
-    }
-    current.clear();
-    null = false;
-  };
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (c == '\t') {
-      finish();
-      continue;
-    }
-    if (c != '\\' || i + 1 >= line.size()) {
-      current += c;
-      continue;
-    }
-    char next = line[++i];
-    switch (next) {
-      case 'N':
-        null = true;
-        break;
-      case 'b':
-        current += '\b';
-        break;
-      case 'f':
-        current += '\f';
-        break;
-      case 'n':
-        current += '\n';
-        break;
-      case 'r':
-        current += '\r';
-        break;
-      case 't':
-        current += '\t';
-        break;
-      case 'v':
-        current += '\v';
-        break;
-      case 'x': {
-        int value = 0;
-        size_t digits = 0;
-        while (digits < 2 && i + 1 < line.size() && std::isxdigit(line[i + 1])) {
-          char h = line[++i];
-          value = value * 16 + (std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
-          ++digits;
+      size_t begin = scratch.size();
+      for (size_t k = 0; k < field.size(); ++k) {
+        char c = field[k];
+        if (c != '\\' || k + 1 >= field.size()) {
+          scratch += c;
+          continue;
         }
-        current += static_cast<char>(value);
-        break;
-      }
-      default:
-        if (next >= '0' && next <= '7') {
-          int value = next - '0';
-          for (int k = 0; k < 2 && i + 1 < line.size() && line[i + 1] >= '0' && line[i + 1] <= '7';
-               ++k) {
-            value = value * 8 + (line[++i] - '0');
+        char next = field[++k];
+        switch (next) {
+          case 'b':
+            scratch += '\b';
+            break;
+          case 'f':
+            scratch += '\f';
+            break;
+          case 'n':
+            scratch += '\n';
+            break;
+          case 'r':
+            scratch += '\r';
+            break;
+          case 't':
+            scratch += '\t';
+            break;
+          case 'v':
+            scratch += '\v';
+            break;
+          case 'x': {
+            int value = 0;
+            size_t digits = 0;
+            while (digits < 2 && k + 1 < field.size() && std::isxdigit(field[k + 1])) {
+              char h = field[++k];
+              value = value * 16 + (std::isdigit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
+              ++digits;
+            }
+            scratch += static_cast<char>(value);
+            break;
           }
-          current += static_cast<char>(value);
-        } else {
-          current += next;
+          default:
+            if (next >= '0' && next <= '7') {
+              int value = next - '0';
+              for (int n = 0;
+                   n < 2 && k + 1 < field.size() && field[k + 1] >= '0' && field[k + 1] <= '7';
+                   ++n) {
+                value = value * 8 + (field[++k] - '0');
+              }
+              scratch += static_cast<char>(value);
+            } else {
+              scratch += next;
+            }
         }
+      }
+      fields.emplace_back(std::string_view(scratch).substr(begin));
+    }
+    if (end == line.size()) break;
+    i = end + 1;
+  }
+}
+
+std::vector<std::optional<std::string>> SplitCopyLine(std::string_view line) {
+  std::vector<std::optional<std::string_view>> views;
+  std::string scratch;
+  SplitCopyLine(line, views, scratch);
+  std::vector<std::optional<std::string>> fields;
+  for (const auto& view : views) {
+    if (view) {
+      fields.emplace_back(std::string(*view));
+    } else {
+      fields.emplace_back(std::nullopt);
     }
   }
-  finish();
   return fields;
 }
 
@@ -157,6 +173,8 @@ Status SnapshotCopier::Copy(size_t range) {
   };
   Status result;
   bool stopped = false;
+  std::vector<std::optional<std::string_view>> fields;
+  std::string scratch;
   while (true) {
     char* buffer = nullptr;
     int size = PQgetCopyData(connection.get(), &buffer, 0);
@@ -169,7 +187,7 @@ Status SnapshotCopier::Copy(size_t range) {
     }
     std::string_view line(buffer, static_cast<size_t>(size));
     XXH3_64bits_update(hash, line.data(), line.size());
-    auto fields = SplitCopyLine(line);
+    SplitCopyLine(line, fields, scratch);
     Batch& batch = chunk.batch;
     size_t row = batch.num_rows();
     Status converted;

@@ -69,7 +69,12 @@ class SnapshotCopier {
 };
 
 /// Splits one line of COPY text format into its fields, unescaped; a null field (\N) is
-/// nullopt. Exposed for tests.
+/// nullopt. The views point into `line`, or into `scratch` for fields with escapes; both
+/// vectors are reused from line to line.
+void SplitCopyLine(std::string_view line, std::vector<std::optional<std::string_view>>& fields,
+                   std::string& scratch);
+
+/// The same as owned strings. Exposed for tests.
 std::vector<std::optional<std::string>> SplitCopyLine(std::string_view line);
 
 }  // namespace sluice
