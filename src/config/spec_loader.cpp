@@ -527,11 +527,11 @@ class SpecLoader {
       enrich.fallback = EnrichSpec::Fallback::kDeadLetter;
     } else if (fallback == "fail") {
       enrich.fallback = EnrichSpec::Fallback::kFail;
-    } else if (fallback != "null") {
+    } else if (fallback != "nulls") {
       errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("fallback"),
-                  fmt::format("{}: unknown fallback '{}' (null, dead_letter or fail){}",
+                  fmt::format("{}: unknown fallback '{}' (nulls, dead_letter or fail){}",
                               reader.PathOf("fallback"), fallback,
-                              DidYouMean(fallback, {"null", "dead_letter", "fail"})));
+                              DidYouMean(fallback, {"nulls", "dead_letter", "fail"})));
     }
     enrich.ordered = reader.Bool("ordered");
     aggregation.enrich = std::move(enrich);

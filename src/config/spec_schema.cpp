@@ -169,8 +169,8 @@ constexpr KeyDescriptor kEnrichKeys[] = {
      .default_value = "1s",
      .description = "Longest wait for one lookup, 1ms to 10m (the server is told to stop too)."},
     {.key = "fallback",
-     .default_value = "null",
-     .description = "After a timeout or failed lookup: `null` (the added fields are NULL, "
+     .default_value = "nulls",
+     .description = "After a timeout or failed lookup: `nulls` (the added fields are NULL, "
                     "nothing cached), `dead_letter` (the records go to the stream's "
                     "dead-letter table with RECORD_LOOKUP_FAILED) or `fail` (the aggregation "
                     "stops with LOOKUP_TIMEOUT / LOOKUP_FAILED)."},

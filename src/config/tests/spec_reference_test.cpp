@@ -121,7 +121,7 @@ TEST(SpecReferenceTest, DescriptorDefaultsMatchSpecStructDefaults) {
             std::to_string(enrich.max_keys_per_lookup));
   EXPECT_EQ(ParseDuration(default_of(kEnrichSection, "cache_ttl")), enrich.cache_ttl);
   EXPECT_EQ(ParseDuration(default_of(kEnrichSection, "timeout")), enrich.timeout);
-  EXPECT_EQ(default_of(kEnrichSection, "fallback"), "null");
+  EXPECT_EQ(default_of(kEnrichSection, "fallback"), "nulls");
   EXPECT_EQ(enrich.fallback, EnrichSpec::Fallback::kNull);
   EXPECT_EQ(default_of(kEnrichSection, "ordered"), enrich.ordered ? "true" : "false");
 }
