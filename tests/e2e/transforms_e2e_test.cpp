@@ -5,16 +5,22 @@
 // the enrichment).
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <string>
 
+#include "http_client.h"
 #include "postgres_server.h"
+#include "sluice_process.h"
 #include "test_support.h"
 
 namespace sluice {
 namespace {
 
+using testing_support::HttpRequestOnce;
+using testing_support::ReadFile;
 using testing_support::RunSluice;
+using testing_support::SluiceProcess;
 using testing_support::TempDir;
 using testing_support::WriteFile;
 
@@ -71,9 +77,9 @@ class TransformsTest : public ::testing::Test {
   }
   /// The aggregation's current rows (FINAL: the newest version of each key and window).
   std::string Results(const std::string& table, const std::string& columns,
-                      const std::string& order) {
-    return Query("SELECT " + columns + " FROM " + table + " FINAL WHERE _is_deleted = 0 ORDER BY " +
-                 order);
+                      const std::string& order, const std::string& condition = "1") {
+    return Query("SELECT " + columns + " FROM " + table + " FINAL WHERE _is_deleted = 0 AND " +
+                 condition + " ORDER BY " + order);
   }
   /// Expected and actual results must be real tables, not two empty answers.
   void ExpectSameRows(const std::string& expected, const std::string& actual, size_t min_rows) {
@@ -249,23 +255,8 @@ aggregations:
   EXPECT_NE(expected.find("\\N\t"), std::string::npos) << expected;  // XX is no country
 }
 
-TEST_F(TransformsTest, UnionOfTwoStreamsWaitsForTheSlowerWatermark) {
-  // Web and app events each cover ten minutes, app's five minutes behind: with the watermark of
-  // the faster source alone, most app events would be late.
-  std::string web = "id,user_id,amount,ts,page\n";
-  std::string app = "id,user_id,amount,ts,device\n";
-  for (int i = 0; i < 600; ++i) {
-    web += std::to_string(i) + "," + std::to_string(i % 9) + "," + std::to_string(i % 17) + "," +
-           Time(kStartMs + int64_t{i} * 1000) + ",/p" + std::to_string(i % 4) + "\n";
-    app += std::to_string(i) + "," + std::to_string(i % 7) + "," + std::to_string(i % 23) + "," +
-           Time(kStartMs + int64_t{i} * 1000 - 300'000) + ",phone\n";
-  }
-  WriteFile(Path("web.csv"), web);
-  WriteFile(Path("app.csv"), app);
-  Run(R"yaml(pipeline: unions
-warehouse: {path: data}
-checkpoint: {path: chk}
-tables:
+// Two streams with the same fields but page / device.
+constexpr char kUnionTables[] = R"yaml(tables:
   web:
     columns:
       - {name: id, type: UInt64}
@@ -285,7 +276,23 @@ tables:
 streams:
   web: {}
   app: {}
-sources:
+)yaml";
+
+TEST_F(TransformsTest, UnionOfTwoStreamsWaitsForTheSlowerWatermark) {
+  // Web and app events each cover ten minutes, app's five minutes behind: with the watermark of
+  // the faster source alone, most app events would be late.
+  std::string web = "id,user_id,amount,ts,page\n";
+  std::string app = "id,user_id,amount,ts,device\n";
+  for (int i = 0; i < 600; ++i) {
+    web += std::to_string(i) + "," + std::to_string(i % 9) + "," + std::to_string(i % 17) + "," +
+           Time(kStartMs + int64_t{i} * 1000) + ",/p" + std::to_string(i % 4) + "\n";
+    app += std::to_string(i) + "," + std::to_string(i % 7) + "," + std::to_string(i % 23) + "," +
+           Time(kStartMs + int64_t{i} * 1000 - 300'000) + ",phone\n";
+  }
+  WriteFile(Path("web.csv"), web);
+  WriteFile(Path("app.csv"), app);
+  Run(std::string("pipeline: unions\nwarehouse: {path: data}\ncheckpoint: {path: chk}\n") +
+      kUnionTables + R"yaml(sources:
   web_csv: {type: file, stream: web, path: web.csv, batch_rows: 50}
   app_csv: {type: file, stream: app, path: app.csv, batch_rows: 50}
 aggregations:
@@ -308,6 +315,63 @@ aggregations:
                          "user_id, window_start"),
                  60);
   EXPECT_EQ(Query("SELECT count() FROM per_user_late"), "0\n");
+}
+
+TEST_F(TransformsTest, UnionReadsBothStreamsFromTheLogWhenServing) {
+  std::string spec = Path("spec.yaml");
+  std::string log = Path("sluice.log");
+  WriteFile(spec, std::string("pipeline: live\nwarehouse: {path: data}\nwal: {path: wal}\n"
+                              "server: {listen: \"127.0.0.1:0\"}\n"
+                              "checkpoint: {path: chk, interval: 200ms}\n") +
+                      kUnionTables + R"yaml(aggregations:
+  per_user:
+    from: [web, app]
+    key_by: user_id
+    window: {type: tumbling, size: 1m}
+    event_time: {field: ts}
+    aggregates:
+      - {name: n, function: count}
+      - {name: spend, function: sum, field: amount}
+)yaml");
+  {
+    SluiceProcess sluice(spec, log);
+    uint16_t port = sluice.WaitForPort();
+    ASSERT_NE(port, 0) << ReadFile(log);
+    // App events five minutes behind web's, posted alternately in batches of 50.
+    for (int first = 0; first < 600; first += 50) {
+      std::string web;
+      std::string app;
+      for (int i = first; i < first + 50; ++i) {
+        web += "{\"id\":" + std::to_string(i) + ",\"user_id\":" + std::to_string(i % 9) +
+               ",\"amount\":" + std::to_string(i % 17) +
+               ",\"ts\":" + Time(kStartMs + int64_t{i} * 1000) + ",\"page\":\"/\"}\n";
+        app += "{\"id\":" + std::to_string(i) + ",\"user_id\":" + std::to_string(i % 7) +
+               ",\"amount\":" + std::to_string(i % 23) +
+               ",\"ts\":" + Time(kStartMs + int64_t{i} * 1000 - 300'000) +
+               ",\"device\":\"phone\"}\n";
+      }
+      ASSERT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/web", web).status, 200);
+      ASSERT_EQ(HttpRequestOnce(port, "POST", "/v1/ingest/app", app).status, 200);
+    }
+    sluice.Kill(SIGTERM);
+    ASSERT_EQ(sluice.Wait(), 0) << ReadFile(log);
+  }
+  // The watermark is app's newest event time (the smaller of the two): windows ending by then
+  // have fired; later ones stay open in the checkpoint.
+  std::string closed = std::to_string(kStartMs + 299'000);
+  std::string expected =
+      Query(std::string("SELECT user_id, ") + kWindowOfTs +
+            " AS w, count(), sum(amount) FROM (SELECT user_id, amount, ts FROM web UNION ALL "
+            "SELECT user_id, amount, ts FROM app) GROUP BY user_id, w HAVING w + 60000 <= " +
+            closed + " ORDER BY user_id, w");
+  ExpectSameRows(
+      expected,
+      Results("per_user", std::string("user_id, ") + kWindowStart + ", n, spend",
+              "user_id, window_start", "toUnixTimestamp64Milli(window_end) <= " + closed),
+      40);
+  EXPECT_EQ(Query("SELECT count() FROM per_user_late"), "0\n");
+  EXPECT_EQ(Query("SELECT count() FROM web"), "600\n");
+  EXPECT_EQ(Query("SELECT count() FROM app"), "600\n");
 }
 
 }  // namespace
