@@ -324,14 +324,63 @@ struct AggregateSpec {
   SpecLocation where;
 };
 
-/// A keyed windowed aggregation over a stream, written to its own ClickHouse table
-/// (ReplacingMergeTree: late updates replace earlier results of the same key and window).
+/// A field an aggregation computes from each record (`name: expression`, src/expression),
+/// before its enrichment, filter and key_by. Expressions read the stream's fields, not each
+/// other's results.
+struct MapFieldSpec {
+  std::string name;
+  std::string expression;
+  DataType type;  // the expression's result type, settled at load time
+  SpecLocation where;
+};
+
+/// One column an enrichment adds to the records.
+struct EnrichFieldSpec {
+  std::string name;    // the field it becomes
+  std::string column;  // the dimension table's column; defaults to `name`
+  /// The column's type (declared, or the spec table's column); the field is its Nullable form
+  /// (a key that is not found gives NULL).
+  DataType type;
+  SpecLocation where;
+};
+
+/// Adds columns from a dimension table, looked up by key, to an aggregation's records
+/// (operators/enrich: Flink's AsyncDataStream.orderedWait / unorderedWait at batch granularity).
+struct EnrichSpec {
+  enum class Backend { kPostgres, kClickHouse };
+  enum class Fallback { kNull, kDeadLetter, kFail };
+
+  Backend backend = Backend::kClickHouse;
+  std::string dsn;                       // postgres: libpq conninfo or URI
+  std::string table;                     // may be qualified: schema.table / database.table
+  std::vector<std::string> key;          // fields of the records (after the map)
+  std::vector<std::string> key_columns;  // the table's, matched with `key` in order
+  std::vector<EnrichFieldSpec> fields;
+  uint32_t cache_size = 100000;  // entries per subtask
+  std::chrono::milliseconds cache_ttl{300000};
+  uint32_t concurrency = 4;  // lookups in flight at once
+  uint32_t max_keys_per_lookup = 500;
+  std::chrono::milliseconds timeout{1000};
+  Fallback fallback = Fallback::kNull;
+  bool ordered = true;
+  SpecLocation where;
+};
+
+/// A keyed windowed aggregation over one stream or the union of several, written to its own
+/// ClickHouse table (ReplacingMergeTree: late updates replace earlier results of the same key
+/// and window).
 struct AggregationSpec {
   enum class StateBackend { kMemory, kRocksDb };
 
   std::string name;
-  std::string from;    // the stream
-  std::string filter;  // condition on the stream's records; empty: all
+  std::vector<std::string> from;  // the streams; several are read as one (a union)
+  std::vector<MapFieldSpec> map;  // computed fields, in spec order
+  std::optional<EnrichSpec> enrich;
+  /// The fields of the records the filter, key_by, event_time and aggregates read, resolved at
+  /// load time: the fields every stream of `from` has (the first stream's order), then the map's
+  /// (one named like a stream field replaces it in place), then the enrichment's.
+  std::vector<std::pair<std::string, DataType>> fields;
+  std::string filter;  // condition on the records; empty: all
   std::vector<std::string> key_by;
   WindowSpec window;
   std::optional<EventTimeSpec> event_time;  // absent: processing time

@@ -216,17 +216,325 @@ class SpecLoader {
     if (auto retain = reader.Int("retain", 1, 100)) checkpoint.retain = static_cast<uint32_t>(*retain);
   }
 
-  /// Checks that `name` is a field of `stream` usable as `what`; returns it.
-  const StreamFieldSpec* RequireField(const StreamSpec& stream, const SectionReader& reader,
-                                      std::string_view key, const std::string& name,
-                                      const YAML::Mark& mark) {
-    const StreamFieldSpec* field = FindField(stream, name);
-    if (field == nullptr) {
-      errors_.Add(ErrorCode::kSpecUnknownReference, mark,
-                  fmt::format("{}: stream '{}' has no field '{}'{}", reader.PathOf(key), stream.name,
-                              name, DidYouMean(name, FieldNames(stream))));
+  /// The records an aggregation reads, for messages: "stream 'events'" or, with a union, a map or
+  /// an enrichment, what their fields come from.
+  static std::string RecordsOf(const AggregationSpec& aggregation) {
+    std::string text = aggregation.from.size() == 1 ? "stream " : "streams ";
+    for (size_t i = 0; i < aggregation.from.size(); ++i) {
+      text += fmt::format("{}'{}'", i > 0 ? ", " : "", aggregation.from[i]);
     }
-    return field;
+    if (!aggregation.map.empty()) text += " + map";
+    if (aggregation.enrich) text += " + enrich";
+    return text;
+  }
+
+  /// Checks that `name` is a field of the aggregation's records; returns its type. `known` is
+  /// false when `from` named a missing stream: then nothing can be checked.
+  const DataType* RequireField(const AggregationSpec& aggregation, bool known,
+                               const std::string& key_path, const std::string& name,
+                               const YAML::Mark& mark) {
+    if (!known) return nullptr;
+    std::vector<std::string> names;
+    for (const auto& [field, type] : aggregation.fields) {
+      if (field == name) return &type;
+      names.push_back(field);
+    }
+    if (std::find(unresolved_fields_.begin(), unresolved_fields_.end(), name) !=
+        unresolved_fields_.end()) {
+      return nullptr;  // its own definition was reported
+    }
+    std::string missing_in;
+    bool somewhere = false;
+    for (const std::string& stream_name : aggregation.from) {
+      const StreamSpec* stream = spec_.FindStream(stream_name);
+      if (stream == nullptr) continue;
+      if (FindField(*stream, name) != nullptr) {
+        somewhere = true;
+      } else {
+        missing_in += fmt::format("{}'{}'", missing_in.empty() ? "" : ", ", stream_name);
+      }
+    }
+    if (somewhere && missing_in.empty()) return nullptr;  // types that differ, reported at from
+    if (somewhere) {
+      errors_.Add(ErrorCode::kSpecUnknownReference, mark,
+                  fmt::format("{}: field '{}' is not in every stream of from (missing in {})",
+                              key_path, name, missing_in));
+    } else if (aggregation.from.size() == 1 && aggregation.map.empty() && !aggregation.enrich) {
+      errors_.Add(ErrorCode::kSpecUnknownReference, mark,
+                  fmt::format("{}: stream '{}' has no field '{}'{}", key_path,
+                              aggregation.from.front(), name, DidYouMean(name, names)));
+    } else {
+      errors_.Add(ErrorCode::kSpecUnknownReference, mark,
+                  fmt::format("{}: the records of {} have no field '{}'{}", key_path,
+                              RecordsOf(aggregation), name, DidYouMean(name, names)));
+    }
+    return nullptr;
+  }
+
+  /// The aggregation's `from`: each a stream, none twice. Fills aggregation.fields with the fields
+  /// every stream has; returns false when a stream is unknown (fields cannot be checked then).
+  bool LoadFrom(const SectionReader& reader, AggregationSpec& aggregation) {
+    std::vector<const StreamSpec*> streams;
+    bool known = reader.Has("from");
+    std::vector<std::string> names;
+    for (const StreamSpec& each : spec_.streams) names.push_back(each.name);
+    for (const LocatedString& name : reader.Strings("from")) {
+      if (std::find(aggregation.from.begin(), aggregation.from.end(), name.text) !=
+          aggregation.from.end()) {
+        errors_.Add(
+            ErrorCode::kSpecDuplicateName, name.mark,
+            fmt::format("{}: stream '{}' is named twice", reader.PathOf("from"), name.text));
+        continue;
+      }
+      aggregation.from.push_back(name.text);
+      const StreamSpec* stream = spec_.FindStream(name.text);
+      if (stream == nullptr) {
+        errors_.Add(ErrorCode::kSpecUnknownReference, name.mark,
+                    fmt::format("{}: no stream '{}' in streams{}", reader.PathOf("from"), name.text,
+                                DidYouMean(name.text, names)));
+        known = false;
+      }
+      streams.push_back(stream);
+    }
+    if (reader.Has("from") && aggregation.from.empty()) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("from"),
+                  fmt::format("{}: name at least one stream", reader.PathOf("from")));
+    }
+    if (!known || streams.empty()) return false;
+    for (const StreamFieldSpec& field : streams.front()->fields) {
+      bool everywhere = true;
+      for (size_t i = 1; i < streams.size(); ++i) {
+        const StreamFieldSpec* other = FindField(*streams[i], field.name);
+        if (other == nullptr) {
+          everywhere = false;
+        } else if (!(other->type == field.type)) {
+          everywhere = false;
+          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("from"),
+                      fmt::format("{}: field '{}' is {} in stream '{}' but {} in stream '{}'; a "
+                                  "union needs one type per field",
+                                  reader.PathOf("from"), field.name, field.type.ToString(),
+                                  streams.front()->name, other->type.ToString(), streams[i]->name));
+        }
+      }
+      if (everywhere) aggregation.fields.emplace_back(field.name, field.type);
+    }
+    return true;
+  }
+
+  /// `map:` name: expression, each compiled against the streams' fields; results are added to
+  /// aggregation.fields (a stream field's name is replaced in place).
+  void LoadMap(const SectionReader& owner, AggregationSpec& aggregation, bool known) {
+    Schema input;
+    for (const auto& [name, type] : aggregation.fields) input.push_back({name, type});
+    ForEachNamed(owner.Get("map"), owner.PathOf("map"), "field",
+                 [&](const std::string& name, const std::string& path, const YAML::Mark& mark,
+                     const YAML::Node& value) {
+                   MapFieldSpec field;
+                   field.name = name;
+                   field.where = errors_.Locate(mark);
+                   if (!value.IsScalar() || value.Scalar().empty()) {
+                     errors_.Add(ErrorCode::kSpecWrongType, MarkOrKey(value, mark),
+                                 fmt::format("{}: expected an expression (e.g. amount * 2)", path));
+                     unresolved_fields_.push_back(name);
+                     return;
+                   }
+                   field.expression = value.Scalar();
+                   if (known) {
+                     size_t offset = 0;
+                     Result<Expression> compiled =
+                         Expression::CompileValue(field.expression, input, &offset);
+                     if (!compiled.ok()) {
+                       errors_.Add(compiled.error().code, PointInto(value, value.Mark(), offset),
+                                   fmt::format("{}: {}", path, compiled.error().message));
+                       unresolved_fields_.push_back(name);
+                       return;
+                     }
+                     field.type = compiled->result_type();
+                     auto same = std::find_if(aggregation.fields.begin(), aggregation.fields.end(),
+                                              [&](const auto& each) { return each.first == name; });
+                     if (same != aggregation.fields.end()) {
+                       same->second = field.type;
+                     } else {
+                       aggregation.fields.emplace_back(name, field.type);
+                     }
+                   }
+                   aggregation.map.push_back(std::move(field));
+                 });
+    if (owner.Get("map").size() == 0) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, owner.MarkOf("map"),
+                  fmt::format("{}: name at least one field, or remove map", owner.PathOf("map")));
+    }
+  }
+
+  /// The Nullable form of an enrichment column's type, as the enrich operator adds it.
+  static DataType NullableOf(DataType type) {
+    if (type.IsNullable()) return type;
+    if (type.kind == TypeKind::kLowCardinality && !type.children.empty()) {
+      type.children[0] = NullableOf(type.children[0]);
+      return type;
+    }
+    DataType nullable;
+    nullable.kind = TypeKind::kNullable;
+    nullable.children.push_back(std::move(type));
+    return nullable;
+  }
+
+  void LoadEnrich(const SectionReader& owner, AggregationSpec& aggregation, bool known) {
+    SectionReader reader(owner.Get("enrich"), kEnrichSection, owner.PathOf("enrich"),
+                         owner.MarkOf("enrich"), errors_);
+    EnrichSpec enrich;
+    enrich.where = errors_.Locate(reader.mark());
+    std::string backend = reader.String("backend");
+    if (backend == "postgres") {
+      enrich.backend = EnrichSpec::Backend::kPostgres;
+      if (!reader.Has("dsn")) {
+        errors_.Add(ErrorCode::kSpecMissingKey, reader.MarkOf("backend"),
+                    fmt::format("{}: a postgres enrichment needs 'dsn'", reader.PathOf("backend")));
+      }
+    } else if (backend == "clickhouse") {
+      if (reader.Has("dsn")) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("dsn"),
+                    fmt::format("{}: only a postgres enrichment has a dsn (clickhouse reads the "
+                                "warehouse)",
+                                reader.PathOf("dsn")));
+      }
+    } else {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("backend"),
+                  fmt::format("{}: unknown backend '{}' (clickhouse or postgres){}",
+                              reader.PathOf("backend"), backend,
+                              DidYouMean(backend, {"clickhouse", "postgres"})));
+    }
+    enrich.dsn = reader.String("dsn");
+    enrich.table = reader.String("table");
+    const TableSpec* table = enrich.backend == EnrichSpec::Backend::kClickHouse
+                                 ? spec_.FindTable(enrich.table)
+                                 : nullptr;
+    for (const LocatedString& key : reader.Strings("key")) {
+      enrich.key.push_back(key.text);
+      const DataType* type =
+          RequireField(aggregation, known, reader.PathOf("key"), key.text, key.mark);
+      if (type != nullptr && IsNestedKind(type->Storage().kind)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue, key.mark,
+                    fmt::format("{}: field '{}' is {}; a key must be a single value",
+                                reader.PathOf("key"), key.text, type->ToString()));
+      }
+    }
+    std::vector<LocatedString> lookup_key = reader.Strings("lookup_key");
+    if (!reader.Has("lookup_key")) {
+      for (const LocatedString& key : reader.Strings("key")) {
+        lookup_key.push_back({key.text, reader.MarkOf("key")});
+      }
+    }
+    for (const LocatedString& column : lookup_key) {
+      enrich.key_columns.push_back(column.text);
+      if (table != nullptr)
+        CheckColumnReference(*table, column.text, reader.PathOf("lookup_key"), column.mark);
+    }
+    if (reader.Has("lookup_key") && enrich.key_columns.size() != enrich.key.size()) {
+      errors_.Add(
+          ErrorCode::kSpecInvalidValue, reader.MarkOf("lookup_key"),
+          fmt::format("{}: {} column(s) for {} key field(s); give one column per field",
+                      reader.PathOf("lookup_key"), enrich.key_columns.size(), enrich.key.size()));
+    }
+    YAML::Node list = reader.Get("fields");
+    if (reader.Has("fields") && list.size() == 0) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("fields"),
+                  fmt::format("{}: name at least one field", reader.PathOf("fields")));
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string path = fmt::format("{}[{}]", reader.PathOf("fields"), i);
+      SectionReader item(list[i], kEnrichFieldSection, path,
+                         MarkOrKey(list[i], reader.MarkOf("fields")), errors_);
+      EnrichFieldSpec field;
+      field.where = errors_.Locate(item.mark());
+      field.name = item.String("name");
+      if (!item.Has("name")) continue;
+      CheckName("field", field.name, item.PathOf("name"), item.MarkOf("name"));
+      bool taken =
+          std::any_of(aggregation.fields.begin(), aggregation.fields.end(),
+                      [&](const auto& each) { return each.first == field.name; }) ||
+          std::any_of(enrich.fields.begin(), enrich.fields.end(),
+                      [&](const EnrichFieldSpec& each) { return each.name == field.name; });
+      if (taken) {
+        errors_.Add(ErrorCode::kSpecDuplicateName, item.MarkOf("name"),
+                    fmt::format("{}: '{}' is already a field of the records or of the enrichment",
+                                item.PathOf("name"), field.name));
+      }
+      field.column = item.Has("column") ? item.String("column") : field.name;
+      const ColumnSpec* column = nullptr;
+      if (table != nullptr) {
+        column = FindColumn(*table, field.column);
+        if (column == nullptr) {
+          errors_.Add(ErrorCode::kSpecUnknownReference,
+                      item.Has("column") ? item.MarkOf("column") : item.MarkOf("name"),
+                      fmt::format("{}: table '{}' has no column '{}'{}",
+                                  item.PathOf(item.Has("column") ? "column" : "name"), table->name,
+                                  field.column, DidYouMean(field.column, ColumnNames(*table))));
+        }
+      }
+      bool typed = false;
+      if (item.Has("type")) {
+        Result<DataType> type = ParseDataType(item.String("type"));
+        if (!type.ok()) {
+          errors_.Add(ErrorCode::kSpecInvalidType, item.MarkOf("type"),
+                      fmt::format("{}: {}", item.PathOf("type"), type.error().message));
+        } else {
+          field.type = *type;
+          typed = true;
+        }
+      } else if (column != nullptr) {
+        field.type = column->type;
+        typed = true;
+      } else if (table == nullptr) {
+        errors_.Add(
+            ErrorCode::kSpecMissingKey, item.mark(),
+            fmt::format("{}: needs a type ('{}' is not a table of the spec)", path, enrich.table));
+      }
+      if (typed && IsNestedKind(field.type.Storage().kind)) {
+        errors_.Add(ErrorCode::kSpecInvalidValue,
+                    item.Has("type") ? item.MarkOf("type") : item.MarkOf("name"),
+                    fmt::format("{}: {} cannot be NULL when the key is not found; enrich with "
+                                "single values",
+                                path, field.type.ToString()));
+        typed = false;
+      }
+      if (typed && !taken && known) {
+        aggregation.fields.emplace_back(field.name, NullableOf(field.type));
+      } else if (!taken) {
+        unresolved_fields_.push_back(field.name);
+      }
+      enrich.fields.push_back(std::move(field));
+    }
+    if (auto size = reader.Int("cache_size", 1, 100'000'000)) {
+      enrich.cache_size = static_cast<uint32_t>(*size);
+    }
+    if (auto ttl =
+            reader.Duration("cache_ttl", std::chrono::milliseconds(0), std::chrono::days(30))) {
+      enrich.cache_ttl = *ttl;
+    }
+    if (auto concurrency = reader.Int("concurrency", 1, 256)) {
+      enrich.concurrency = static_cast<uint32_t>(*concurrency);
+    }
+    if (auto keys = reader.Int("max_keys_per_lookup", 1, 100'000)) {
+      enrich.max_keys_per_lookup = static_cast<uint32_t>(*keys);
+    }
+    if (auto timeout =
+            reader.Duration("timeout", std::chrono::milliseconds(1), std::chrono::minutes(10))) {
+      enrich.timeout = *timeout;
+    }
+    std::string fallback = reader.String("fallback");
+    if (fallback == "dead_letter") {
+      enrich.fallback = EnrichSpec::Fallback::kDeadLetter;
+    } else if (fallback == "fail") {
+      enrich.fallback = EnrichSpec::Fallback::kFail;
+    } else if (fallback != "nulls") {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("fallback"),
+                  fmt::format("{}: unknown fallback '{}' (nulls, dead_letter or fail){}",
+                              reader.PathOf("fallback"), fallback,
+                              DidYouMean(fallback, {"nulls", "dead_letter", "fail"})));
+    }
+    enrich.ordered = reader.Bool("ordered");
+    aggregation.enrich = std::move(enrich);
   }
 
   void LoadAggregation(const std::string& name, const std::string& path, const YAML::Mark& mark,
@@ -235,25 +543,15 @@ class SpecLoader {
     AggregationSpec aggregation;
     aggregation.name = name;
     aggregation.where = errors_.Locate(mark);
-    aggregation.from = reader.String("from");
-    const StreamSpec* stream = nullptr;
-    if (reader.Has("from")) {
-      stream = spec_.FindStream(aggregation.from);
-      if (stream == nullptr) {
-        std::vector<std::string> names;
-        for (const StreamSpec& each : spec_.streams) names.push_back(each.name);
-        errors_.Add(ErrorCode::kSpecUnknownReference, reader.MarkOf("from"),
-                    fmt::format("{}: no stream '{}' in streams{}", reader.PathOf("from"),
-                                aggregation.from, DidYouMean(aggregation.from, names)));
-      }
-    }
-    Schema schema;
-    if (stream != nullptr) {
-      for (const StreamFieldSpec& field : stream->fields) schema.push_back({field.name, field.type});
-    }
+    unresolved_fields_.clear();
+    bool known = LoadFrom(reader, aggregation);
+    if (reader.Has("map")) LoadMap(reader, aggregation, known);
+    if (reader.Has("enrich")) LoadEnrich(reader, aggregation, known);
     if (reader.Has("filter")) {
       aggregation.filter = reader.String("filter");
-      if (stream != nullptr) {
+      if (known && unresolved_fields_.empty()) {
+        Schema schema;
+        for (const auto& [field, type] : aggregation.fields) schema.push_back({field, type});
         size_t offset = 0;
         Result<Expression> compiled = Expression::CompileCondition(aggregation.filter, schema, &offset);
         if (!compiled.ok()) {
@@ -265,20 +563,20 @@ class SpecLoader {
     }
     for (const LocatedString& key : reader.Strings("key_by")) {
       aggregation.key_by.push_back(key.text);
-      if (stream == nullptr) continue;
-      const StreamFieldSpec* field = RequireField(*stream, reader, "key_by", key.text, key.mark);
-      if (field != nullptr && IsNestedKind(field->type.Storage().kind)) {
+      const DataType* type =
+          RequireField(aggregation, known, reader.PathOf("key_by"), key.text, key.mark);
+      if (type != nullptr && IsNestedKind(type->Storage().kind)) {
         errors_.Add(ErrorCode::kSpecInvalidValue, key.mark,
                     fmt::format("{}: field '{}' is {}; a key must be a single value",
-                                reader.PathOf("key_by"), key.text, field->type.ToString()));
+                                reader.PathOf("key_by"), key.text, type->ToString()));
       }
     }
     if (reader.Has("window")) LoadWindow(reader, aggregation);
-    if (reader.Has("event_time")) LoadEventTime(reader, aggregation, stream);
+    if (reader.Has("event_time")) LoadEventTime(reader, aggregation, known);
     if (auto lateness = reader.Duration("allowed_lateness", std::chrono::milliseconds(0), std::chrono::days(7))) {
       aggregation.allowed_lateness = *lateness;
     }
-    if (reader.Has("aggregates")) LoadAggregates(reader, aggregation, stream);
+    if (reader.Has("aggregates")) LoadAggregates(reader, aggregation, known);
     aggregation.table = reader.Has("table") ? reader.String("table") : name;
     CheckName("table", aggregation.table, reader.PathOf("table"), reader.Has("table") ? reader.MarkOf("table") : mark);
     aggregation.late_table = reader.Has("late_table") ? reader.String("late_table") : name + "_late";
@@ -369,17 +667,17 @@ class SpecLoader {
     }
   }
 
-  void LoadEventTime(const SectionReader& owner, AggregationSpec& aggregation,
-                     const StreamSpec* stream) {
+  void LoadEventTime(const SectionReader& owner, AggregationSpec& aggregation, bool known) {
     SectionReader reader(owner.Get("event_time"), kEventTimeSection, owner.PathOf("event_time"),
                          owner.MarkOf("event_time"), errors_);
     EventTimeSpec event_time;
     event_time.where = errors_.Locate(reader.mark());
     event_time.field = reader.String("field");
-    if (stream != nullptr && reader.Has("field")) {
-      const StreamFieldSpec* field = RequireField(*stream, reader, "field", event_time.field, reader.MarkOf("field"));
-      if (field != nullptr) {
-        TypeKind kind = field->type.Storage().kind;
+    if (reader.Has("field")) {
+      const DataType* type = RequireField(aggregation, known, reader.PathOf("field"),
+                                          event_time.field, reader.MarkOf("field"));
+      if (type != nullptr) {
+        TypeKind kind = type->Storage().kind;
         bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 || kind == TypeKind::kDateTime ||
                     kind == TypeKind::kDateTime64 || kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
                     kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
@@ -387,7 +685,7 @@ class SpecLoader {
           errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("field"),
                       fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
                                   "DateTime64 or integer milliseconds",
-                                  reader.PathOf("field"), event_time.field, field->type.ToString()));
+                                  reader.PathOf("field"), event_time.field, type->ToString()));
         }
       }
     }
@@ -400,8 +698,7 @@ class SpecLoader {
     aggregation.event_time = std::move(event_time);
   }
 
-  void LoadAggregates(const SectionReader& owner, AggregationSpec& aggregation,
-                      const StreamSpec* stream) {
+  void LoadAggregates(const SectionReader& owner, AggregationSpec& aggregation, bool known) {
     YAML::Node list = owner.Get("aggregates");
     if (list.size() == 0) {
       errors_.Add(ErrorCode::kSpecInvalidValue, owner.MarkOf("aggregates"),
@@ -435,9 +732,10 @@ class SpecLoader {
         }
       }
       if (auto k = reader.Int("k", 1, 10000)) aggregate.k = static_cast<uint32_t>(*k);
-      const StreamFieldSpec* field = nullptr;
-      if (stream != nullptr && reader.Has("field")) {
-        field = RequireField(*stream, reader, "field", aggregate.field, reader.MarkOf("field"));
+      const DataType* field = nullptr;
+      if (reader.Has("field")) {
+        field = RequireField(aggregation, known, reader.PathOf("field"), aggregate.field,
+                             reader.MarkOf("field"));
       }
       if (reader.Has("function")) {
         AggregateCall call{aggregate.function, aggregate.name, aggregate.field, aggregate.level, aggregate.k};
@@ -445,7 +743,7 @@ class SpecLoader {
           errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
                       fmt::format("{}: {} needs a field", path, aggregate.function));
         } else if (field != nullptr || aggregate.function == "count") {
-          auto made = MakeAggregateFunction(call, field != nullptr ? &field->type : nullptr);
+          auto made = MakeAggregateFunction(call, field);
           if (!made.ok()) {
             errors_.Add(made.error().code, reader.MarkOf("function"),
                         fmt::format("{}: {}", reader.PathOf("function"), made.error().message));
@@ -1744,6 +2042,9 @@ class SpecLoader {
   std::string file_;
   std::string base_dir_;
   std::string_view text_;  // the spec text, to point into expressions
+  /// Map and enrich fields of the aggregation being loaded whose definition has an error: their
+  /// uses are not reported again.
+  std::vector<std::string> unresolved_fields_;
   PipelineSpec spec_;
 };
 

@@ -62,14 +62,31 @@ constexpr KeyDescriptor kCheckpointKeys[] = {
 };
 
 constexpr KeyDescriptor kAggregationKeys[] = {
-    {.key = "from", .required = true, .description = "The stream whose records are aggregated."},
+    {.key = "from",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "The stream whose records are aggregated, or several read as one (a union: "
+                    "the fields every one of them has, with the same type; the watermark is the "
+                    "smallest of their sources', idle sources excluded)."},
+    {.key = "map",
+     .kind = KeyKind::kMap,
+     .description = "Computed fields, `name: expression` (the language of "
+                    "`streams.<stream>.rules[]` with its value functions), evaluated first; "
+                    "usable by enrich, filter, key_by, event_time and aggregates. Expressions "
+                    "read the stream's fields, not each other's results. A record whose value "
+                    "cannot be computed goes to the stream's dead-letter table "
+                    "(RECORD_EXPRESSION_FAILED)."},
+    {.key = "enrich",
+     .kind = KeyKind::kMap,
+     .description = "Columns looked up in a PostgreSQL or ClickHouse table by key, after the "
+                    "map (see `aggregations.<aggregation>.enrich`)."},
     {.key = "filter",
      .description = "Condition a record must satisfy to be aggregated (the language of "
-                    "`streams.<stream>.rules[]`)."},
+                    "`streams.<stream>.rules[]`), after the map and the enrichment."},
     {.key = "key_by",
      .kind = KeyKind::kStringOrList,
-     .description = "Fields of the stream that key the aggregation; absent: one key for all "
-                    "records."},
+     .description = "Fields (of the streams, the map or the enrichment) that key the "
+                    "aggregation; absent: one key for all records."},
     {.key = "window",
      .kind = KeyKind::kMap,
      .required = true,
@@ -103,6 +120,75 @@ constexpr KeyDescriptor kAggregationKeys[] = {
      .default_value = "memory",
      .description = "`memory` (hash maps) or `rocksdb` (state larger than memory, on disk "
                     "next to the checkpoints)."},
+};
+
+constexpr KeyDescriptor kEnrichKeys[] = {
+    {.key = "backend",
+     .default_value = "clickhouse",
+     .description = "`clickhouse`: a table of the warehouse (through the running engine); "
+                    "`postgres`: a PostgreSQL table over libpq (needs `dsn`)."},
+    {.key = "dsn",
+     .description = "postgres: libpq connection string or URI; a password comes best from "
+                    "PGPASSWORD or ~/.pgpass."},
+    {.key = "table",
+     .required = true,
+     .description = "The dimension table, as the database names it (`schema.table` allowed)."},
+    {.key = "key",
+     .kind = KeyKind::kStringOrList,
+     .required = true,
+     .description = "Fields of the records (after the map: a computed key is a map field) "
+                    "looked up; a NULL key finds nothing."},
+    {.key = "lookup_key",
+     .kind = KeyKind::kStringOrList,
+     .computed_default = "the names in `key`",
+     .description = "The table's key columns, matched with `key` in order."},
+    {.key = "fields",
+     .kind = KeyKind::kList,
+     .required = true,
+     .description = "The columns added (see `aggregations.<aggregation>.enrich.fields[]`); "
+                    "NULL when the key is not in the table."},
+    {.key = "cache_size",
+     .kind = KeyKind::kInt,
+     .default_value = "100000",
+     .description = "Keys kept per subtask (least recently used go first), 1 to 100000000; "
+                    "keys not found are cached too."},
+    {.key = "cache_ttl",
+     .kind = KeyKind::kDuration,
+     .default_value = "5m",
+     .description = "How long a cached answer is used before it is looked up again, 0s to 30d."},
+    {.key = "concurrency",
+     .kind = KeyKind::kInt,
+     .default_value = "4",
+     .description = "Lookups in flight at once per source, 1 to 256."},
+    {.key = "max_keys_per_lookup",
+     .kind = KeyKind::kInt,
+     .default_value = "500",
+     .description = "Distinct keys asked in one query, 1 to 100000."},
+    {.key = "timeout",
+     .kind = KeyKind::kDuration,
+     .default_value = "1s",
+     .description = "Longest wait for one lookup, 1ms to 10m (the server is told to stop too)."},
+    {.key = "fallback",
+     .default_value = "nulls",
+     .description = "After a timeout or failed lookup: `nulls` (the added fields are NULL, "
+                    "nothing cached), `dead_letter` (the records go to the stream's "
+                    "dead-letter table with RECORD_LOOKUP_FAILED) or `fail` (the aggregation "
+                    "stops with LOOKUP_TIMEOUT / LOOKUP_FAILED)."},
+    {.key = "ordered",
+     .kind = KeyKind::kBool,
+     .default_value = "true",
+     .description = "Keep the records' order; false lets records answered by the cache go "
+                    "first (Flink's unorderedWait). Either way a batch's lookups end before "
+                    "the next checkpoint barrier."},
+};
+
+constexpr KeyDescriptor kEnrichFieldKeys[] = {
+    {.key = "name", .required = true, .description = "The field added; an identifier."},
+    {.key = "column", .computed_default = "`name`", .description = "The dimension table's column."},
+    {.key = "type",
+     .computed_default = "the column's type for a table of the spec",
+     .description = "ClickHouse type of the column (the field is its Nullable form); required "
+                    "unless `table` is one of the spec's tables."},
 };
 
 constexpr KeyDescriptor kWindowKeys[] = {
@@ -788,8 +874,14 @@ const SectionDescriptor kDeduplicateSection{"streams.<stream>.deduplicate",
 const SectionDescriptor kRecordRuleSection{"streams.<stream>.rules[]",
                                            "A condition on whole records.", kRecordRuleKeys};
 const SectionDescriptor kAggregationSection{"aggregations.<aggregation>",
-                                            "A keyed windowed aggregation of a stream.",
+                                            "A keyed windowed aggregation of one stream or a "
+                                            "union of streams.",
                                             kAggregationKeys};
+const SectionDescriptor kEnrichSection{"aggregations.<aggregation>.enrich",
+                                       "A lookup adding dimension columns to the records.",
+                                       kEnrichKeys};
+const SectionDescriptor kEnrichFieldSection{"aggregations.<aggregation>.enrich.fields[]",
+                                            "One column an enrichment adds.", kEnrichFieldKeys};
 const SectionDescriptor kWindowSection{"aggregations.<aggregation>.window",
                                        "The windows of an aggregation.", kWindowKeys};
 const SectionDescriptor kEventTimeSection{"aggregations.<aggregation>.event_time",
@@ -829,15 +921,15 @@ const KeyDescriptor* SectionDescriptor::Find(std::string_view key) const {
 }
 
 std::span<const SectionDescriptor* const> SpecSections() {
-  static constexpr std::array<const SectionDescriptor*, 29> kSections = {
-      &kTopLevelSection,     &kWarehouseSection,    &kServerSection,        &kServerAuthSection,
-      &kWalSection,          &kMonitoringSection,   &kTableSection,         &kEngineSection,
-      &kColumnSection,       &kIndexSection,        &kViewSection,          &kStreamSection,
-      &kStreamFieldSection,  &kStreamBatchSection,  &kDeduplicateSection,   &kRecordRuleSection,
-      &kSourceSection,       &kCsvSection,          &kKafkaSection,         &kKafkaMetadataSection,
-      &kNatsSection,         &kNatsMetadataSection, &kPostgresCdcSection,   &kSqlPollSection,
-      &kAggregationSection,  &kWindowSection,       &kEventTimeSection,     &kAggregateSection,
-      &kCheckpointSection,
+  static constexpr std::array<const SectionDescriptor*, 31> kSections = {
+      &kTopLevelSection,    &kWarehouseSection,    &kServerSection,      &kServerAuthSection,
+      &kWalSection,         &kMonitoringSection,   &kTableSection,       &kEngineSection,
+      &kColumnSection,      &kIndexSection,        &kViewSection,        &kStreamSection,
+      &kStreamFieldSection, &kStreamBatchSection,  &kDeduplicateSection, &kRecordRuleSection,
+      &kSourceSection,      &kCsvSection,          &kKafkaSection,       &kKafkaMetadataSection,
+      &kNatsSection,        &kNatsMetadataSection, &kPostgresCdcSection, &kSqlPollSection,
+      &kAggregationSection, &kEnrichSection,       &kEnrichFieldSection, &kWindowSection,
+      &kEventTimeSection,   &kAggregateSection,    &kCheckpointSection,
   };
   return kSections;
 }

@@ -69,6 +69,8 @@ extern const SectionDescriptor kStreamBatchSection;
 extern const SectionDescriptor kDeduplicateSection;
 extern const SectionDescriptor kRecordRuleSection;
 extern const SectionDescriptor kAggregationSection;
+extern const SectionDescriptor kEnrichSection;
+extern const SectionDescriptor kEnrichFieldSection;
 extern const SectionDescriptor kWindowSection;
 extern const SectionDescriptor kEventTimeSection;
 extern const SectionDescriptor kAggregateSection;

@@ -1,12 +1,21 @@
 #include "runtime/aggregation_jobs.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
+#include "operators/enrich/enrich_operator.h"
+#include "operators/enrich/postgres_lookup.h"
+#include "operators/enrich/warehouse_lookup.h"
 #include "operators/filter/filter_operator.h"
+#include "operators/map/map_operator.h"
 #include "operators/window/window_operator.h"
+#include "runtime/transform_stage.h"
 #include "runtime/validate_stage.h"
 #include "runtime/wal_source.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
@@ -40,24 +49,170 @@ std::string JobFolder(const PipelineSpec& spec, const AggregationSpec& aggregati
   return (fs::path(spec.checkpoint.path) / aggregation.name).string();
 }
 
-/// Adds the filter of the aggregation, if any, to a source's chain.
-Status AddFilter(const AggregationSpec& aggregation, const Schema& schema,
-                 std::vector<ChainedOperator>& chain) {
-  if (aggregation.filter.empty()) return {};
-  FilterConfig config;
-  config.name = aggregation.name + ".filter";
-  config.input_schema = schema;
-  config.condition = aggregation.filter;
-  auto filter = FilterOperator::Build(std::move(config));
-  if (!filter.ok()) return filter.error();
-  chain.push_back({std::shared_ptr<const Operator>(std::move(*filter)), {}});
+/// The fields every stream of the aggregation has, in the first stream's order (the loader has
+/// checked that their types agree).
+Schema UnionSchema(const PipelineSpec& spec, const AggregationSpec& aggregation) {
+  Schema schema;
+  const StreamSpec& first = *spec.FindStream(aggregation.from.front());
+  for (const StreamFieldSpec& field : first.fields) {
+    bool everywhere = true;
+    for (const std::string& name : aggregation.from) {
+      const StreamSpec& stream = *spec.FindStream(name);
+      everywhere = everywhere && std::any_of(stream.fields.begin(), stream.fields.end(),
+                                             [&](const StreamFieldSpec& other) {
+                                               return other.name == field.name;
+                                             });
+    }
+    if (everywhere) schema.push_back({field.name, field.type});
+  }
+  return schema;
+}
+
+/// The operators every source of an aggregation runs after its stream's validation, shared by
+/// all of them (operators are immutable; each source creates its own state): map, enrichment,
+/// filter, each only when the spec asks for it.
+struct Transforms {
+  Schema input;  // the union's fields
+  std::shared_ptr<const Operator> map;
+  std::shared_ptr<const Operator> enrich;
+  std::shared_ptr<const Operator> filter;
+  Schema output;  // what the keyed stage receives
+};
+
+Result<std::shared_ptr<LookupBackend>> ConnectLookup(const EnrichSpec& enrich,
+                                                     const EnrichConfig& config,
+                                                     Warehouse& warehouse) {
+  if (enrich.backend == EnrichSpec::Backend::kPostgres) {
+    auto lookup = PostgresLookup::Connect(enrich.dsn, config.lookup_table());
+    if (!lookup.ok()) return lookup.error();
+    return std::shared_ptr<LookupBackend>(std::move(*lookup));
+  }
+  auto lookup = WarehouseLookup::Create(warehouse, config.lookup_table());
+  if (!lookup.ok()) return lookup.error();
+  return std::shared_ptr<LookupBackend>(std::move(*lookup));
+}
+
+Result<Transforms> BuildTransforms(const PipelineSpec& spec, const AggregationSpec& aggregation,
+                                   Warehouse& warehouse) {
+  Transforms transforms;
+  transforms.input = UnionSchema(spec, aggregation);
+  Schema schema = transforms.input;
+  if (!aggregation.map.empty()) {
+    MapConfig config;
+    config.name = aggregation.name + ".map";
+    config.input_schema = schema;
+    for (const MapFieldSpec& field : aggregation.map) {
+      config.outputs.push_back({field.name, field.expression, std::nullopt});
+    }
+    auto map = MapOperator::Build(std::move(config));
+    if (!map.ok()) return map.error();
+    schema = (*map)->output_schemas()[0];
+    transforms.map = std::move(*map);
+  }
+  if (aggregation.enrich) {
+    const EnrichSpec& enrich = *aggregation.enrich;
+    EnrichConfig config;
+    config.name = aggregation.name + ".enrich";
+    config.input_schema = schema;
+    config.key_fields = enrich.key;
+    config.table = enrich.table;
+    config.key_columns = enrich.key_columns;
+    for (const EnrichFieldSpec& field : enrich.fields) {
+      config.columns.push_back({field.column, field.name, field.type});
+    }
+    config.cache_max_entries = enrich.cache_size;
+    config.cache_ttl_ms = enrich.cache_ttl.count();
+    config.max_in_flight = enrich.concurrency;
+    config.max_keys_per_lookup = enrich.max_keys_per_lookup;
+    config.timeout_ms = enrich.timeout.count();
+    switch (enrich.fallback) {
+      case EnrichSpec::Fallback::kNull:
+        config.fallback = LookupFallback::kNull;
+        break;
+      case EnrichSpec::Fallback::kDeadLetter:
+        config.fallback = LookupFallback::kDeadLetter;
+        break;
+      case EnrichSpec::Fallback::kFail:
+        config.fallback = LookupFallback::kFail;
+        break;
+    }
+    config.ordered = enrich.ordered;
+    auto backend = ConnectLookup(enrich, config, warehouse);
+    if (!backend.ok()) return backend.error();
+    auto built = EnrichOperator::Build(std::move(config), std::move(*backend));
+    if (!built.ok()) return built.error();
+    schema = (*built)->output_schemas()[0];
+    transforms.enrich = std::move(*built);
+  }
+  if (!aggregation.filter.empty()) {
+    FilterConfig config;
+    config.name = aggregation.name + ".filter";
+    config.input_schema = schema;
+    config.condition = aggregation.filter;
+    auto filter = FilterOperator::Build(std::move(config));
+    if (!filter.ok()) return filter.error();
+    transforms.filter = std::move(*filter);
+  }
+  // The tables were created from the fields the loader resolved: the operators must agree.
+  bool agree = schema.size() == aggregation.fields.size();
+  for (size_t i = 0; agree && i < schema.size(); ++i) {
+    agree = schema[i].name == aggregation.fields[i].first &&
+            schema[i].type == aggregation.fields[i].second;
+  }
+  if (!agree) {
+    return MakeError(ErrorCode::kInternal,
+                     "the records' fields after map and enrich differ from the spec's",
+                     aggregation.name);
+  }
+  transforms.output = std::move(schema);
+  return transforms;
+}
+
+/// Chains to a source of `stream`: its projection onto the union's fields (when it has others),
+/// then the shared map, enrichment and filter. Failed records of the map and the enrichment go
+/// to the stream's dead-letter table.
+Status AddTransforms(const AggregationSpec& aggregation, const Transforms& transforms,
+                     const StreamSpec& stream, const Schema& schema, SourceStage& stage) {
+  bool same = schema.size() == transforms.input.size();
+  for (size_t i = 0; same && i < schema.size(); ++i) {
+    same = schema[i].name == transforms.input[i].name;
+  }
+  if (!same) {
+    // Bare field names: each output is the input column's value, with its type.
+    MapConfig config;
+    config.name = aggregation.name + ".union." + stream.name;
+    config.input_schema = schema;
+    config.keep_input_fields = false;
+    for (const Field& field : transforms.input) {
+      config.outputs.push_back({field.name, field.name, std::nullopt});
+    }
+    auto projection = MapOperator::Build(std::move(config));
+    if (!projection.ok()) return projection.error();
+    stage.chain.push_back({std::make_shared<TransformStage>(std::move(*projection), stream.name),
+                           {DeadLetterTableName(stream)}});
+  }
+  for (const auto& op : {transforms.map, transforms.enrich}) {
+    if (op == nullptr) continue;
+    stage.chain.push_back(
+        {std::make_shared<TransformStage>(op, stream.name), {DeadLetterTableName(stream)}});
+  }
+  if (transforms.filter != nullptr) stage.chain.push_back({transforms.filter, {}});
   return {};
 }
 
+/// The name of the HTTP source of `stream` in checkpoints: "http" when the aggregation reads one
+/// stream (as before unions existed, so older checkpoints still restore), else "http:<stream>".
+std::string HttpSourceName(const AggregationSpec& aggregation, const std::string& stream) {
+  if (aggregation.from.size() == 1) return std::string(kHttpSourceName);
+  return std::string(kHttpSourceName) + ":" + stream;
+}
+
+bool IsHttpSource(const std::string& name) {
+  return name == kHttpSourceName || name.rfind(std::string(kHttpSourceName) + ":", 0) == 0;
+}
+
 Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& aggregation,
-                            WriteAheadLog* wal) {
-  const StreamSpec& stream = *spec.FindStream(aggregation.from);
-  const TableSpec& table = *spec.FindTable(stream.table);
+                            Warehouse& warehouse, WriteAheadLog* wal) {
   JobGraph graph;
   graph.pipeline = spec.name;
   WatermarkStrategy watermark;
@@ -66,55 +221,61 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
     watermark.max_out_of_orderness_ms = aggregation.event_time->max_out_of_orderness.count();
     watermark.idle_timeout_ms = aggregation.event_time->idle_timeout.count();
   }
-  Schema schema;
-  for (const SourceSpec& source : spec.sources) {
-    if (source.stream != stream.name) continue;
-    auto file = std::make_unique<FileSource>(source, StreamDecodeFields(stream, table),
-                                             StreamDecodeOptions(stream));
-    SourceStage stage;
-    stage.name = "file:" + source.name;
-    stage.schema = file->schema();
-    schema = stage.schema;
-    if (stream.NeedsValidation()) {
-      auto validate = ValidateOperator::Build(stream, stage.schema);
-      if (!validate.ok()) return validate.error();
-      stage.chain.push_back(
-          {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name,
-                                           stage.schema, std::move(*validate), nullptr),
-           {}});
+  auto transforms = BuildTransforms(spec, aggregation, warehouse);
+  if (!transforms.ok()) return transforms.error();
+  for (const std::string& stream_name : aggregation.from) {
+    const StreamSpec& stream = *spec.FindStream(stream_name);
+    const TableSpec& table = *spec.FindTable(stream.table);
+    for (const SourceSpec& source : spec.sources) {
+      if (source.stream != stream.name || source.type != "file") continue;
+      auto file = std::make_unique<FileSource>(source, StreamDecodeFields(stream, table),
+                                               StreamDecodeOptions(stream));
+      SourceStage stage;
+      stage.name = "file:" + source.name;
+      stage.schema = file->schema();
+      if (stream.NeedsValidation()) {
+        auto validate = ValidateOperator::Build(stream, stage.schema);
+        if (!validate.ok()) return validate.error();
+        stage.chain.push_back(
+            {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name,
+                                             stage.schema, std::move(*validate), nullptr),
+             {}});
+      }
+      if (Status added = AddTransforms(aggregation, *transforms, stream, stage.schema, stage);
+          !added.ok()) {
+        return added.error();
+      }
+      stage.source = std::move(file);
+      stage.dead_letters_written_elsewhere = true;  // by the raw load of the same file
+      stage.watermark = watermark;
+      stage.to_keyed = true;
+      stage.stream = stream.name;
+      stage.dead_letter_table = DeadLetterTableName(stream);
+      graph.sources.push_back(std::move(stage));
     }
-    if (Status added = AddFilter(aggregation, stage.schema, stage.chain); !added.ok()) {
-      return added.error();
+    if (wal != nullptr) {
+      uint32_t index = 0;
+      while (spec.streams[index].name != stream.name) ++index;
+      SourceStage stage;
+      stage.name = HttpSourceName(aggregation, stream.name);
+      Schema fields;
+      for (const DecodeField& field : StreamDecodeFields(stream, table)) {
+        fields.push_back({field.name, field.type});
+      }
+      stage.schema = fields;
+      stage.source = std::make_unique<WalSource>(*wal, index, fields);
+      if (Status added = AddTransforms(aggregation, *transforms, stream, stage.schema, stage);
+          !added.ok()) {
+        return added.error();
+      }
+      stage.watermark = watermark;
+      stage.to_keyed = true;
+      stage.stream = stream.name;
+      stage.dead_letter_table = DeadLetterTableName(stream);
+      graph.sources.push_back(std::move(stage));
     }
-    stage.source = std::move(file);
-    stage.dead_letters_written_elsewhere = true;  // by the raw load of the same file
-    stage.watermark = watermark;
-    stage.to_keyed = true;
-    stage.stream = stream.name;
-    stage.dead_letter_table = DeadLetterTableName(stream);
-    graph.sources.push_back(std::move(stage));
   }
-  if (wal != nullptr) {
-    uint32_t index = 0;
-    while (spec.streams[index].name != stream.name) ++index;
-    SourceStage stage;
-    stage.name = std::string(kHttpSourceName);
-    Schema fields;
-    for (const DecodeField& field : StreamDecodeFields(stream, table)) {
-      fields.push_back({field.name, field.type});
-    }
-    stage.schema = fields;
-    schema = fields;
-    stage.source = std::make_unique<WalSource>(*wal, index, fields);
-    if (Status added = AddFilter(aggregation, stage.schema, stage.chain); !added.ok()) {
-      return added.error();
-    }
-    stage.watermark = watermark;
-    stage.to_keyed = true;
-    stage.stream = stream.name;
-    stage.dead_letter_table = DeadLetterTableName(stream);
-    graph.sources.push_back(std::move(stage));
-  }
+  Schema schema = transforms->output;
 
   WindowOperatorConfig config;
   config.name = aggregation.name + ".window";
@@ -156,13 +317,15 @@ uint64_t AggregationJobs::RetainAfterOnStart(const PipelineSpec& spec) {
   for (const AggregationSpec& aggregation : spec.aggregations) {
     CheckpointStore store(JobFolder(spec, aggregation), 1);
     auto latest = store.Latest();
-    uint64_t position = 0;
+    std::optional<uint64_t> position;
     if (latest.ok() && *latest) {
       for (const auto& [name, saved] : (*latest)->metadata.source_positions) {
-        if (name == kHttpSourceName) position = WalSource::SequenceOf(saved).value_or(0);
+        if (!IsHttpSource(name)) continue;
+        uint64_t sequence = WalSource::SequenceOf(saved).value_or(0);
+        position = std::min(position.value_or(UINT64_MAX), sequence);
       }
     }
-    retain = std::min(retain, position);
+    retain = std::min(retain, position.value_or(0));
   }
   return retain;
 }
@@ -177,13 +340,13 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
   jobs->wal_positions_.assign(spec.aggregations.size(), 0);
   for (size_t index = 0; index < spec.aggregations.size(); ++index) {
     const AggregationSpec& aggregation = spec.aggregations[index];
-    auto graph = BuildGraph(spec, aggregation, wal);
+    auto graph = BuildGraph(spec, aggregation, warehouse, wal);
     if (!graph.ok()) return graph.error();
     if (graph->sources.empty()) {
       spdlog::warn(
           "aggregation {}: stream {} has no file source and sluice does not serve HTTP; "
           "nothing to aggregate",
-          aggregation.name, aggregation.from);
+          aggregation.name, fmt::format("{}", fmt::join(aggregation.from, ", ")));
       continue;
     }
     JobOptions options;
@@ -205,8 +368,9 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     std::vector<Schema> outputs = graph->keyed->op->output_schemas();
     options.table_schemas[aggregation.table] = outputs[0];
     options.table_schemas[aggregation.late_table] = outputs[1];
-    options.table_schemas[DeadLetterTableName(*spec.FindStream(aggregation.from))] =
-        DeadLetterSchema();
+    for (const std::string& stream : aggregation.from) {
+      options.table_schemas[DeadLetterTableName(*spec.FindStream(stream))] = DeadLetterSchema();
+    }
     AggregationJobs* owner = jobs.get();
     options.on_committed = [owner, index](const CheckpointMetadata& metadata) {
       owner->OnCommitted(index, metadata);
@@ -217,7 +381,8 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
                        "aggregation " + aggregation.name + ": " + job.error().message,
                        job.error().where);
     }
-    spdlog::info("aggregation {} running: {} over {}", aggregation.name, aggregation.from,
+    spdlog::info("aggregation {} running: {} over {}", aggregation.name,
+                 fmt::format("{}", fmt::join(aggregation.from, ", ")),
                  wal != nullptr ? "the HTTP API and its files" : "its files");
     jobs->names_.push_back(aggregation.name);
     jobs->jobs_.push_back(std::move(*job));
@@ -228,9 +393,13 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
 void AggregationJobs::OnCommitted(size_t job, const CheckpointMetadata& metadata) {
   if (wal_ == nullptr) return;
   std::lock_guard lock(retain_mutex_);
+  std::optional<uint64_t> committed;
   for (const auto& [name, position] : metadata.source_positions) {
-    if (name == kHttpSourceName) wal_positions_[job] = WalSource::SequenceOf(position).value_or(0);
+    if (!IsHttpSource(name)) continue;
+    uint64_t sequence = WalSource::SequenceOf(position).value_or(0);
+    committed = std::min(committed.value_or(UINT64_MAX), sequence);
   }
+  if (committed) wal_positions_[job] = *committed;
   uint64_t lowest = *std::min_element(wal_positions_.begin(), wal_positions_.end());
   if (Status held = wal_->SetRetainAfter(lowest); !held.ok()) {
     spdlog::warn("releasing write-ahead log segments failed: {}", held.error().ToString());

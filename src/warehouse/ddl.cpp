@@ -209,22 +209,26 @@ ColumnSpec PlainColumn(std::string name, DataType type) {
 
 }  // namespace
 
-TableSpec AggregationTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation) {
+TableSpec AggregationTableSpec(const AggregationSpec& aggregation) {
   TableSpec table;
   table.name = aggregation.table;
   table.comment = "sluice aggregation " + aggregation.name;
   table.where = aggregation.where;
-  const StreamSpec* stream = spec.FindStream(aggregation.from);
   auto field_type = [&](const std::string& name) -> const DataType* {
-    if (stream == nullptr) return nullptr;
-    for (const StreamFieldSpec& field : stream->fields) {
-      if (field.name == name) return &field.type;
+    for (const auto& [field, type] : aggregation.fields) {
+      if (field == name) return &type;
     }
     return nullptr;
   };
+  bool nullable_key = false;
   for (const std::string& key : aggregation.key_by) {
-    if (const DataType* type = field_type(key)) table.columns.push_back(PlainColumn(key, *type));
+    if (const DataType* type = field_type(key)) {
+      table.columns.push_back(PlainColumn(key, *type));
+      nullable_key = nullable_key || type->IsNullable();
+    }
   }
+  // An enriched key is NULL when the lookup found nothing; such rows are results too.
+  if (nullable_key) table.storage.settings.emplace_back("allow_nullable_key", "1");
   DataType time = ParseDataType("DateTime64(3, 'UTC')").value();
   table.columns.push_back(PlainColumn("window_start", time));
   table.columns.back().codecs = {"DoubleDelta", "LZ4"};
@@ -248,15 +252,13 @@ TableSpec AggregationTableSpec(const PipelineSpec& spec, const AggregationSpec& 
   return table;
 }
 
-TableSpec LateTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation) {
+TableSpec LateTableSpec(const AggregationSpec& aggregation) {
   TableSpec table;
   table.name = aggregation.late_table;
   table.comment = "sluice records later than the allowed lateness of " + aggregation.name;
   table.where = aggregation.where;
-  if (const StreamSpec* stream = spec.FindStream(aggregation.from)) {
-    for (const StreamFieldSpec& field : stream->fields) {
-      table.columns.push_back(PlainColumn(field.name, field.type));
-    }
+  for (const auto& [field, type] : aggregation.fields) {
+    table.columns.push_back(PlainColumn(field, type));
   }
   if (aggregation.event_time) table.storage.order_by = {aggregation.event_time->field};
   return table;
@@ -272,10 +274,10 @@ std::vector<TableSpec> DesiredTables(const PipelineSpec& spec) {
   }
   for (const auto& aggregation : spec.aggregations) {
     if (names.insert(aggregation.table).second) {
-      tables.push_back(AggregationTableSpec(spec, aggregation));
+      tables.push_back(AggregationTableSpec(aggregation));
     }
     if (names.insert(aggregation.late_table).second) {
-      tables.push_back(LateTableSpec(spec, aggregation));
+      tables.push_back(LateTableSpec(aggregation));
     }
   }
   return tables;

@@ -58,10 +58,10 @@ TableSpec DeadLetterTableSpec(std::string_view table_name);
 /// 'UTC')), one column per aggregate, `_version` and `_is_deleted`, in a
 /// ReplacingMergeTree(_version, _is_deleted) ordered by the keys and window_start, so that
 /// `FINAL` shows one row per key and window however often late records updated it.
-TableSpec AggregationTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation);
-/// The table of the records that came later than the aggregation's allowed lateness: the
-/// stream's fields as they were.
-TableSpec LateTableSpec(const PipelineSpec& spec, const AggregationSpec& aggregation);
+TableSpec AggregationTableSpec(const AggregationSpec& aggregation);
+/// The table of the records that came later than the aggregation's allowed lateness: their
+/// fields as the window saw them (the streams', the map's and the enrichment's).
+TableSpec LateTableSpec(const AggregationSpec& aggregation);
 
 /// Every table the spec needs, in apply order: its tables, then the dead-letter tables of its
 /// streams (once each, skipping a name the spec already defines as a table), then the result

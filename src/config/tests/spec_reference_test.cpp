@@ -112,6 +112,18 @@ TEST(SpecReferenceTest, DescriptorDefaultsMatchSpecStructDefaults) {
   EXPECT_EQ(StreamBatchSpec{}.max_delay, std::chrono::seconds(1));
   EXPECT_EQ(default_of(kDeduplicateSection, "window"), "10m");
   EXPECT_EQ(DeduplicateSpec{}.window, std::chrono::minutes(10));
+  EnrichSpec enrich;
+  EXPECT_EQ(default_of(kEnrichSection, "backend"), "clickhouse");
+  EXPECT_EQ(enrich.backend, EnrichSpec::Backend::kClickHouse);
+  EXPECT_EQ(default_of(kEnrichSection, "cache_size"), std::to_string(enrich.cache_size));
+  EXPECT_EQ(default_of(kEnrichSection, "concurrency"), std::to_string(enrich.concurrency));
+  EXPECT_EQ(default_of(kEnrichSection, "max_keys_per_lookup"),
+            std::to_string(enrich.max_keys_per_lookup));
+  EXPECT_EQ(ParseDuration(default_of(kEnrichSection, "cache_ttl")), enrich.cache_ttl);
+  EXPECT_EQ(ParseDuration(default_of(kEnrichSection, "timeout")), enrich.timeout);
+  EXPECT_EQ(default_of(kEnrichSection, "fallback"), "nulls");
+  EXPECT_EQ(enrich.fallback, EnrichSpec::Fallback::kNull);
+  EXPECT_EQ(default_of(kEnrichSection, "ordered"), enrich.ordered ? "true" : "false");
 }
 
 }  // namespace

@@ -245,6 +245,36 @@ TEST(DeadLetterTest, FixedSchema) {
             (std::vector<std::string>{"stream", "error_code", "received_at"}));
 }
 
+// The result and late tables follow the records' fields after map and enrich, not the stream's:
+// an enriched key is Nullable, which a sorting key allows only with allow_nullable_key.
+TEST(AggregationTableTest, FieldsAfterTransformsAndNullableKeys) {
+  AggregationSpec aggregation;
+  aggregation.name = "per_tier";
+  aggregation.table = "per_tier";
+  aggregation.late_table = "per_tier_late";
+  aggregation.fields = {{"amount", ParseDataType("UInt32").value()},
+                        {"doubled", ParseDataType("Int64").value()},
+                        {"tier", ParseDataType("Nullable(String)").value()}};
+  aggregation.key_by = {"tier"};
+  aggregation.aggregates.push_back({.name = "total", .function = "sum", .field = "doubled"});
+  TableSpec result = AggregationTableSpec(aggregation);
+  std::vector<std::string> columns;
+  for (const auto& column : result.columns)
+    columns.push_back(column.name + " " + column.type.ToString());
+  EXPECT_EQ(columns,
+            (std::vector<std::string>{"tier Nullable(String)", "window_start DateTime64(3, 'UTC')",
+                                      "window_end DateTime64(3, 'UTC')", "total Int64",
+                                      "_version UInt64", "_is_deleted UInt8"}));
+  EXPECT_EQ(result.storage.settings,
+            (std::vector<std::pair<std::string, std::string>>{{"allow_nullable_key", "1"}}));
+  aggregation.key_by = {"doubled"};
+  EXPECT_TRUE(AggregationTableSpec(aggregation).storage.settings.empty());
+  TableSpec late = LateTableSpec(aggregation);
+  ASSERT_EQ(late.columns.size(), 3u);
+  EXPECT_EQ(late.columns[2].name, "tier");
+  EXPECT_EQ(late.columns[2].type.ToString(), "Nullable(String)");
+}
+
 TEST(SchemaStatementsTest, ApplyOrderAndDeadLetterNames) {
   PipelineSpec spec;
   spec.warehouse.database = "db";
