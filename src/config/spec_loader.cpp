@@ -271,6 +271,18 @@ class SpecLoader {
     return nullptr;
   }
 
+  /// Aggregations read a stream's files and what arrives over HTTP; a stream fed by a queue or
+  /// database source is stored by that source's own job, which an aggregation does not read.
+  void RefuseQueueFedStream(const SectionReader& reader, const LocatedString& stream) {
+    for (const SourceSpec& source : spec_.sources) {
+      if (source.stream != stream.text || source.type == "file") continue;
+      errors_.Add(ErrorCode::kSpecInvalidValue, stream.mark,
+                  fmt::format("{}: stream '{}' is fed by {} source '{}'; aggregations read file "
+                              "sources and HTTP ingestion only",
+                              reader.PathOf("from"), stream.text, source.type, source.name));
+    }
+  }
+
   /// The aggregation's `from`: each a stream, none twice. Fills aggregation.fields with the fields
   /// every stream has; returns false when a stream is unknown (fields cannot be checked then).
   bool LoadFrom(const SectionReader& reader, AggregationSpec& aggregation) {
@@ -294,6 +306,7 @@ class SpecLoader {
                                 DidYouMean(name.text, names)));
         known = false;
       }
+      if (stream != nullptr) RefuseQueueFedStream(reader, name);
       streams.push_back(stream);
     }
     if (reader.Has("from") && aggregation.from.empty()) {

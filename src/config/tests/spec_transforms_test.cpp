@@ -209,6 +209,21 @@ TEST(SpecTransformsTest, FromErrors) {
   });
 }
 
+TEST(SpecTransformsTest, AStreamFedByAQueueSourceIsRefused) {
+  std::string yaml = Aggregation("    from: [web, app]\n");
+  yaml.replace(yaml.find("aggregations:"), 0,
+               "sources:\n  clicks:\n    type: kafka\n    stream: app\n"
+               "    kafka: {brokers: 'a:9092', topics: [clicks], group_id: g}\n");
+  SpecLoadResult result = Load(yaml);
+  ASSERT_EQ(result.errors.size(), 1u) << Dump(result);
+  EXPECT_EQ(result.errors[0].code, ErrorCode::kSpecInvalidValue);
+  EXPECT_NE(result.errors[0].ToString().find(
+                "aggregations.a.from: stream 'app' is fed by kafka source 'clicks'; aggregations "
+                "read file sources and HTTP ingestion only"),
+            std::string::npos)
+      << Dump(result);
+}
+
 TEST(SpecTransformsTest, MapErrorsPointIntoTheExpression) {
   ExpectErrors({
       {"    from: web\n    map:\n      total: amout * 2\n", ErrorCode::kSpecInvalidExpression,
