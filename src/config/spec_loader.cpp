@@ -229,6 +229,22 @@ class SpecLoader {
     return field;
   }
 
+  /// Event time is a Date, DateTime, DateTime64 or integer milliseconds.
+  void RequireEventTimeType(const StreamFieldSpec& field, const SectionReader& reader,
+                            std::string_view key) {
+    TypeKind kind = field.type.Storage().kind;
+    bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 ||
+                kind == TypeKind::kDateTime || kind == TypeKind::kDateTime64 ||
+                kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
+                kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
+    if (!fits) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                  fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
+                              "DateTime64 or integer milliseconds",
+                              reader.PathOf(key), field.name, field.type.ToString()));
+    }
+  }
+
   void LoadAggregation(const std::string& name, const std::string& path, const YAML::Mark& mark,
                        const YAML::Node& node) {
     SectionReader reader(node, kAggregationSection, path, mark, errors_);
@@ -378,18 +394,7 @@ class SpecLoader {
     event_time.field = reader.String("field");
     if (stream != nullptr && reader.Has("field")) {
       const StreamFieldSpec* field = RequireField(*stream, reader, "field", event_time.field, reader.MarkOf("field"));
-      if (field != nullptr) {
-        TypeKind kind = field->type.Storage().kind;
-        bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 || kind == TypeKind::kDateTime ||
-                    kind == TypeKind::kDateTime64 || kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
-                    kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
-        if (!fits) {
-          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("field"),
-                      fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
-                                  "DateTime64 or integer milliseconds",
-                                  reader.PathOf("field"), event_time.field, field->type.ToString()));
-        }
-      }
+      if (field != nullptr) RequireEventTimeType(*field, reader, "field");
     }
     if (auto bound = reader.Duration("max_out_of_orderness", std::chrono::milliseconds(0), std::chrono::days(7))) {
       event_time.max_out_of_orderness = *bound;
@@ -1027,6 +1032,14 @@ class SpecLoader {
     LoadBatching(reader, stream);
     if (reader.Has("deduplicate")) LoadDeduplicate(reader, stream);
     if (reader.Has("rules")) LoadRules(reader, stream);
+    if (reader.Has("event_time")) {
+      stream.event_time = reader.String("event_time");
+      if (const StreamFieldSpec* field = RequireField(stream, reader, "event_time",
+                                                      stream.event_time,
+                                                      reader.MarkOf("event_time"))) {
+        RequireEventTimeType(*field, reader, "event_time");
+      }
+    }
     spec_.streams.push_back(std::move(stream));
   }
 

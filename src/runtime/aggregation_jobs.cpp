@@ -205,6 +205,11 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     std::vector<Schema> outputs = graph->keyed->op->output_schemas();
     options.table_schemas[aggregation.table] = outputs[0];
     options.table_schemas[aggregation.late_table] = outputs[1];
+    // A result is as fresh as its window: timed from the window's end (a global window has
+    // none).
+    if (aggregation.window.kind != WindowSpec::Kind::kGlobal) {
+      options.latency_columns.push_back({aggregation.table, "window_end", "window_end"});
+    }
     options.table_schemas[DeadLetterTableName(*spec.FindStream(aggregation.from))] =
         DeadLetterSchema();
     AggregationJobs* owner = jobs.get();

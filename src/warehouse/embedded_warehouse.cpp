@@ -86,6 +86,12 @@ std::string EmbeddedWarehouse::Version() {
   return version_;
 }
 
+bool EmbeddedWarehouse::ObserveQueries(QueryObserver observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = std::move(observer);
+  return true;
+}
+
 Result<QueryResult> EmbeddedWarehouse::Query(std::string_view sql, std::string_view format) {
   std::lock_guard lock(mutex_);
   return RunLocked(sql, format);
@@ -98,11 +104,16 @@ Result<QueryResult> EmbeddedWarehouse::RunLocked(std::string_view sql, std::stri
   ChdbApi::QueryResult* result =
       api_->query_n(*connection_, sql.data(), sql.size(), format.data(), format.size());
   if (result == nullptr) {
+    if (observer_) observer_(QueryRecord{.sql = sql, .failed = true});
     return MakeError(ErrorCode::kWarehouseQueryFailed, "the engine returned no result",
                      std::string(sql.substr(0, 200)));
   }
   if (const char* message = api_->result_error(result)) {
     Error error = ClickHouseError(message, sql);
+    if (observer_) {
+      observer_(
+          QueryRecord{.sql = sql, .failed = true, .elapsed_seconds = api_->result_elapsed(result)});
+    }
     api_->destroy_query_result(result);
     return error;
   }
@@ -116,6 +127,12 @@ Result<QueryResult> EmbeddedWarehouse::RunLocked(std::string_view sql, std::stri
   output.bytes_written = api_->result_bytes_written(result);
   output.elapsed_seconds = api_->result_elapsed(result);
   api_->destroy_query_result(result);
+  if (observer_) {
+    observer_(QueryRecord{.sql = sql,
+                          .rows_read = output.rows_read,
+                          .bytes_read = output.bytes_read,
+                          .elapsed_seconds = output.elapsed_seconds});
+  }
   return output;
 }
 

@@ -31,6 +31,8 @@ class EmbeddedWarehouse : public Warehouse {
   /// INSERT ... SELECT from it; fails unless the engine wrote every row of the batch.
   Result<QueryResult> Insert(const InsertRequest& request) override;
   std::string Version() override;
+  /// Every statement run through this object (queries, inserts, the engine's own checks).
+  bool ObserveQueries(QueryObserver observer) override;
 
   const std::string& data_path() const { return data_path_; }
 
@@ -45,6 +47,7 @@ class EmbeddedWarehouse : public Warehouse {
   std::string data_path_;
   std::string version_;
   uint64_t next_scan_id_ = 0;
+  QueryObserver observer_;  // guarded by mutex_
 };
 
 }  // namespace sluice

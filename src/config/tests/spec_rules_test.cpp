@@ -63,6 +63,7 @@ streams:
     unknown_fields: keep
     batch: {max_rows: 1000, max_bytes: 4096, max_delay: 250ms}
     deduplicate: {key: event_id, window: 10m}
+    event_time: day
     fields:
       - {name: event_id, required: true}
       - name: event_type
@@ -102,6 +103,7 @@ streams:
   EXPECT_EQ(stream.coercion, StreamSpec::Coercion::kStrict);
   EXPECT_EQ(stream.unknown_fields, StreamSpec::UnknownFields::kKeep);
   EXPECT_EQ(stream.unknown_fields_column, "_extra");
+  EXPECT_EQ(stream.event_time, "day");
   EXPECT_EQ(stream.batch.max_rows, 1000u);
   EXPECT_EQ(stream.batch.max_bytes, 4096u);
   EXPECT_EQ(stream.batch.max_delay, std::chrono::milliseconds(250));
@@ -253,6 +255,12 @@ TEST(SpecRulesTest, StreamOptionErrors) {
       {"streams:\n  events: {deduplicate: {key: event_id, window: 0ms}}\n",
        ErrorCode::kSpecInvalidValue, "spec.yaml:14:49",
        "streams.events.deduplicate.window: 0ms is outside 1ms..2592000000ms"},
+      {"streams:\n  events: {event_time: dy}\n", ErrorCode::kSpecUnknownReference,
+       "spec.yaml:14:24",
+       "streams.events.event_time: stream 'events' has no field 'dy' (did you mean 'day'?)"},
+      {"streams:\n  events: {event_time: tags}\n", ErrorCode::kSpecInvalidValue, "spec.yaml:14:24",
+       "streams.events.event_time: field 'tags' is Array(String); event time must be a Date, "
+       "DateTime, DateTime64 or integer milliseconds"},
   });
 }
 

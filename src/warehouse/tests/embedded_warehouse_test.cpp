@@ -56,6 +56,25 @@ TEST_F(EmbeddedWarehouseTest, MapsClickHouseErrorsToTypedErrors) {
   EXPECT_EQ(syntax.error().upstream_code, 62);  // SYNTAX_ERROR
 }
 
+TEST_F(EmbeddedWarehouseTest, ReportsEveryStatementToItsObserver) {
+  std::vector<std::pair<std::string, QueryRecord>> seen;
+  ASSERT_TRUE(warehouse_->ObserveQueries(
+      [&seen](const QueryRecord& record) { seen.emplace_back(std::string(record.sql), record); }));
+  Scalar("SELECT sum(number) FROM numbers(1000)");
+  EXPECT_FALSE(warehouse_->Query("SELECT * FROM no_such_table").ok());
+  warehouse_->ObserveQueries(nullptr);
+  Scalar("SELECT 1");  // no longer observed
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, "SELECT sum(number) FROM numbers(1000)");
+  EXPECT_FALSE(seen[0].second.failed);
+  EXPECT_EQ(seen[0].second.rows_read, 1000u);
+  EXPECT_EQ(seen[0].second.bytes_read, 8000u);
+  EXPECT_GT(seen[0].second.elapsed_seconds, 0);
+  EXPECT_EQ(seen[1].first, "SELECT * FROM no_such_table");
+  EXPECT_TRUE(seen[1].second.failed);
+  EXPECT_EQ(seen[1].second.rows_read, 0u);
+}
+
 TEST_F(EmbeddedWarehouseTest, ASecondOpenInTheSameProcessIsRefused) {
   auto second = EmbeddedWarehouse::Open((folder_ / "other").string());
   ASSERT_FALSE(second.ok());
