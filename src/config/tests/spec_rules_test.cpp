@@ -63,7 +63,6 @@ streams:
     unknown_fields: keep
     batch: {max_rows: 1000, max_bytes: 4096, max_delay: 250ms}
     deduplicate: {key: event_id, window: 10m}
-    event_time: day
     fields:
       - {name: event_id, required: true}
       - name: event_type
@@ -81,6 +80,7 @@ streams:
         message: a purchase needs a positive amount
       - name: recent
         condition: day >= '2021-01-01'
+    event_time: day
 )yaml"));
   ASSERT_TRUE(result.ok()) << Dump(result);
   const PipelineSpec& spec = *result.spec;
