@@ -164,6 +164,9 @@ struct StreamSpec {
   StreamBatchSpec batch;
   std::optional<DeduplicateSpec> deduplicate;
   std::vector<RecordRuleSpec> rules;
+  /// The field holding each record's event time (Date, DateTime, DateTime64 or integer
+  /// milliseconds); empty: none. Rows committed are timed from it (end-to-end latency).
+  std::string event_time;
   SpecLocation where;
 
   /// Some field rule, record rule or deduplication needs the validate operator.

@@ -550,6 +550,22 @@ class SpecLoader {
     aggregation.enrich = std::move(enrich);
   }
 
+  /// Event time is a Date, DateTime, DateTime64 or integer milliseconds.
+  void RequireEventTimeType(const std::string& field, const DataType& type,
+                            const SectionReader& reader, std::string_view key) {
+    TypeKind kind = type.Storage().kind;
+    bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 ||
+                kind == TypeKind::kDateTime || kind == TypeKind::kDateTime64 ||
+                kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
+                kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
+    if (!fits) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
+                  fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
+                              "DateTime64 or integer milliseconds",
+                              reader.PathOf(key), field, type.ToString()));
+    }
+  }
+
   void LoadAggregation(const std::string& name, const std::string& path, const YAML::Mark& mark,
                        const YAML::Node& node) {
     SectionReader reader(node, kAggregationSection, path, mark, errors_);
@@ -689,18 +705,7 @@ class SpecLoader {
     if (reader.Has("field")) {
       const DataType* type = RequireField(aggregation, known, reader.PathOf("field"),
                                           event_time.field, reader.MarkOf("field"));
-      if (type != nullptr) {
-        TypeKind kind = type->Storage().kind;
-        bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 || kind == TypeKind::kDateTime ||
-                    kind == TypeKind::kDateTime64 || kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
-                    kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
-        if (!fits) {
-          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("field"),
-                      fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
-                                  "DateTime64 or integer milliseconds",
-                                  reader.PathOf("field"), event_time.field, type->ToString()));
-        }
-      }
+      if (type != nullptr) RequireEventTimeType(event_time.field, *type, reader, "field");
     }
     if (auto bound = reader.Duration("max_out_of_orderness", std::chrono::milliseconds(0), std::chrono::days(7))) {
       event_time.max_out_of_orderness = *bound;
@@ -1338,6 +1343,14 @@ class SpecLoader {
     LoadBatching(reader, stream);
     if (reader.Has("deduplicate")) LoadDeduplicate(reader, stream);
     if (reader.Has("rules")) LoadRules(reader, stream);
+    if (reader.Has("event_time")) {
+      stream.event_time = reader.String("event_time");
+      if (const StreamFieldSpec* field = RequireField(stream, reader, "event_time",
+                                                      stream.event_time,
+                                                      reader.MarkOf("event_time"))) {
+        RequireEventTimeType(field->name, field->type, reader, "event_time");
+      }
+    }
     spec_.streams.push_back(std::move(stream));
   }
 

@@ -523,6 +523,11 @@ constexpr KeyDescriptor kStreamKeys[] = {
      .kind = KeyKind::kList,
      .description = "Record-level conditions every record must satisfy (see "
                     "`streams.<stream>.rules[]`)."},
+    {.key = "event_time",
+     .description = "Field holding each record's event time (a Date, DateTime, DateTime64 or "
+                    "integer-milliseconds field): every row committed into the table is timed "
+                    "from it in `sluice_end_to_end_latency_seconds{from=\"event_time\"}`; "
+                    "absent: not observed."},
 };
 
 constexpr KeyDescriptor kStreamBatchKeys[] = {

@@ -95,8 +95,8 @@ inline constexpr std::string_view kQueryKindLabels[] = {"query_kind"};
     "Times a pipeline was restored from a checkpoint or savepoint after a stop or failure.")       \
   X(kEndToEndLatency, kHistogram, "sluice_end_to_end_latency_seconds", kLatencyLabels,             \
     kLatencyBuckets,                                                                               \
-    "Time from a record's event time (from=\"event_time\") or receipt (from=\"receipt\") to its "  \
-    "row committed in ClickHouse.")                                                                \
+    "Time from a record's event time (from=\"event_time\"), receipt (from=\"receipt\") or "        \
+    "window end (from=\"window_end\") to its row committed in ClickHouse.")                        \
   X(kSourceLag, kGauge, "sluice_source_lag_records", kSourcePartitionLabels, {},                   \
     "Records a queue source's partition holds beyond the position sluice has read.")               \
   X(kDeadLetterRecords, kCounter, "sluice_dead_letter_records_total", kDeadLetterLabels, {},       \
@@ -144,7 +144,7 @@ inline constexpr std::string_view kQueryKindLabels[] = {"query_kind"};
   X(kClickHouseSlowQueries, kCounter, "sluice_clickhouse_slow_queries_total", kQueryKindLabels,    \
     {}, "Finished queries slower than monitoring.slow_query, by kind.")                            \
   X(kClickHouseQueries, kCounter, "sluice_clickhouse_queries_total", kQueryKindLabels, {},         \
-    "Finished queries in the query log, by kind.")                                                 \
+    "Finished queries in the query log (embedded: as sluice runs them), by kind.")                 \
   X(kClickHouseQueryReadRows, kCounter, "sluice_clickhouse_query_read_rows_total",                 \
     kQueryKindLabels, {}, "Rows finished queries read, by kind.")                                  \
   X(kClickHouseQueryReadBytes, kCounter, "sluice_clickhouse_query_read_bytes_total",               \

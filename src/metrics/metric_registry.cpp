@@ -88,16 +88,34 @@ Histogram::Histogram(std::span<const double> bounds)
   }
 }
 
+size_t Histogram::BucketOf(const std::vector<double>& bounds, double value) {
+  // `le` is inclusive: a value equal to a bound falls in that bound's bucket. NaN only in +Inf.
+  if (std::isnan(value)) return bounds.size();
+  return static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), value) -
+                             bounds.begin());
+}
+
 void Histogram::Observe(double value, uint64_t count) {
   if (count == 0) return;
-  // `le` is inclusive: a value equal to a bound falls in that bound's bucket. NaN only in +Inf.
-  size_t bucket =
-      std::isnan(value)
-          ? bounds_.size()
-          : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) -
-                                bounds_.begin());
-  counts_[bucket].fetch_add(count, std::memory_order_relaxed);
+  counts_[BucketOf(bounds_, value)].fetch_add(count, std::memory_order_relaxed);
   sum_.fetch_add(value * static_cast<double>(count), std::memory_order_relaxed);
+}
+
+Histogram::Local::Local(const Histogram& histogram)
+    : bounds_(&histogram.bounds_), counts_(histogram.bounds_.size() + 1, 0) {}
+
+void Histogram::Local::Observe(double value) {
+  ++counts_[BucketOf(*bounds_, value)];
+  sum_ += value;
+  ++count_;
+}
+
+void Histogram::Add(const Local& local) {
+  if (local.count_ == 0) return;
+  for (size_t i = 0; i < local.counts_.size() && i <= bounds_.size(); ++i) {
+    if (local.counts_[i] > 0) counts_[i].fetch_add(local.counts_[i], std::memory_order_relaxed);
+  }
+  sum_.fetch_add(local.sum_, std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::Read() const {

@@ -9,9 +9,6 @@
 namespace sluice {
 namespace {
 
-// Appended to every probe so the query-log probe can leave the prober's own queries out.
-constexpr std::string_view kProbeMarker = "/* sluice_probe */";
-
 std::vector<std::vector<std::string>> ParseTabSeparated(std::string_view text) {
   std::vector<std::vector<std::string>> rows;
   size_t start = 0;
@@ -59,10 +56,11 @@ ClickHouseProber::ClickHouseProber(ProbeQuery query, MetricRegistry& metrics, Pr
       options_(std::move(options)),
       query_log_after_(static_cast<int64_t>(std::time(nullptr)) - 1) {
   // Every probe's error series exists from the start, so rate() works at the first failure.
-  for (const char* probe : {"metrics", "parts", "primary_key", "merges", "replication_queue",
-                            "replicas", "query_log"}) {
+  for (const char* probe :
+       {"metrics", "parts", "primary_key", "merges", "replication_queue", "replicas"}) {
     metrics_.GetCounter(Metric::kClickHouseProbeErrors, {probe});
   }
+  if (options_.query_log) metrics_.GetCounter(Metric::kClickHouseProbeErrors, {"query_log"});
 }
 
 ClickHouseProber::~ClickHouseProber() {
@@ -210,7 +208,7 @@ std::vector<std::string> ClickHouseProber::ProbeOnce() {
                 fmt::format("SELECT table, absolute_delay FROM system.replicas WHERE database = {}",
                             database),
                 failed);
-  ProbeQueryLog(failed);
+  if (options_.query_log) ProbeQueryLog(failed);
   return failed;
 }
 

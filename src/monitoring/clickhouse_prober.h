@@ -18,6 +18,9 @@
 
 namespace sluice {
 
+/// Appended to every probe so the query-log counters can leave the prober's own queries out.
+inline constexpr std::string_view kProbeMarker = "/* sluice_probe */";
+
 /// Runs one SQL statement and returns its output as TabSeparated text (the statement ends in
 /// FORMAT TabSeparated). The embedded Warehouse and QueryOverHttp both fit.
 using ProbeQuery = std::function<Result<std::string>(const std::string& sql)>;
@@ -26,6 +29,9 @@ struct ProberOptions {
   std::string database = "default";  // whose tables are probed
   std::chrono::milliseconds interval{15000};
   std::chrono::milliseconds slow_query{1000};
+  /// Read system.query_log. Off when the query-log counters are kept another way (the embedded
+  /// engine has no query log: QueryLogMetrics counts its statements as they run).
+  bool query_log = true;
 };
 
 /// Watches a ClickHouse through its system tables and exports the sluice_clickhouse_* gauges and

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 
 #include "monitoring/json_string.h"
 
@@ -45,6 +46,29 @@ std::string Bytes(double bytes) {
     ++unit;
   }
   return unit == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[unit]);
+}
+
+/// One member of a JSON object: its name and its value already written as a JSON literal.
+using JsonField = std::pair<std::string_view, std::string>;
+
+std::string JsonObject(const std::vector<JsonField>& fields) {
+  std::string out = "{";
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ',';
+    out += JsonString(fields[i].first) + ":" + fields[i].second;
+  }
+  return out + "}";
+}
+
+/// A JSON array with one object per row, its members given by `fields(row)`.
+template <typename Row, typename Fields>
+std::string JsonArray(const std::vector<Row>& rows, Fields fields) {
+  std::string out = "[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) out += ',';
+    out += JsonObject(fields(rows[i]));
+  }
+  return out + "]";
 }
 
 }  // namespace
@@ -89,6 +113,36 @@ StatusReport BuildStatusReport(const std::vector<PrometheusSample>& first,
        SumBy(second, "sluice_last_checkpoint_timestamp_seconds", {"pipeline"})) {
     report.checkpoints.push_back({key[0], now - value, Lookup(checkpoints, {key[0], "completed"}),
                                   Lookup(checkpoints, {key[0], "failed"})});
+  }
+  const std::vector<std::string> op = {"pipeline", "operator"};
+  auto records_out = SumBy(second, "sluice_operator_records_out_total", op);
+  auto records_in_before = SumBy(first, "sluice_operator_records_in_total", op);
+  auto records_out_before = SumBy(first, "sluice_operator_records_out_total", op);
+  auto late = SumBy(second, "sluice_late_records_total", op);
+  auto entries = SumBy(second, "sluice_operator_state_entries", op);
+  auto state_bytes = SumBy(second, "sluice_operator_state_bytes", op);
+  auto backpressure = SumBy(second, "sluice_operator_backpressure_seconds_total", op);
+  std::map<Key, double> subtasks;
+  for (const auto& [key, value] :
+       SumBy(second, "sluice_operator_records_in_total", {"pipeline", "operator", "subtask"})) {
+    subtasks[{key[0], key[1]}] += 1;
+  }
+  for (const auto& [key, value] : SumBy(second, "sluice_operator_records_in_total", op)) {
+    StatusReport::Operator entry{key[0], key[1]};
+    entry.subtasks = Lookup(subtasks, key);
+    entry.records_in = value;
+    entry.records_out = Lookup(records_out, key);
+    entry.late = Lookup(late, key);
+    entry.records_in_per_second = (value - Lookup(records_in_before, key)) / span;
+    entry.records_out_per_second = (entry.records_out - Lookup(records_out_before, key)) / span;
+    entry.state_entries = Lookup(entries, key);
+    entry.state_bytes = Lookup(state_bytes, key);
+    entry.backpressure_seconds = Lookup(backpressure, key);
+    report.operators.push_back(entry);
+  }
+  for (const auto& [key, value] :
+       SumBy(second, "sluice_watermark_lag_seconds", {"pipeline", "source"})) {
+    report.watermarks.push_back({key[0], key[1], value});
   }
   auto table_rows = SumBy(second, "sluice_clickhouse_table_rows", {"table"});
   auto table_bytes = SumBy(second, "sluice_clickhouse_table_bytes_on_disk", {"table"});
@@ -140,10 +194,24 @@ std::string RenderStatusText(const StatusReport& report, const std::string& targ
                    l.records);
   }
   fmt::format_to(to, "\nCheckpoints:{}\n",
-                 report.checkpoints.empty() ? " none (no windowed pipeline)" : "");
+                 report.checkpoints.empty() ? " none (no aggregation or queue source)" : "");
   for (const auto& c : report.checkpoints) {
     fmt::format_to(to, "  {}: last completed {:.0f} s ago, {:.0f} completed, {:.0f} failed\n",
                    c.pipeline, c.age_seconds, c.completed, c.failed);
+  }
+  if (!report.operators.empty()) {
+    fmt::format_to(to, "\n{:<32} {:>8} {:>12} {:>10} {:>12} {:>10} {:>10} {:>12}\n", "OPERATOR",
+                   "SUBTASKS", "IN", "IN/s", "OUT", "OUT/s", "LATE", "STATE KEYS");
+  }
+  for (const auto& o : report.operators) {
+    fmt::format_to(to,
+                   "{:<32} {:>8.0f} {:>12.0f} {:>10.1f} {:>12.0f} {:>10.1f} {:>10.0f} {:>12.0f}\n",
+                   o.op, o.subtasks, o.records_in, o.records_in_per_second, o.records_out,
+                   o.records_out_per_second, o.late, o.state_entries);
+  }
+  if (!report.watermarks.empty()) fmt::format_to(to, "\nWatermark lag:\n");
+  for (const auto& w : report.watermarks) {
+    fmt::format_to(to, "  {:<24} {:>10.1f} s behind the wall clock\n", w.source, w.lag_seconds);
   }
   fmt::format_to(to, "\n{:<32} {:>14} {:>12} {:>7} {:>10} {:>7}\n", "CLICKHOUSE TABLE", "ROWS",
                  "ON DISK", "PARTS", "MAX/PART.", "MERGES");
@@ -161,66 +229,82 @@ std::string RenderStatusText(const StatusReport& report, const std::string& targ
 }
 
 std::string RenderStatusJson(const StatusReport& report, const std::string& target) {
-  std::string out = fmt::format(
-      "{{\"target\":{},\"uptime_seconds\":{},\"resident_bytes\":{},\"cpu_per_second\":{},"
-      "\"probe_errors\":{},\"components\":[",
-      JsonString(target), JsonNumber(report.uptime_seconds), JsonNumber(report.resident_bytes),
-      JsonNumber(report.cpu_per_second), JsonNumber(report.probe_errors));
-  const char* separator = "";
-  for (const auto& c : report.components) {
-    out += fmt::format(
-        "{}{{\"kind\":{},\"type\":{},\"id\":{},\"received\":{},\"received_per_second\":{},"
-        "\"sent\":{},\"sent_per_second\":{},\"dead_lettered\":{},\"errors\":{}}}",
-        separator, JsonString(c.kind), JsonString(c.type), JsonString(c.id), JsonNumber(c.received),
-        JsonNumber(c.received_per_second), JsonNumber(c.sent), JsonNumber(c.sent_per_second),
-        JsonNumber(c.dead_lettered), JsonNumber(c.errors));
-    separator = ",";
-  }
-  out += "],\"dead_letters\":[";
-  separator = "";
-  for (const auto& d : report.dead_letters) {
-    out += fmt::format("{}{{\"stream\":{},\"error_code\":{},\"error_name\":{},\"records\":{}}}",
-                       separator, JsonString(d.stream), JsonString(d.error_code),
-                       JsonString(d.error_name), JsonNumber(d.records));
-    separator = ",";
-  }
-  out += "],\"wal\":[";
-  separator = "";
-  for (const auto& w : report.wal) {
-    out += fmt::format(
-        "{}{{\"pipeline\":{},\"disk_bytes\":{},\"capacity_bytes\":{},\"pending_entries\":{}}}",
-        separator, JsonString(w.pipeline), JsonNumber(w.disk_bytes), JsonNumber(w.capacity_bytes),
-        JsonNumber(w.pending_entries));
-    separator = ",";
-  }
-  out += "],\"lag\":[";
-  separator = "";
-  for (const auto& l : report.lag) {
-    out += fmt::format("{}{{\"pipeline\":{},\"source\":{},\"partition\":{},\"records\":{}}}",
-                       separator, JsonString(l.pipeline), JsonString(l.source),
-                       JsonString(l.partition), JsonNumber(l.records));
-    separator = ",";
-  }
-  out += "],\"checkpoints\":[";
-  separator = "";
-  for (const auto& c : report.checkpoints) {
-    out += fmt::format("{}{{\"pipeline\":{},\"age_seconds\":{},\"completed\":{},\"failed\":{}}}",
-                       separator, JsonString(c.pipeline), JsonNumber(c.age_seconds),
-                       JsonNumber(c.completed), JsonNumber(c.failed));
-    separator = ",";
-  }
-  out += "],\"tables\":[";
-  separator = "";
-  for (const auto& t : report.tables) {
-    out += fmt::format(
-        "{}{{\"table\":{},\"rows\":{},\"bytes_on_disk\":{},\"parts\":{},"
-        "\"max_parts_per_partition\":{},\"merges\":{}}}",
-        separator, JsonString(t.table), JsonNumber(t.rows), JsonNumber(t.bytes_on_disk),
-        JsonNumber(t.parts), JsonNumber(t.max_parts_per_partition), JsonNumber(t.merges));
-    separator = ",";
-  }
-  out += "]}\n";
-  return out;
+  using Fields = std::vector<JsonField>;
+  auto components = JsonArray(report.components, [](const StatusReport::Component& c) {
+    return Fields{{"kind", JsonString(c.kind)},
+                  {"type", JsonString(c.type)},
+                  {"id", JsonString(c.id)},
+                  {"received", JsonNumber(c.received)},
+                  {"received_per_second", JsonNumber(c.received_per_second)},
+                  {"sent", JsonNumber(c.sent)},
+                  {"sent_per_second", JsonNumber(c.sent_per_second)},
+                  {"dead_lettered", JsonNumber(c.dead_lettered)},
+                  {"errors", JsonNumber(c.errors)}};
+  });
+  auto dead_letters = JsonArray(report.dead_letters, [](const StatusReport::DeadLetters& d) {
+    return Fields{{"stream", JsonString(d.stream)},
+                  {"error_code", JsonString(d.error_code)},
+                  {"error_name", JsonString(d.error_name)},
+                  {"records", JsonNumber(d.records)}};
+  });
+  auto wal = JsonArray(report.wal, [](const StatusReport::Wal& w) {
+    return Fields{{"pipeline", JsonString(w.pipeline)},
+                  {"disk_bytes", JsonNumber(w.disk_bytes)},
+                  {"capacity_bytes", JsonNumber(w.capacity_bytes)},
+                  {"pending_entries", JsonNumber(w.pending_entries)}};
+  });
+  auto lag = JsonArray(report.lag, [](const StatusReport::Lag& l) {
+    return Fields{{"pipeline", JsonString(l.pipeline)},
+                  {"source", JsonString(l.source)},
+                  {"partition", JsonString(l.partition)},
+                  {"records", JsonNumber(l.records)}};
+  });
+  auto checkpoints = JsonArray(report.checkpoints, [](const StatusReport::Checkpoint& c) {
+    return Fields{{"pipeline", JsonString(c.pipeline)},
+                  {"age_seconds", JsonNumber(c.age_seconds)},
+                  {"completed", JsonNumber(c.completed)},
+                  {"failed", JsonNumber(c.failed)}};
+  });
+  auto operators = JsonArray(report.operators, [](const StatusReport::Operator& o) {
+    return Fields{{"pipeline", JsonString(o.pipeline)},
+                  {"operator", JsonString(o.op)},
+                  {"subtasks", JsonNumber(o.subtasks)},
+                  {"records_in", JsonNumber(o.records_in)},
+                  {"records_in_per_second", JsonNumber(o.records_in_per_second)},
+                  {"records_out", JsonNumber(o.records_out)},
+                  {"records_out_per_second", JsonNumber(o.records_out_per_second)},
+                  {"late", JsonNumber(o.late)},
+                  {"state_entries", JsonNumber(o.state_entries)},
+                  {"state_bytes", JsonNumber(o.state_bytes)},
+                  {"backpressure_seconds", JsonNumber(o.backpressure_seconds)}};
+  });
+  auto watermarks = JsonArray(report.watermarks, [](const StatusReport::Watermark& w) {
+    return Fields{{"pipeline", JsonString(w.pipeline)},
+                  {"source", JsonString(w.source)},
+                  {"lag_seconds", JsonNumber(w.lag_seconds)}};
+  });
+  auto tables = JsonArray(report.tables, [](const StatusReport::Table& t) {
+    return Fields{{"table", JsonString(t.table)},
+                  {"rows", JsonNumber(t.rows)},
+                  {"bytes_on_disk", JsonNumber(t.bytes_on_disk)},
+                  {"parts", JsonNumber(t.parts)},
+                  {"max_parts_per_partition", JsonNumber(t.max_parts_per_partition)},
+                  {"merges", JsonNumber(t.merges)}};
+  });
+  return JsonObject({{"target", JsonString(target)},
+                     {"uptime_seconds", JsonNumber(report.uptime_seconds)},
+                     {"resident_bytes", JsonNumber(report.resident_bytes)},
+                     {"cpu_per_second", JsonNumber(report.cpu_per_second)},
+                     {"probe_errors", JsonNumber(report.probe_errors)},
+                     {"components", std::move(components)},
+                     {"dead_letters", std::move(dead_letters)},
+                     {"wal", std::move(wal)},
+                     {"lag", std::move(lag)},
+                     {"checkpoints", std::move(checkpoints)},
+                     {"operators", std::move(operators)},
+                     {"watermarks", std::move(watermarks)},
+                     {"tables", std::move(tables)}}) +
+         "\n";
 }
 
 }  // namespace sluice

@@ -34,6 +34,18 @@ struct StatusReport {
     double age_seconds = 0;
     double completed = 0, failed = 0;
   };
+  /// A keyed operator (an aggregation's window) summed over its subtasks.
+  struct Operator {
+    std::string pipeline, op;
+    double subtasks = 0;
+    double records_in = 0, records_out = 0, late = 0;  // since start
+    double records_in_per_second = 0, records_out_per_second = 0;
+    double state_entries = 0, state_bytes = 0, backpressure_seconds = 0;
+  };
+  struct Watermark {
+    std::string pipeline, source;
+    double lag_seconds = 0;
+  };
   struct Table {
     std::string table;
     double rows = 0, bytes_on_disk = 0, parts = 0, max_parts_per_partition = 0, merges = 0;
@@ -44,6 +56,8 @@ struct StatusReport {
   std::vector<Wal> wal;
   std::vector<Lag> lag;
   std::vector<Checkpoint> checkpoints;
+  std::vector<Operator> operators;
+  std::vector<Watermark> watermarks;
   std::vector<Table> tables;
   double uptime_seconds = 0, resident_bytes = 0, cpu_per_second = 0;
   double probe_errors = 0;

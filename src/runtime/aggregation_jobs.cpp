@@ -371,6 +371,11 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     for (const std::string& stream : aggregation.from) {
       options.table_schemas[DeadLetterTableName(*spec.FindStream(stream))] = DeadLetterSchema();
     }
+    // A result is as fresh as its window: timed from the window's end (a global window has
+    // none).
+    if (aggregation.window.kind != WindowSpec::Kind::kGlobal) {
+      options.latency_columns.push_back({aggregation.table, "window_end", "window_end"});
+    }
     AggregationJobs* owner = jobs.get();
     options.on_committed = [owner, index](const CheckpointMetadata& metadata) {
       owner->OnCommitted(index, metadata);

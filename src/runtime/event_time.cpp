@@ -1,5 +1,7 @@
 #include "runtime/event_time.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 int64_t EventTimeMillis(const Column& column, size_t row) {
@@ -34,6 +36,16 @@ int64_t EventTimeMillis(const Column& column, size_t row) {
     default:
       return 0;
   }
+}
+
+void ObserveLatencySince(Histogram& histogram, const Column& times, int64_t committed_ms) {
+  Histogram::Local local(histogram);
+  for (size_t row = 0; row < times.size(); ++row) {
+    if (times.IsNull(row)) continue;
+    int64_t millis = std::max<int64_t>(0, committed_ms - EventTimeMillis(times, row));
+    local.Observe(static_cast<double>(millis) / 1000.0);
+  }
+  histogram.Add(local);
 }
 
 bool IsEventTimeType(const DataType& type) {

@@ -82,7 +82,8 @@ class InputQueue {
   size_t data_ = 0;
 };
 
-/// Rows bound for tables, held until the next barrier writes them into the checkpoint.
+/// Rows bound for tables, held until the next barrier writes them into the checkpoint, and when
+/// each batch of them arrived (for receipt latency).
 class TableBuffers {
  public:
   void Append(const std::string& table, const Batch& batch) {
@@ -93,29 +94,30 @@ class TableBuffers {
     } else {
       found->second.AppendBatch(batch);
     }
+    arrivals_[table].emplace_back(WallClockMillis(), batch.num_rows());
   }
 
-  /// Writes each non-empty buffer as `<prefix>-<n>.batch` into `folder` and empties them.
-  Result<std::vector<std::pair<std::string, std::string>>> WriteTo(const std::string& folder,
-                                                                   const std::string& prefix) {
-    std::vector<std::pair<std::string, std::string>> written;
+  /// Writes each non-empty buffer as `<prefix>-<n>.batch` into `folder`, names the files and
+  /// their arrivals in `ack`, and empties the buffers.
+  Status WriteTo(const std::string& folder, const std::string& prefix, JobExecutor::Ack& ack) {
     size_t n = 0;
     for (auto& [table, batch] : buffers_) {
       if (batch.num_rows() == 0) continue;
       std::string name = prefix + "-" + std::to_string(n++) + ".batch";
       std::string bytes;
       EncodeBatch(batch, bytes);
-      if (Status status = WriteFileAtomically(folder, name, bytes); !status.ok()) {
-        return status.error();
-      }
-      written.emplace_back(name, table);
+      if (Status status = WriteFileAtomically(folder, name, bytes); !status.ok()) return status;
+      ack.pending.emplace_back(name, table);
+      ack.arrivals[name] = std::move(arrivals_[table]);
+      arrivals_[table].clear();
       batch.Clear();
     }
-    return written;
+    return {};
   }
 
  private:
   std::map<std::string, Batch> buffers_;
+  std::map<std::string, JobExecutor::Arrivals> arrivals_;
 };
 
 /// Routes what a chain of operators emits: port 0 to the next operator (or the chain's end),
@@ -342,10 +344,9 @@ class SubtaskWorker {
                        "cannot create " + state_folder + ": " + error.message());
     }
     if (Status saved = stage_.op->Snapshot(*state_, state_folder); !saved.ok()) return saved;
-    auto pending = buffers_.WriteTo(folder, "w" + std::to_string(subtask_));
-    if (!pending.ok()) return pending.error();
     JobExecutor::Ack ack;
-    ack.pending = std::move(*pending);
+    Status written = buffers_.WriteTo(folder, "w" + std::to_string(subtask_), ack);
+    if (!written.ok()) return written;
     ack.alignment_seconds = SecondsSince(align_start_);
     aligning_ = false;
     for (Channel& each : channels_) each.blocked = false;
@@ -499,9 +500,8 @@ class SourceRunner {
       buffers_.Append(stage_.dead_letter_table, dead_letters_);
       dead_letters_.Clear();
     }
-    auto pending = buffers_.WriteTo(folder, "s" + std::to_string(index_));
-    if (!pending.ok()) return pending.error();
-    ack.pending = std::move(*pending);
+    Status written = buffers_.WriteTo(folder, "s" + std::to_string(index_), ack);
+    if (!written.ok()) return written;
     for (SubtaskWorker* worker : workers_) {
       WorkerMessage barrier;
       barrier.kind = WorkerMessage::Kind::kBarrier;
@@ -732,6 +732,20 @@ Status JobExecutor::Restore() {
   for (const auto& [table, schema] : options_.table_schemas) {
     sinks_.emplace(table, options_.make_sink(table));
   }
+  if (options_.metrics != nullptr) {
+    for (const auto& [table, stream] : options_.dead_letter_streams) {
+      dead_letter_counts_.emplace(table,
+                                  std::make_unique<DeadLetterMetrics>(*options_.metrics, stream));
+    }
+    // The latency series exist from the start, so a dashboard sees them before the first commit.
+    for (const JobOptions::LatencyColumn& timed : options_.latency_columns) {
+      options_.metrics->GetHistogram(Metric::kEndToEndLatency,
+                                     {graph_.pipeline, timed.table, timed.from});
+    }
+    for (const std::string& table : options_.receipt_latency_tables) {
+      options_.metrics->GetHistogram(Metric::kEndToEndLatency, {graph_.pipeline, table, "receipt"});
+    }
+  }
   if (restored) {
     next_id_ = std::max(next_id_, restored->metadata.id + 1);
     // A crash between completing a checkpoint and committing it: commit it now. The tokens
@@ -743,6 +757,9 @@ Status JobExecutor::Restore() {
     if (options_.metrics != nullptr) {
       options_.metrics->GetCounter(Metric::kPipelineRestarts, {graph_.pipeline}).Increment();
     }
+  } else if (options_.metrics != nullptr) {
+    // A first start: the series exists at zero, so increase() sees the first restart.
+    options_.metrics->GetCounter(Metric::kPipelineRestarts, {graph_.pipeline});
   }
 
   // Keyed subtasks, then sources (which send to them).
@@ -812,7 +829,31 @@ Status JobExecutor::Restore() {
   return {};
 }
 
-Status JobExecutor::Commit(const StoredCheckpoint& checkpoint) {
+void JobExecutor::ObserveLatency(const std::string& table, const Batch& batch,
+                                 const Arrivals* arrivals) {
+  if (options_.metrics == nullptr) return;
+  int64_t committed_ms = WallClockMillis();
+  for (const JobOptions::LatencyColumn& timed : options_.latency_columns) {
+    if (timed.table != table) continue;
+    for (size_t column = 0; column < batch.num_columns(); ++column) {
+      if (batch.schema()[column].name != timed.column) continue;
+      ObserveLatencySince(options_.metrics->GetHistogram(Metric::kEndToEndLatency,
+                                                         {graph_.pipeline, table, timed.from}),
+                          batch.column(column), committed_ms);
+    }
+  }
+  if (arrivals != nullptr && options_.receipt_latency_tables.contains(table)) {
+    Histogram& receipt = options_.metrics->GetHistogram(Metric::kEndToEndLatency,
+                                                        {graph_.pipeline, table, "receipt"});
+    for (const auto& [arrived_ms, rows] : *arrivals) {
+      receipt.Observe(static_cast<double>(std::max<int64_t>(0, committed_ms - arrived_ms)) / 1000.0,
+                      rows);
+    }
+  }
+}
+
+Status JobExecutor::Commit(const StoredCheckpoint& checkpoint,
+                           const std::map<std::string, Arrivals>* arrivals) {
   for (const auto& [file, table] : checkpoint.metadata.pending_batches) {
     auto schema = options_.table_schemas.find(table);
     auto sink = sinks_.find(table);
@@ -835,6 +876,22 @@ Status JobExecutor::Commit(const StoredCheckpoint& checkpoint) {
         fmt::format("{}/chk-{}/{}", checkpoint.metadata.run_id, checkpoint.metadata.id, file);
     if (Status written = sink->second->Write(batch, identity); !written.ok()) return written;
     if (Status flushed = sink->second->Flush(); !flushed.ok()) return flushed;
+    const Arrivals* arrived = nullptr;
+    if (arrivals != nullptr) {
+      auto found = arrivals->find(file);
+      if (found != arrivals->end()) arrived = &found->second;
+    }
+    ObserveLatency(table, batch, arrived);
+    if (auto counts = dead_letter_counts_.find(table); counts != dead_letter_counts_.end()) {
+      // Durable now: counted by the code each row carries.
+      for (size_t column = 0; column < batch.num_columns(); ++column) {
+        if (batch.schema()[column].name != "error_code") continue;
+        for (size_t row = 0; row < batch.num_rows(); ++row) {
+          counts->second->Count(
+              static_cast<ErrorCode>(batch.column(column).FixedAt<uint16_t>(row)));
+        }
+      }
+    }
   }
   return {};
 }
@@ -893,11 +950,13 @@ Result<std::string> JobExecutor::TakeCheckpoint() {
   metadata.parallelism = graph_.keyed ? std::max<uint32_t>(graph_.keyed->parallelism, 1) : 1;
   metadata.run_id = run_id_;
   double alignment = 0;
+  std::map<std::string, Arrivals> arrivals;
   {
     std::lock_guard lock(mutex_);
     for (auto& [participant, ack] : acks_) {
       if (!ack.source.empty()) metadata.source_positions.emplace_back(ack.source, ack.position);
       for (auto& pending : ack.pending) metadata.pending_batches.push_back(pending);
+      arrivals.merge(ack.arrivals);
       alignment = std::max(alignment, ack.alignment_seconds);
     }
     folders_.erase(id);
@@ -906,7 +965,7 @@ Result<std::string> JobExecutor::TakeCheckpoint() {
   auto complete = store_.Complete(metadata);
   if (!complete.ok()) return complete.error();
   StoredCheckpoint stored{*complete, metadata, false};
-  if (Status committed = Commit(stored); !committed.ok()) return committed.error();
+  if (Status committed = Commit(stored, &arrivals); !committed.ok()) return committed.error();
   if (Status marked = store_.MarkCommitted(*complete); !marked.ok()) return marked.error();
   for (auto& source : sources_) {
     for (const auto& [name, position] : metadata.source_positions) {

@@ -7,12 +7,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dataflow/key_encoder.h"
 #include "dataflow/source.h"
+#include "metrics/component_metrics.h"
 #include "metrics/metric_registry.h"
 #include "runtime/job_graph.h"
 #include "state/checkpoint_store.h"
@@ -34,6 +36,19 @@ struct JobOptions {
   MetricRegistry* metrics = nullptr;
   /// Called on the checkpoint thread after a checkpoint's rows are in ClickHouse.
   std::function<void(const CheckpointMetadata&)> on_committed;
+  /// A column the rows committed into a table are timed from, for
+  /// sluice_end_to_end_latency_seconds{table, from}: the stream's event time, a window's end.
+  struct LatencyColumn {
+    std::string table;
+    std::string column;
+    std::string from;  // the metric's `from` label
+  };
+  std::vector<LatencyColumn> latency_columns;
+  /// Tables whose rows are also timed from when their source handed them out (from="receipt").
+  std::set<std::string> receipt_latency_tables;
+  /// Dead-letter tables the job writes and their streams: rows committed into them are counted
+  /// in sluice_dead_letter_records_total by their error code.
+  std::map<std::string, std::string> dead_letter_streams;
 };
 
 class SubtaskWorker;
@@ -74,10 +89,13 @@ class JobExecutor {
 
   // Used by the source and subtask threads.
   void Fail(const Error& error);
+  /// When rows reached a table's buffer: (wall-clock ms, rows), one entry per batch.
+  using Arrivals = std::vector<std::pair<int64_t, uint64_t>>;
   struct Ack {
     std::string source;                                        // set by sources
     std::string position;                                      // set by sources
     std::vector<std::pair<std::string, std::string>> pending;  // (file, table)
+    std::map<std::string, Arrivals> arrivals;                  // of each pending file
     double alignment_seconds = 0;
   };
   void Acknowledge(uint64_t checkpoint, size_t participant, Ack ack);
@@ -89,7 +107,12 @@ class JobExecutor {
  private:
   JobExecutor(JobGraph graph, JobOptions options);
   Status Restore();
-  Status Commit(const StoredCheckpoint& checkpoint);
+  /// Inserts the checkpoint's pending batches and observes their latency; `arrivals` (absent
+  /// for a checkpoint restored after a crash) times them from their receipt too.
+  Status Commit(const StoredCheckpoint& checkpoint,
+                const std::map<std::string, Arrivals>* arrivals = nullptr);
+  /// Observes sluice_end_to_end_latency_seconds for a batch just committed into `table`.
+  void ObserveLatency(const std::string& table, const Batch& batch, const Arrivals* arrivals);
   void CoordinatorLoop();
   /// Takes one checkpoint end to end; returns its folder.
   Result<std::string> TakeCheckpoint();
@@ -99,6 +122,7 @@ class JobExecutor {
   JobOptions options_;
   CheckpointStore store_;
   std::map<std::string, std::unique_ptr<Sink>> sinks_;
+  std::map<std::string, std::unique_ptr<DeadLetterMetrics>> dead_letter_counts_;  // by table
   std::vector<std::unique_ptr<SourceRunner>> sources_;
   std::vector<std::unique_ptr<SubtaskWorker>> workers_;
   std::thread coordinator_;

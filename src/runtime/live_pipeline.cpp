@@ -13,6 +13,13 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
                                                           MetricRegistry& metrics,
                                                           LiveOptions options) {
   std::unique_ptr<LivePipeline> live(new LivePipeline());
+  // First, so that every statement of the pipeline is counted, delivery included.
+  auto query_log = std::make_unique<QueryLogMetrics>(metrics, options.slow_query);
+  QueryLogMetrics* counting = query_log.get();
+  if (warehouse.ObserveQueries([counting](const QueryRecord& query) { counting->Record(query); })) {
+    live->query_log_ = std::move(query_log);
+    live->warehouse_ = &warehouse;
+  }
   for (const StreamSpec& stream : spec.streams) {
     live->streams_.push_back(std::make_unique<StreamRuntime>(
         static_cast<uint32_t>(live->streams_.size()), stream, *spec.FindTable(stream.table),
@@ -99,6 +106,7 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
     prober_options.database = spec.warehouse.database;
     prober_options.interval = options.probe_interval;
     prober_options.slow_query = options.slow_query;
+    prober_options.query_log = live->query_log_ == nullptr;
     live->prober_ = std::make_unique<ClickHouseProber>(
         [&warehouse](const std::string& sql) -> Result<std::string> {
           auto result = warehouse.Query(sql);
@@ -126,6 +134,7 @@ Result<std::string> LivePipeline::Savepoint(const std::string& target) {
 LivePipeline::~LivePipeline() {
   if (!stopped_) (void)Shutdown();
   if (metrics_ != nullptr) metrics_->RemoveScrapeHook(wal_metrics_hook_);
+  if (warehouse_ != nullptr) warehouse_->ObserveQueries(nullptr);
 }
 
 Status LivePipeline::Shutdown() {

@@ -8,6 +8,7 @@
 #include "config/spec.h"
 #include "metrics/metric_registry.h"
 #include "monitoring/clickhouse_prober.h"
+#include "monitoring/query_log_metrics.h"
 #include "runtime/aggregation_jobs.h"
 #include "runtime/ingest_pipeline.h"
 #include "runtime/source_jobs.h"
@@ -66,6 +67,9 @@ class LivePipeline {
   std::unique_ptr<HttpServer> ingest_server_;
   std::unique_ptr<HttpServer> query_server_;
   std::unique_ptr<ClickHouseProber> prober_;
+  // The embedded engine's statements, counted as they run (it has no system.query_log).
+  std::unique_ptr<QueryLogMetrics> query_log_;
+  Warehouse* warehouse_ = nullptr;
   MetricRegistry* metrics_ = nullptr;
   uint64_t wal_metrics_hook_ = 0;  // refreshes the log's gauges on each scrape
   bool stopped_ = false;

@@ -118,7 +118,12 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
       return std::make_unique<ClickHouseSink>(warehouse, pipeline, database, name);
     };
     options.table_schemas[table.name] = stage.schema;
+    options.receipt_latency_tables.insert(table.name);
+    if (!stream.event_time.empty()) {
+      options.latency_columns.push_back({table.name, stream.event_time, "event_time"});
+    }
     options.table_schemas[stage.dead_letter_table] = DeadLetterSchema();
+    options.dead_letter_streams[stage.dead_letter_table] = stream.name;
     graph.sources.push_back(std::move(stage));
     auto job = JobExecutor::Start(std::move(graph), std::move(options));
     if (!job.ok()) {

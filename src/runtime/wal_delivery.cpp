@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "core/batch_codec.h"
+#include "runtime/event_time.h"
 #include "runtime/wal_entry.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "warehouse/identifier.h"
@@ -31,6 +32,15 @@ WalDelivery::WalDelivery(std::vector<std::unique_ptr<StreamRuntime>>& streams, W
                                                                "clickhouse", stream->table()));
     receipt_latency_.push_back(
         &metrics.GetHistogram(Metric::kEndToEndLatency, {pipeline_, stream->table(), "receipt"}));
+    std::pair<size_t, Histogram*> event_time{0, nullptr};
+    const Schema& schema = stream->schema();
+    for (size_t column = 0; column < schema.size(); ++column) {
+      if (!stream->spec().event_time.empty() && schema[column].name == stream->spec().event_time) {
+        event_time = {column, &metrics.GetHistogram(Metric::kEndToEndLatency,
+                                                    {pipeline_, stream->table(), "event_time"})};
+      }
+    }
+    event_time_latency_.push_back(event_time);
   }
 }
 
@@ -112,6 +122,9 @@ Status WalDelivery::InsertWindow(const Window& window, const std::vector<WalReco
       for (const auto& [received_at, count] : arrivals[i]) {
         receipt_latency_[i]->Observe(static_cast<double>(committed_at - received_at) / 1000.0,
                                      count);
+      }
+      if (auto [column, histogram] = event_time_latency_[i]; histogram != nullptr) {
+        ObserveLatencySince(*histogram, rows[i]->column(column), committed_at);
       }
     }
     if (dead_letters[i] && dead_letters[i]->num_rows() > 0) {

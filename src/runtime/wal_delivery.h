@@ -59,6 +59,9 @@ class WalDelivery {
   std::vector<std::unique_ptr<StreamRuntime>>& streams_;
   std::vector<std::unique_ptr<ComponentMetrics>> sink_metrics_;  // one per stream's table
   std::vector<Histogram*> receipt_latency_;  // one per stream's table, from="receipt"
+  // One per stream's table, from="event_time": the column of the stream's event time and its
+  // histogram; null for a stream without event_time.
+  std::vector<std::pair<size_t, Histogram*>> event_time_latency_;
   WriteAheadLog& wal_;
   Warehouse& warehouse_;
   std::string pipeline_;

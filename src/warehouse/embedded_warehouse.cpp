@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
@@ -86,6 +89,19 @@ std::string EmbeddedWarehouse::Version() {
   return version_;
 }
 
+bool EmbeddedWarehouse::ObserveQueries(QueryObserver observer) {
+  std::lock_guard lock(mutex_);
+  observer_ = std::move(observer);
+  if (observer_ && connection_ != nullptr) {
+    // Two readings in a row: the second grows by what a reading itself reads.
+    ReadTotals first = ReadTotalsLocked();
+    last_read_ = ReadTotalsLocked();
+    reading_cost_ = {last_read_.rows - std::min(first.rows, last_read_.rows),
+                     last_read_.bytes - std::min(first.bytes, last_read_.bytes)};
+  }
+  return true;
+}
+
 Result<QueryResult> EmbeddedWarehouse::Query(std::string_view sql, std::string_view format) {
   std::lock_guard lock(mutex_);
   return RunLocked(sql, format);
@@ -98,12 +114,15 @@ Result<QueryResult> EmbeddedWarehouse::RunLocked(std::string_view sql, std::stri
   ChdbApi::QueryResult* result =
       api_->query_n(*connection_, sql.data(), sql.size(), format.data(), format.size());
   if (result == nullptr) {
+    if (observer_) Report(sql, true, 0);
     return MakeError(ErrorCode::kWarehouseQueryFailed, "the engine returned no result",
                      std::string(sql.substr(0, 200)));
   }
   if (const char* message = api_->result_error(result)) {
     Error error = ClickHouseError(message, sql);
+    double elapsed = api_->result_elapsed(result);
     api_->destroy_query_result(result);
+    if (observer_) Report(sql, true, elapsed);
     return error;
   }
   QueryResult output;
@@ -116,7 +135,39 @@ Result<QueryResult> EmbeddedWarehouse::RunLocked(std::string_view sql, std::stri
   output.bytes_written = api_->result_bytes_written(result);
   output.elapsed_seconds = api_->result_elapsed(result);
   api_->destroy_query_result(result);
+  if (observer_) Report(sql, false, output.elapsed_seconds);
   return output;
+}
+
+EmbeddedWarehouse::ReadTotals EmbeddedWarehouse::ReadTotalsLocked() {
+  static constexpr std::string_view kSql =
+      "SELECT sumIf(value, event = 'SelectedRows'), sumIf(value, event = 'SelectedBytes') "
+      "FROM system.events";
+  static constexpr std::string_view kFormat = "TabSeparated";
+  ReadTotals totals;
+  ChdbApi::QueryResult* result =
+      api_->query_n(*connection_, kSql.data(), kSql.size(), kFormat.data(), kFormat.size());
+  if (result == nullptr) return totals;
+  if (api_->result_error(result) == nullptr && api_->result_buffer(result) != nullptr) {
+    std::string text(api_->result_buffer(result), api_->result_length(result));
+    std::sscanf(text.c_str(), "%" SCNu64 "\t%" SCNu64, &totals.rows, &totals.bytes);
+  }
+  api_->destroy_query_result(result);
+  return totals;
+}
+
+void EmbeddedWarehouse::Report(std::string_view sql, bool failed, double elapsed_seconds) {
+  // What the statement read is the growth of the engine's totals since the last reading, less
+  // what that reading itself read (system.events counts its own rows too).
+  ReadTotals now = ReadTotalsLocked();
+  auto grown = [](uint64_t after, uint64_t before, uint64_t cost) {
+    return after > before + cost ? after - before - cost : 0;
+  };
+  QueryRecord record{.sql = sql, .failed = failed, .elapsed_seconds = elapsed_seconds};
+  record.rows_read = grown(now.rows, last_read_.rows, reading_cost_.rows);
+  record.bytes_read = grown(now.bytes, last_read_.bytes, reading_cost_.bytes);
+  last_read_ = now;
+  observer_(record);
 }
 
 Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {

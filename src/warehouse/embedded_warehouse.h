@@ -31,6 +31,12 @@ class EmbeddedWarehouse : public Warehouse {
   /// INSERT ... SELECT from it; fails unless the engine wrote every row of the batch.
   Result<QueryResult> Insert(const InsertRequest& request) override;
   std::string Version() override;
+  /// Every statement run through this object (queries, inserts, the engine's own checks). The
+  /// rows and bytes a statement read come from the engine's process-wide totals
+  /// (system.events SelectedRows and SelectedBytes) read after it: the engine's per-result
+  /// counts are those of the result, not of what was read (`SELECT sum(x) FROM t` reports 1).
+  /// That costs one small query per statement, only while an observer is set.
+  bool ObserveQueries(QueryObserver observer) override;
 
   const std::string& data_path() const { return data_path_; }
 
@@ -45,6 +51,18 @@ class EmbeddedWarehouse : public Warehouse {
   std::string data_path_;
   std::string version_;
   uint64_t next_scan_id_ = 0;
+  /// The engine's totals of rows and bytes read from tables since it started.
+  struct ReadTotals {
+    uint64_t rows = 0;
+    uint64_t bytes = 0;
+  };
+  ReadTotals ReadTotalsLocked();
+  /// Hands the statement just run to the observer with what it read.
+  void Report(std::string_view sql, bool failed, double elapsed_seconds);
+
+  QueryObserver observer_;  // guarded by mutex_, like the two below
+  ReadTotals last_read_;
+  ReadTotals reading_cost_;  // what one ReadTotalsLocked itself reads
 };
 
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,19 @@ struct InsertRequest {
   std::string deduplication_token;
 };
 
+/// One statement the engine ran, as monitoring sees it: what it was, whether it failed, and
+/// what it cost (the columns of ClickHouse's system.query_log that sluice exports).
+struct QueryRecord {
+  std::string_view sql;
+  bool failed = false;
+  uint64_t rows_read = 0;
+  uint64_t bytes_read = 0;
+  double elapsed_seconds = 0;
+};
+
+/// Called after every statement; must be cheap and thread-safe.
+using QueryObserver = std::function<void(const QueryRecord&)>;
+
 /// A ClickHouse the pipeline writes to and reads from: the embedded engine or a server.
 ///
 /// Contract: every method may be called from several threads at once. Errors from ClickHouse
@@ -48,6 +62,12 @@ class Warehouse {
 
   /// The server version, e.g. "26.5.1.1".
   virtual std::string Version() = 0;
+
+  /// For a warehouse that keeps no query log of its own (the embedded engine has no
+  /// system.query_log): calls `observer` after every statement it runs from now on, and returns
+  /// true. A server keeps system.query_log, which the probes read instead: returns false.
+  /// An empty observer stops the calls.
+  virtual bool ObserveQueries(QueryObserver) { return false; }
 
   /// Runs a statement whose output is not needed.
   Status Execute(std::string_view sql) {

@@ -80,6 +80,7 @@ streams:
         message: a purchase needs a positive amount
       - name: recent
         condition: day >= '2021-01-01'
+    event_time: day
 )yaml"));
   ASSERT_TRUE(result.ok()) << Dump(result);
   const PipelineSpec& spec = *result.spec;
@@ -102,6 +103,7 @@ streams:
   EXPECT_EQ(stream.coercion, StreamSpec::Coercion::kStrict);
   EXPECT_EQ(stream.unknown_fields, StreamSpec::UnknownFields::kKeep);
   EXPECT_EQ(stream.unknown_fields_column, "_extra");
+  EXPECT_EQ(stream.event_time, "day");
   EXPECT_EQ(stream.batch.max_rows, 1000u);
   EXPECT_EQ(stream.batch.max_bytes, 4096u);
   EXPECT_EQ(stream.batch.max_delay, std::chrono::milliseconds(250));
@@ -253,6 +255,12 @@ TEST(SpecRulesTest, StreamOptionErrors) {
       {"streams:\n  events: {deduplicate: {key: event_id, window: 0ms}}\n",
        ErrorCode::kSpecInvalidValue, "spec.yaml:14:49",
        "streams.events.deduplicate.window: 0ms is outside 1ms..2592000000ms"},
+      {"streams:\n  events: {event_time: dy}\n", ErrorCode::kSpecUnknownReference,
+       "spec.yaml:14:24",
+       "streams.events.event_time: stream 'events' has no field 'dy' (did you mean 'day'?)"},
+      {"streams:\n  events: {event_time: tags}\n", ErrorCode::kSpecInvalidValue, "spec.yaml:14:24",
+       "streams.events.event_time: field 'tags' is Array(String); event time must be a Date, "
+       "DateTime, DateTime64 or integer milliseconds"},
   });
 }
 

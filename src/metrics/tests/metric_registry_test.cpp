@@ -96,6 +96,23 @@ TEST(MetricRegistryTest, HistogramBucketsAreInclusiveAndCumulative) {
   EXPECT_THROW(Histogram{kUnsorted}, SetupError);
 }
 
+TEST(MetricRegistryTest, LocalObservationsAddUpLikeSingleOnes) {
+  Histogram single(kLatencyBuckets);
+  Histogram batched(kLatencyBuckets);
+  Histogram::Local local(batched);
+  for (double value : {0.05, 0.1, 0.7, 1.0, 2.5, 9.0, 0.2}) {
+    single.Observe(value);
+    local.Observe(value);
+  }
+  EXPECT_EQ(local.count(), 7u);
+  EXPECT_EQ(batched.Read().cumulative, (std::vector<uint64_t>{0, 0, 0, 0}));  // not added yet
+  batched.Add(local);
+  batched.Add(Histogram::Local(batched));  // nothing observed: nothing added
+  EXPECT_EQ(batched.Read().cumulative, single.Read().cumulative);
+  EXPECT_DOUBLE_EQ(batched.Read().sum, single.Read().sum);
+  EXPECT_EQ(batched.Read().cumulative.back(), 7u);
+}
+
 TEST(MetricRegistryTest, ConcurrentUpdatesAreExact) {
   MetricRegistry registry;
   constexpr int kThreads = 4;

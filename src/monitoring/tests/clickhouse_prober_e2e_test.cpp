@@ -13,6 +13,7 @@
 
 #include "clickhouse_server_process.h"
 #include "monitoring/clickhouse_prober.h"
+#include "monitoring/query_log_metrics.h"
 #include "server/clickhouse_http_client.h"
 #include "warehouse/embedded_warehouse.h"
 
@@ -202,6 +203,32 @@ TEST(EmbeddedProbeTest, PartsAndRowsMatchOnTheEmbeddedEngine) {
     // others are unaffected.
     EXPECT_EQ(failed, std::vector<std::string>{"query_log"});
     EXPECT_EQ(ProbeErrors(registry, "query_log"), 1u);
+
+    // So sluice counts the engine's statements itself as they run, and the prober leaves the
+    // query log alone; its own queries are not counted.
+    MetricRegistry counted;
+    QueryLogMetrics query_log(counted, std::chrono::milliseconds(0));
+    ASSERT_TRUE(engine.ObserveQueries([&](const QueryRecord& run) { query_log.Record(run); }));
+    ProberOptions options{"default"};
+    options.query_log = false;
+    ClickHouseProber embedded_prober(query, counted, options);
+    EXPECT_TRUE(embedded_prober.ProbeOnce().empty());
+    ASSERT_TRUE(query("SELECT count() FROM events WHERE id > 1").ok());
+    EXPECT_FALSE(query("SELECT nothing FROM events").ok());
+    ASSERT_TRUE(query(kInserts[0]).ok());
+    EXPECT_TRUE(embedded_prober.ProbeOnce().empty());
+    engine.ObserveQueries(nullptr);
+    auto counter = [&](Metric metric, const char* kind) {
+      return counted.GetCounter(metric, {kind}).value();
+    };
+    EXPECT_EQ(counter(Metric::kClickHouseQueries, "SELECT"), 1u);
+    EXPECT_EQ(counter(Metric::kClickHouseFailedQueries, "SELECT"), 1u);
+    EXPECT_EQ(counter(Metric::kClickHouseSlowQueries, "SELECT"), 1u);  // slower than 0 ms
+    EXPECT_GT(counter(Metric::kClickHouseQueryReadRows, "SELECT"), 0u);
+    EXPECT_GT(counter(Metric::kClickHouseQueryReadBytes, "SELECT"), 0u);
+    EXPECT_EQ(counter(Metric::kClickHouseQueries, "INSERT"), 1u);
+    EXPECT_GT(counted.GetSampledCounter(Metric::kClickHouseQueryDuration, {"SELECT"}).value(), 0);
+    EXPECT_EQ(counted.RenderPrometheus().find("probe=\"query_log\""), std::string::npos);
   }
   std::filesystem::remove_all(dir);
 }

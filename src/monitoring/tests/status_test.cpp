@@ -60,5 +60,65 @@ TEST(StatusTest, RatesTotalsDeadLettersAndTables) {
   EXPECT_EQ(double(root["tables"].at(0)["parts"]), 4);
 }
 
+TEST(StatusTest, StreamingSideByOperatorSourceAndPipeline) {
+  MetricRegistry registry;
+  auto in = [&](const char* subtask) -> Counter& {
+    return registry.GetCounter(Metric::kOperatorRecordsIn, {"p", "spend.window", subtask});
+  };
+  auto out = [&](const char* subtask) -> Counter& {
+    return registry.GetCounter(Metric::kOperatorRecordsOut, {"p", "spend.window", subtask});
+  };
+  in("0").Increment(10);
+  in("1").Increment(20);
+  auto first = Scrape(registry);
+  in("0").Increment(30);
+  in("1").Increment(10);
+  out("0").Increment(4);
+  out("1").Increment(2);
+  registry.GetCounter(Metric::kLateRecords, {"p", "spend.window", "1"}).Increment(3);
+  registry.GetGauge(Metric::kOperatorStateEntries, {"p", "spend.window", "0"}).Set(7);
+  registry.GetGauge(Metric::kOperatorStateEntries, {"p", "spend.window", "1"}).Set(5);
+  registry.GetGauge(Metric::kWatermarkLag, {"p", "http"}).Set(2.5);
+  registry.GetGauge(Metric::kSourceLag, {"p", "clicks", "clicks/0"}).Set(12);
+  registry.GetGauge(Metric::kLastCheckpoint, {"p"}).Set(990);
+  registry.GetCounter(Metric::kCheckpoints, {"p", "completed"}).Increment(6);
+  auto second = Scrape(registry);
+
+  StatusReport report = BuildStatusReport(first, second, 4.0, 1000);
+  ASSERT_EQ(report.operators.size(), 1u);
+  const StatusReport::Operator& window = report.operators[0];
+  EXPECT_EQ(window.op, "spend.window");
+  EXPECT_EQ(window.subtasks, 2);
+  EXPECT_EQ(window.records_in, 70);
+  EXPECT_EQ(window.records_in_per_second, 10);
+  EXPECT_EQ(window.records_out, 6);
+  EXPECT_EQ(window.records_out_per_second, 1.5);
+  EXPECT_EQ(window.late, 3);
+  EXPECT_EQ(window.state_entries, 12);
+  ASSERT_EQ(report.watermarks.size(), 1u);
+  EXPECT_EQ(report.watermarks[0].lag_seconds, 2.5);
+  ASSERT_EQ(report.lag.size(), 1u);
+  EXPECT_EQ(report.lag[0].records, 12);
+  ASSERT_EQ(report.checkpoints.size(), 1u);
+  EXPECT_EQ(report.checkpoints[0].age_seconds, 10);
+  EXPECT_EQ(report.checkpoints[0].completed, 6);
+
+  std::string text = RenderStatusText(report, "127.0.0.1:1");
+  for (const char* expected : {"spend.window", "Watermark lag", "clicks/0", "10 s ago"}) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
+  }
+  simdjson::padded_string json(RenderStatusJson(report, "127.0.0.1:1"));
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(json).get(root), simdjson::SUCCESS) << json;
+  EXPECT_EQ(std::string_view(root["operators"].at(0)["operator"]), "spend.window");
+  EXPECT_EQ(double(root["operators"].at(0)["records_in"]), 70);
+  EXPECT_EQ(double(root["operators"].at(0)["late"]), 3);
+  EXPECT_EQ(double(root["watermarks"].at(0)["lag_seconds"]), 2.5);
+  EXPECT_EQ(double(root["lag"].at(0)["records"]), 12);
+  EXPECT_EQ(double(root["checkpoints"].at(0)["age_seconds"]), 10);
+  EXPECT_EQ(std::string_view(root["target"]), "127.0.0.1:1");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -56,6 +56,27 @@ TEST_F(EmbeddedWarehouseTest, MapsClickHouseErrorsToTypedErrors) {
   EXPECT_EQ(syntax.error().upstream_code, 62);  // SYNTAX_ERROR
 }
 
+TEST_F(EmbeddedWarehouseTest, ReportsEveryStatementToItsObserver) {
+  std::vector<std::pair<std::string, QueryRecord>> seen;
+  ASSERT_TRUE(warehouse_->ObserveQueries(
+      [&seen](const QueryRecord& record) { seen.emplace_back(std::string(record.sql), record); }));
+  Scalar("SELECT sum(number) FROM numbers(1000)");
+  EXPECT_FALSE(warehouse_->Query("SELECT * FROM no_such_table", "TabSeparated").ok());
+  warehouse_->ObserveQueries(nullptr);
+  Scalar("SELECT 1");  // no longer observed
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].first, "SELECT sum(number) FROM numbers(1000)");
+  EXPECT_FALSE(seen[0].second.failed);
+  // What the statement read, not what it returned (one row of 8 bytes); the engine's totals
+  // it comes from may be off by a few rows of system tables.
+  EXPECT_NEAR(static_cast<double>(seen[0].second.rows_read), 1000, 50);
+  EXPECT_NEAR(static_cast<double>(seen[0].second.bytes_read), 8000, 4000);
+  EXPECT_GT(seen[0].second.elapsed_seconds, 0);
+  EXPECT_EQ(seen[1].first, "SELECT * FROM no_such_table");
+  EXPECT_TRUE(seen[1].second.failed);
+  EXPECT_LT(seen[1].second.rows_read, 50u);  // nothing but the noise of system tables
+}
+
 TEST_F(EmbeddedWarehouseTest, ASecondOpenInTheSameProcessIsRefused) {
   auto second = EmbeddedWarehouse::Open((folder_ / "other").string());
   ASSERT_FALSE(second.ok());
