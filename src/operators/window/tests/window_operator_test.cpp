@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <functional>
 #include <iterator>
 #include <map>
 #include <random>
@@ -236,6 +235,13 @@ class WindowOperatorTest : public ::testing::TestWithParam<StateBackendKind> {
     std::filesystem::create_directories(path);
     return path;
   }
+
+  /// Runs the first half of `script` on `from` split over `before` subtasks, snapshots them,
+  /// restores into `after` subtasks of `into`, runs the rest, and compares with one
+  /// uninterrupted subtask of `into`.
+  void ExpectRescaledRunEqualsUninterrupted(const WindowOperator& from, uint32_t before,
+                                            const WindowOperator& into, uint32_t after,
+                                            const std::vector<Step>& script);
 
   std::filesystem::path directory_;
   int states_ = 0;
@@ -628,39 +634,35 @@ TEST_P(WindowOperatorTest, SnapshotOfTwoSubtasksRestoresIntoThreeWithTheSameResu
   }
 }
 
-/// Runs the first half of `script` on `from` split over `before` subtasks, snapshots them,
-/// restores into `after` subtasks of `into`, runs the rest, and compares with one
-/// uninterrupted subtask of `into`.
-void ExpectRescaledRunEqualsUninterrupted(
-    const WindowOperator& from, uint32_t before, const WindowOperator& into, uint32_t after,
-    const std::vector<Step>& script,
-    const std::function<std::unique_ptr<WindowState>(const WindowOperator&, uint32_t, uint32_t)>&
-        state,
-    const std::function<std::string()>& new_directory) {
+void WindowOperatorTest::ExpectRescaledRunEqualsUninterrupted(const WindowOperator& from,
+                                                              uint32_t before,
+                                                              const WindowOperator& into,
+                                                              uint32_t after,
+                                                              const std::vector<Step>& script) {
   const WindowOperatorConfig& config = into.config();
   size_t cut = script.size() / 2;
   Result<KeyEncoder> encoder = KeyEncoder::Make(config.input_schema, config.key_fields);
   ASSERT_TRUE(encoder.ok());
   Collector uninterrupted;
-  std::unique_ptr<WindowState> reference = state(into, 0, 1);
+  std::unique_ptr<WindowState> reference = NewState(into, 0, 1);
   Run(into, *reference, script, uninterrupted);
 
   Collector rescaled;
   std::vector<std::unique_ptr<WindowState>> old_states;
   for (uint32_t subtask = 0; subtask < before; ++subtask) {
-    old_states.push_back(state(from, subtask, before));
+    old_states.push_back(NewState(from, subtask, before));
   }
   RunPartitioned(from, *encoder, old_states,
                  std::vector<Step>(script.begin(), script.begin() + cut), rescaled);
   std::vector<std::string> snapshots;
   for (auto& old_state : old_states) {
-    snapshots.push_back(new_directory());
+    snapshots.push_back(NewSnapshotDirectory());
     ASSERT_TRUE(from.Snapshot(*old_state, snapshots.back()).ok());
   }
   old_states.clear();
   std::vector<std::unique_ptr<WindowState>> new_states;
   for (uint32_t subtask = 0; subtask < after; ++subtask) {
-    new_states.push_back(state(into, subtask, after));
+    new_states.push_back(NewState(into, subtask, after));
     Status restored = into.Restore(*new_states.back(), snapshots);
     ASSERT_TRUE(restored.ok()) << restored.error().ToString();
   }
@@ -677,10 +679,7 @@ TEST_P(WindowOperatorTest, SameParallelismRestoresEachSubtaskFromItsOwnSnapshot)
   // The RocksDB store opens its own old checkpoint in place here instead of copying keys.
   for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
     std::unique_ptr<WindowOperator> op = Build(config);
-    ExpectRescaledRunEqualsUninterrupted(
-        *op, 2, *op, 2, LongScript(),
-        [&](const WindowOperator& o, uint32_t s, uint32_t p) { return NewState(o, s, p); },
-        [&] { return NewSnapshotDirectory(); });
+    ExpectRescaledRunEqualsUninterrupted(*op, 2, *op, 2, LongScript());
   }
 }
 
@@ -693,10 +692,7 @@ TEST_P(WindowOperatorTest, SnapshotOfTheOtherBackendRestoresWithTheSameResults) 
     std::unique_ptr<WindowOperator> from = Build(other);
     std::unique_ptr<WindowOperator> into = Build(config);
     for (uint32_t before : {1u, 2u}) {
-      ExpectRescaledRunEqualsUninterrupted(
-          *from, before, *into, 2, LongScript(),
-          [&](const WindowOperator& o, uint32_t s, uint32_t p) { return NewState(o, s, p); },
-          [&] { return NewSnapshotDirectory(); });
+      ExpectRescaledRunEqualsUninterrupted(*from, before, *into, 2, LongScript());
     }
   }
 }
