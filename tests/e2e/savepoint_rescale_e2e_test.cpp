@@ -238,10 +238,6 @@ TEST(SavepointRescaleTest, MemoryTwoToOneSubtask) {
   RunRescale(2, "memory", 1, "memory");
 }
 
-TEST(SavepointRescaleTest, RocksDbOneToTwoSubtasks) {
-  RunRescale(1, "rocksdb", 2, "rocksdb");
-}
-
 TEST(SavepointRescaleTest, RocksDbTwoToOneSubtask) {
   RunRescale(2, "rocksdb", 1, "rocksdb");
 }

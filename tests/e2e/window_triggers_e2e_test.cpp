@@ -206,6 +206,14 @@ TEST(GlobalWindowTest, CountAndIntervalTriggersAccumulateAcrossRestart) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
     sluice.Kill(SIGTERM);
     ASSERT_EQ(sluice.Wait(), 0) << ReadFile(log);
+    if (run == 0) {
+      // Both triggers fired in the first run: each key's 20 records are in the tables (rows of
+      // one key share their sort key, so a merge may keep only the newest: compare FINAL).
+      EXPECT_EQ(Body(Query(spec,
+                           "SELECT countIf(events != 20) FROM (SELECT events FROM every_ten "
+                           "FINAL UNION ALL SELECT events FROM ticking FINAL)")),
+                "0\n");
+    }
   }
 
   // Count trigger: a key's window fires at the end of each batch that takes its count past a
@@ -222,18 +230,13 @@ TEST(GlobalWindowTest, CountAndIntervalTriggersAccumulateAcrossRestart) {
             expected);
   EXPECT_EQ(Body(Query(spec,
                        "SELECT countIf(events < 10), "
-                       "countIf(toUnixTimestamp64Milli(window_start) != 0), "
-                       "count() >= 14 FROM every_ten")),
-            "0\t0\t1\n");
-  // Interval trigger: fired in both runs (more than one row per key), the newest holds all 40.
+                       "countIf(toUnixTimestamp64Milli(window_start) != 0) FROM every_ten")),
+            "0\t0\n");
+  // Interval trigger: fired again in the second run, the newest row holds all 40 records.
   EXPECT_EQ(Body(Query(spec, "SELECT user, events, largest FROM ticking FINAL ORDER BY user")),
             Body(Query(spec,
                        "SELECT user, count(), max(amount) FROM events GROUP BY user ORDER BY "
                        "user")));
-  EXPECT_EQ(Body(Query(spec,
-                       "SELECT min(c) >= 2 FROM (SELECT user, count() AS c FROM ticking GROUP BY "
-                       "user)")),
-            "1\n");
 }
 
 }  // namespace
