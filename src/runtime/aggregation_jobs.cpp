@@ -312,11 +312,18 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
 
 }  // namespace
 
-uint64_t AggregationJobs::RetainAfterOnStart(const PipelineSpec& spec) {
+uint64_t AggregationJobs::RetainAfterOnStart(const PipelineSpec& spec,
+                                             const std::string& savepoint) {
   uint64_t retain = UINT64_MAX;
   for (const AggregationSpec& aggregation : spec.aggregations) {
-    CheckpointStore store(JobFolder(spec, aggregation), 1);
-    auto latest = store.Latest();
+    Result<std::optional<StoredCheckpoint>> latest = std::optional<StoredCheckpoint>();
+    if (savepoint.empty()) {
+      latest = CheckpointStore(JobFolder(spec, aggregation), 1).Latest();
+    } else if (auto loaded =
+                   CheckpointStore::Load((fs::path(savepoint) / aggregation.name).string());
+               loaded.ok()) {
+      latest = std::optional<StoredCheckpoint>(std::move(*loaded));
+    }
     std::optional<uint64_t> position;
     if (latest.ok() && *latest) {
       for (const auto& [name, saved] : (*latest)->metadata.source_positions) {

@@ -25,8 +25,9 @@ class AggregationJobs {
                                                         const std::string& savepoint);
 
   /// The first log sequence any job may still need minus one: the log keeps what follows.
-  /// 0 when a job has not committed a checkpoint yet; UINT64_MAX without jobs on the log.
-  static uint64_t RetainAfterOnStart(const PipelineSpec& spec);
+  /// 0 when a job has not committed a checkpoint yet; UINT64_MAX without jobs on the log. With
+  /// a `savepoint` the jobs start from its positions rather than their newest checkpoints.
+  static uint64_t RetainAfterOnStart(const PipelineSpec& spec, const std::string& savepoint);
 
   bool empty() const { return jobs_.empty(); }
   /// Bounded input only: waits until every job has read all its files and committed.

@@ -27,7 +27,7 @@ Result<std::unique_ptr<LivePipeline>> LivePipeline::Start(const PipelineSpec& sp
   }
   std::string wal_folder = options.wal.directory;
   // The aggregations read the log too: it keeps what they have not checkpointed yet.
-  options.wal.retain_after = AggregationJobs::RetainAfterOnStart(spec);
+  options.wal.retain_after = AggregationJobs::RetainAfterOnStart(spec, options.savepoint);
   uint64_t wal_capacity = options.wal.max_disk_bytes;
   auto wal = WriteAheadLog::Open(std::move(options.wal));
   if (!wal.ok()) return wal.error();
@@ -140,13 +140,14 @@ LivePipeline::~LivePipeline() {
 Status LivePipeline::Shutdown() {
   if (stopped_) return {};
   stopped_ = true;
-  ingest_->BeginShutdown();
-  ingest_server_->BeginShutdown();
+  // A Start that failed half way (e.g. a savepoint refused) leaves the later parts unmade.
+  if (ingest_) ingest_->BeginShutdown();
+  if (ingest_server_) ingest_server_->BeginShutdown();
   if (query_server_) query_server_->BeginShutdown();
-  ingest_server_->Stop();
+  if (ingest_server_) ingest_server_->Stop();
   if (query_server_) query_server_->Stop();
   if (prober_) prober_->Stop();
-  Status drained = delivery_->DrainAndStop();
+  Status drained = delivery_ ? delivery_->DrainAndStop() : Status();
   if (Status stopped = source_jobs_ ? source_jobs_->Stop() : Status(); !stopped.ok()) {
     spdlog::error("sources stopped without a final checkpoint (they resume from the last one): {}",
                   stopped.error().ToString());

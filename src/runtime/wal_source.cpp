@@ -58,6 +58,16 @@ Status WalSource::Restore(const std::string& position) {
     return MakeError(ErrorCode::kCheckpointCorrupt,
                      "'" + position + "' is not a write-ahead log position");
   }
+  // The log releases what every job has committed past; a position older than that (a
+  // savepoint taken before the job went on and committed more) would silently skip records.
+  uint64_t first = wal_.first_sequence();
+  if (*sequence + 1 < first) {
+    return MakeError(ErrorCode::kSavepointMismatch,
+                     fmt::format("the write-ahead log no longer holds the records after sequence "
+                                 "{} (its oldest is {}): they were committed and released after "
+                                 "this position was saved, so restoring it would skip them",
+                                 *sequence, first));
+  }
   after_ = *sequence;
   return {};
 }

@@ -559,6 +559,14 @@ uint64_t WriteAheadLog::last_sequence() const {
   return durable_sequence_;
 }
 
+uint64_t WriteAheadLog::first_sequence() const {
+  std::lock_guard state_lock(state_mu_);
+  for (const auto& segment : segments_) {
+    if (segment->last_sequence >= segment->first_sequence) return segment->first_sequence;
+  }
+  return durable_sequence_ + 1;
+}
+
 uint64_t WriteAheadLog::disk_bytes() const {
   std::lock_guard state_lock(state_mu_);
   return disk_bytes_;

@@ -87,6 +87,9 @@ class WriteAheadLog {
   /// The newest acknowledged (or, after Open, recovered) sequence; delivered_sequence() when
   /// every record is delivered and gone.
   uint64_t last_sequence() const;
+  /// The oldest sequence the log still holds; last_sequence() + 1 when it holds none. A reader
+  /// positioned before it has lost records (they were delivered and released).
+  uint64_t first_sequence() const;
   /// Bytes of all segment files.
   uint64_t disk_bytes() const;
   /// fdatasync calls on segments so far: appends per sync shows how well group commit works.

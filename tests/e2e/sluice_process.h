@@ -16,19 +16,25 @@
 
 namespace sluice::testing_support {
 
-/// A `sluice run SPEC` child process whose stderr is appended to a log file.
+/// A `sluice run SPEC [ARGUMENTS...]` child process whose stderr is appended to a log file.
 class SluiceProcess {
  public:
   SluiceProcess(const std::string& spec, const std::string& log,
-                std::vector<std::pair<std::string, std::string>> environment = {})
+                std::vector<std::pair<std::string, std::string>> environment = {},
+                std::vector<std::string> arguments = {})
       : log_(log), log_start_(ReadFile(log).size()) {
+    std::string binary = std::string(SLUICE_BINARY_DIR) + "/sluice";
+    std::vector<std::string> words{binary, "run", spec};
+    words.insert(words.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (std::string& word : words) argv.push_back(word.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       FILE* out = std::freopen(log.c_str(), "a", stderr);
       (void)out;
       for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
-      std::string binary = std::string(SLUICE_BINARY_DIR) + "/sluice";
-      ::execl(binary.c_str(), binary.c_str(), "run", spec.c_str(), static_cast<char*>(nullptr));
+      ::execv(binary.c_str(), argv.data());
       ::_exit(127);
     }
   }
@@ -39,6 +45,12 @@ class SluiceProcess {
       Kill(SIGKILL);
       Wait();
     }
+  }
+
+  /// What this run wrote to the log so far.
+  std::string Log() const {
+    std::string log = ReadFile(log_);
+    return log.size() > log_start_ ? log.substr(log_start_) : "";
   }
 
   /// The port of the listener named `listener` ("api" or "clickhouse") from this run's log

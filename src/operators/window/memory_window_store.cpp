@@ -210,9 +210,30 @@ class MemoryWindowStore final : public WindowStore {
     return {};
   }
 
-  Status Restore(const std::vector<std::string>& directories, KeyGroupRange key_groups) override {
-    for (const std::string& directory : directories) {
-      Status status = RestoreFile(directory + "/" + std::string(kSnapshotFile), key_groups);
+  Status Restore(const std::vector<StateSnapshot>& snapshots, KeyGroupRange key_groups) override {
+    for (const StateSnapshot& snapshot : snapshots) {
+      const std::string& directory = snapshot.directory;
+      SnapshotVisitor visit = [&](uint32_t, std::string_view key,
+                                  std::string_view windows) -> Status {
+        Result<KeyState*> key_state = Acquire(key);
+        if (!key_state.ok()) return key_state.error();
+        if (!(*key_state)->windows.empty()) {
+          return MakeError(ErrorCode::kWindowStateCorrupt, "a key appears in two snapshots",
+                           directory);
+        }
+        Status decoded = DecodeWindows(windows, arena_, **key_state);
+        if (!decoded.ok()) {
+          return MakeError(decoded.error().code, decoded.error().message, directory);
+        }
+        for (const WindowEntry& window : (*key_state)->windows) {
+          if (window.timer != kNoTimer) Schedule(**key_state, window.timer, window.start);
+        }
+        return {};
+      };
+      // Either backend's snapshot: both encode a key's windows the same way.
+      Status status = IsRocksDbSnapshot(directory)
+                          ? ReadRocksDbSnapshot(directory, key_groups, visit)
+                          : ReadMemorySnapshot(directory, key_groups, visit);
       if (!status.ok()) return status;
     }
     return Flush();
@@ -243,57 +264,6 @@ class MemoryWindowStore final : public WindowStore {
     touched_.push_back(&node);
   }
 
-  Status RestoreFile(const std::string& path, KeyGroupRange key_groups) {
-    Result<FileDescriptor> file = OpenFile(path, O_RDONLY);
-    if (!file.ok()) return file.error();
-    Result<uint64_t> size = FileSize(file->get(), path);
-    if (!size.ok()) return size.error();
-    std::string contents(*size, '\0');
-    Status read = ReadExactAt(file->get(), contents.data(), contents.size(), 0, path);
-    if (!read.ok()) return read;
-    auto corrupt = [&](const std::string& why) {
-      return MakeError(ErrorCode::kWindowStateCorrupt, why, path);
-    };
-    std::string_view in(contents);
-    if (in.size() < sizeof(kMagic) || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) {
-      return corrupt("not a window state snapshot (bad magic)");
-    }
-    in.remove_prefix(sizeof(kMagic));
-    while (!in.empty()) {
-      uint32_t length = 0;
-      uint64_t checksum = 0;
-      if (in.size() < 12) return corrupt("truncated record header");
-      std::memcpy(&length, in.data(), 4);
-      std::memcpy(&checksum, in.data() + 4, 8);
-      in.remove_prefix(12);
-      if (in.size() < length) return corrupt("truncated record");
-      std::string_view payload = in.substr(0, length);
-      in.remove_prefix(length);
-      if (XXH3_64bits(payload.data(), payload.size()) != checksum) {
-        return corrupt("a record fails its checksum");
-      }
-      uint32_t group = 0;
-      uint32_t key_length = 0;
-      if (payload.size() < 8) return corrupt("truncated key");
-      std::memcpy(&group, payload.data(), 4);
-      std::memcpy(&key_length, payload.data() + 4, 4);
-      payload.remove_prefix(8);
-      if (payload.size() < key_length) return corrupt("truncated key");
-      if (!key_groups.Contains(group)) continue;
-      std::string_view key = payload.substr(0, key_length);
-      payload.remove_prefix(key_length);
-      Result<KeyState*> key_state = Acquire(key);
-      if (!key_state.ok()) return key_state.error();
-      if (!(*key_state)->windows.empty()) return corrupt("a key appears in two snapshots");
-      Status decoded = DecodeWindows(payload, arena_, **key_state);
-      if (!decoded.ok()) return MakeError(decoded.error().code, decoded.error().message, path);
-      for (const WindowEntry& window : (*key_state)->windows) {
-        if (window.timer != kNoTimer) Schedule(**key_state, window.timer, window.start);
-      }
-    }
-    return {};
-  }
-
   KeyState* FindOrInsert(std::string_view key, uint64_t hash) {
     KeyNode* node = index_.Find(key, hash);
     if (node != nullptr) return node;
@@ -314,6 +284,52 @@ class MemoryWindowStore final : public WindowStore {
 };
 
 }  // namespace
+
+Status ReadMemorySnapshot(const std::string& directory, KeyGroupRange key_groups,
+                          const SnapshotVisitor& visit) {
+  std::string path = directory + "/" + std::string(kSnapshotFile);
+  Result<FileDescriptor> file = OpenFile(path, O_RDONLY);
+  if (!file.ok()) return file.error();
+  Result<uint64_t> size = FileSize(file->get(), path);
+  if (!size.ok()) return size.error();
+  std::string contents(*size, '\0');
+  Status read = ReadExactAt(file->get(), contents.data(), contents.size(), 0, path);
+  if (!read.ok()) return read;
+  auto corrupt = [&](const std::string& why) {
+    return MakeError(ErrorCode::kWindowStateCorrupt, why, path);
+  };
+  std::string_view in(contents);
+  if (in.size() < sizeof(kMagic) || std::memcmp(in.data(), kMagic, sizeof(kMagic)) != 0) {
+    return corrupt("not a window state snapshot (bad magic)");
+  }
+  in.remove_prefix(sizeof(kMagic));
+  while (!in.empty()) {
+    uint32_t length = 0;
+    uint64_t checksum = 0;
+    if (in.size() < 12) return corrupt("truncated record header");
+    std::memcpy(&length, in.data(), 4);
+    std::memcpy(&checksum, in.data() + 4, 8);
+    in.remove_prefix(12);
+    if (in.size() < length) return corrupt("truncated record");
+    std::string_view payload = in.substr(0, length);
+    in.remove_prefix(length);
+    if (XXH3_64bits(payload.data(), payload.size()) != checksum) {
+      return corrupt("a record fails its checksum");
+    }
+    uint32_t group = 0;
+    uint32_t key_length = 0;
+    if (payload.size() < 8) return corrupt("truncated key");
+    std::memcpy(&group, payload.data(), 4);
+    std::memcpy(&key_length, payload.data() + 4, 4);
+    payload.remove_prefix(8);
+    if (payload.size() < key_length) return corrupt("truncated key");
+    if (!key_groups.Contains(group)) continue;
+    std::string_view key = payload.substr(0, key_length);
+    payload.remove_prefix(key_length);
+    if (Status visited = visit(group, key, payload); !visited.ok()) return visited;
+  }
+  return {};
+}
 
 std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout) {
   return std::make_unique<MemoryWindowStore>(std::move(layout));

@@ -38,6 +38,71 @@ int64_t GetTime(const char* in) {
   return static_cast<int64_t>(GetBigEndian(in, 8) ^ (uint64_t{1} << 63));
 }
 
+enum Family : size_t { kDefault = 0, kWindows = 1, kTimers = 2 };
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
+  // Most lookups during a batch are for keys not stored yet (a new key or window): a Bloom
+  // filter answers those without reading a block of every SST file.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions windows;
+  windows.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  windows.memtable_whole_key_filtering = true;
+  windows.memtable_prefix_bloom_size_ratio = 0.05;
+  return {{rocksdb::kDefaultColumnFamilyName, {}}, {"windows", windows}, {"timers", {}}};
+}
+
+/// A snapshot's database opened read-only; its handles are released before the database.
+class ReadOnlySnapshot {
+ public:
+  ~ReadOnlySnapshot() {
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  }
+
+  Status Open(const std::string& path) {
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status status =
+        rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, Families(), &handles_, &raw);
+    if (!status.ok()) return BackendError("opening a state snapshot", status, path);
+    db_.reset(raw);
+    return {};
+  }
+
+  rocksdb::DB& db() { return *db_; }
+  rocksdb::ColumnFamilyHandle* handle(Family family) { return handles_[family]; }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+/// Visits the windows of `key_groups` in `snapshot`: one range scan of the `windows` family.
+Status ScanWindows(ReadOnlySnapshot& snapshot, KeyGroupRange key_groups, const std::string& path,
+                   const SnapshotVisitor& visit) {
+  std::string begin;
+  PutBigEndian(begin, key_groups.begin, 2);
+  std::string end;
+  PutBigEndian(end, key_groups.end, 2);
+  rocksdb::Slice end_slice(end);
+  rocksdb::ReadOptions read;
+  read.iterate_upper_bound = &end_slice;
+  std::unique_ptr<rocksdb::Iterator> windows(
+      snapshot.db().NewIterator(read, snapshot.handle(kWindows)));
+  for (windows->Seek(begin); windows->Valid(); windows->Next()) {
+    rocksdb::Slice key = windows->key();
+    if (key.size() < 2) {
+      return MakeError(ErrorCode::kWindowStateCorrupt, "a window entry's key is truncated", path);
+    }
+    rocksdb::Slice value = windows->value();
+    Status visited = visit(static_cast<uint32_t>(GetBigEndian(key.data(), 2)),
+                           std::string_view(key.data() + 2, key.size() - 2),
+                           std::string_view(value.data(), value.size()));
+    if (!visited.ok()) return visited;
+  }
+  if (!windows->status().ok()) return BackendError("reading a snapshot", windows->status(), path);
+  return {};
+}
+
 /// Keyed window state in RocksDB: column family `windows` maps key group (2 bytes, big-endian)
 /// + key bytes to the key's encoded windows; column family `timers` indexes time (8 bytes,
 /// ordered) + key group + key + window start, so due timers are a prefix scan and a key-group
@@ -50,22 +115,15 @@ class RocksDbWindowStore final : public WindowStore {
 
   ~RocksDbWindowStore() override {
     for (auto& [key, key_state] : cache_) ReleaseWindows(arena_, key_state);
-    for (rocksdb::ColumnFamilyHandle* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+    Close();
   }
 
+  /// Opens a fresh database in the store's folder (whatever was there is removed).
   Status Open() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
     std::filesystem::create_directories(path_, ignored);
-    rocksdb::Options options;
-    options.create_if_missing = true;
-    options.create_missing_column_families = true;
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status status = rocksdb::DB::Open(options, path_, Families(), &handles_, &db);
-    if (!status.ok()) return BackendError("opening the state database", status, path_);
-    db_.reset(db);
-    write_options_.disableWAL = true;
-    return {};
+    return OpenDatabase();
   }
 
   Result<KeyState*> Acquire(std::string_view key) override {
@@ -158,9 +216,16 @@ class RocksDbWindowStore final : public WindowStore {
     return {};
   }
 
-  Status Restore(const std::vector<std::string>& directories, KeyGroupRange key_groups) override {
-    for (const std::string& directory : directories) {
-      Status status = RestoreOne(directory + "/rocksdb", key_groups);
+  Status Restore(const std::vector<StateSnapshot>& snapshots, KeyGroupRange key_groups) override {
+    if (snapshots.size() == 1 && snapshots[0].key_groups.begin == key_groups.begin &&
+        snapshots[0].key_groups.end == key_groups.end &&
+        IsRocksDbSnapshot(snapshots[0].directory)) {
+      return OpenCheckpoint(snapshots[0].directory + "/rocksdb");
+    }
+    for (const StateSnapshot& snapshot : snapshots) {
+      Status status = IsRocksDbSnapshot(snapshot.directory)
+                          ? CopyRange(snapshot.directory + "/rocksdb", key_groups)
+                          : CopyMemorySnapshot(snapshot.directory, key_groups);
       if (!status.ok()) return status;
     }
     return {};
@@ -181,20 +246,6 @@ class RocksDbWindowStore final : public WindowStore {
   }
 
  private:
-  enum Family : size_t { kDefault = 0, kWindows = 1, kTimers = 2 };
-
-  static std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
-    // Most lookups during a batch are for keys not stored yet (a new key or window): a Bloom
-    // filter answers those without reading a block of every SST file.
-    rocksdb::BlockBasedTableOptions table;
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    rocksdb::ColumnFamilyOptions windows;
-    windows.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    windows.memtable_whole_key_filtering = true;
-    windows.memtable_prefix_bloom_size_ratio = 0.05;
-    return {{rocksdb::kDefaultColumnFamilyName, {}}, {"windows", windows}, {"timers", {}}};
-  }
-
   Status WritePending() {
     if (pending_.Count() == 0) return {};
     rocksdb::Status status = db_->Write(write_options_, &pending_);
@@ -203,40 +254,105 @@ class RocksDbWindowStore final : public WindowStore {
     return {};
   }
 
-  Status RestoreOne(const std::string& path, KeyGroupRange key_groups) {
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    rocksdb::Status status =
-        rocksdb::DB::OpenForReadOnly(rocksdb::Options(), path, Families(), &handles, &raw);
-    if (!status.ok()) return BackendError("opening a state snapshot", status, path);
-    std::unique_ptr<rocksdb::DB> old(raw);
-    Status copied = CopyRange(*old, handles, key_groups, path);
-    for (rocksdb::ColumnFamilyHandle* handle : handles) old->DestroyColumnFamilyHandle(handle);
-    return copied;
+  void Close() {
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+    handles_.clear();
+    db_.reset();
+  }
+
+  Status OpenDatabase() {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status status = rocksdb::DB::Open(options, path_, Families(), &handles_, &db);
+    if (!status.ok()) return BackendError("opening the state database", status, path_);
+    db_.reset(db);
+    write_options_.disableWAL = true;
+    return {};
+  }
+
+  /// Makes the checkpoint at `checkpoint` this store's database: its SST files are hard-linked
+  /// (immutable, so the checkpoint stays intact while the database compacts them away), the few
+  /// small files RocksDB rewrites (CURRENT, MANIFEST, OPTIONS) are copied. Nothing is read key by
+  /// key, so the restore costs the same for any number of keys.
+  Status OpenCheckpoint(const std::string& checkpoint) {
+    namespace fs = std::filesystem;
+    Close();
+    std::error_code error;
+    fs::remove_all(path_, error);
+    fs::create_directories(path_, error);
+    if (error) return MakeError(ErrorCode::kIoError, "cannot create: " + error.message(), path_);
+    for (const fs::directory_entry& entry : fs::directory_iterator(checkpoint, error)) {
+      fs::path target = fs::path(path_) / entry.path().filename();
+      error.clear();
+      if (entry.path().extension() == ".sst") fs::create_hard_link(entry.path(), target, error);
+      // Across file systems a hard link is impossible: copy.
+      if (entry.path().extension() != ".sst" || error) {
+        error.clear();
+        fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing, error);
+      }
+      if (error) {
+        return MakeError(ErrorCode::kIoError,
+                         "cannot copy a state snapshot file: " + error.message(),
+                         entry.path().string());
+      }
+    }
+    if (error) {
+      return MakeError(ErrorCode::kIoError, "cannot read a state snapshot: " + error.message(),
+                       checkpoint);
+    }
+    return OpenDatabase();
+  }
+
+  /// Writes the keys of `key_groups` from a memory store's snapshot, with a timer entry for
+  /// each of their windows that has one.
+  Status CopyMemorySnapshot(const std::string& directory, KeyGroupRange key_groups) {
+    KeyState key_state;
+    Status copied = ReadMemorySnapshot(
+        directory, key_groups,
+        [&](uint32_t key_group, std::string_view key, std::string_view windows) -> Status {
+          db_key_.clear();
+          PutBigEndian(db_key_, key_group, 2);
+          db_key_.append(key);
+          pending_.Put(handles_[kWindows], db_key_, rocksdb::Slice(windows.data(), windows.size()));
+          key_state.key = key;
+          key_state.key_group = key_group;
+          Status decoded = DecodeWindows(windows, arena_, key_state);
+          if (!decoded.ok()) {
+            ReleaseWindows(arena_, key_state);
+            return MakeError(decoded.error().code, decoded.error().message, directory);
+          }
+          for (const WindowEntry& window : key_state.windows) {
+            if (window.timer != kNoTimer) Schedule(key_state, window.timer, window.start);
+          }
+          ReleaseWindows(arena_, key_state);
+          if (pending_.GetDataSize() > (4u << 20)) return WritePending();
+          return {};
+        });
+    if (!copied.ok()) return copied;
+    // Acquire reads the database, not the pending batch.
+    return WritePending();
   }
 
   /// Copies the windows of `key_groups` (one range scan) and their timers (a scan filtered by
-  /// the key group inside each timer key) into this database.
-  Status CopyRange(rocksdb::DB& old, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
-                   KeyGroupRange key_groups, const std::string& path) {
-    std::string begin;
-    PutBigEndian(begin, key_groups.begin, 2);
-    std::string end;
-    PutBigEndian(end, key_groups.end, 2);
-    rocksdb::Slice end_slice(end);
-    rocksdb::ReadOptions read;
-    read.iterate_upper_bound = &end_slice;
-    std::unique_ptr<rocksdb::Iterator> windows(old.NewIterator(read, handles[kWindows]));
-    for (windows->Seek(begin); windows->Valid(); windows->Next()) {
-      pending_.Put(handles_[kWindows], windows->key(), windows->value());
-      if (pending_.GetDataSize() > (4u << 20)) {
-        Status written = WritePending();
-        if (!written.ok()) return written;
-      }
-    }
-    if (!windows->status().ok()) return BackendError("reading a snapshot", windows->status(), path);
+  /// the key group inside each timer key) from the checkpoint at `path` into this database.
+  Status CopyRange(const std::string& path, KeyGroupRange key_groups) {
+    ReadOnlySnapshot old;
+    if (Status opened = old.Open(path); !opened.ok()) return opened;
+    Status copied = ScanWindows(
+        old, key_groups, path,
+        [&](uint32_t key_group, std::string_view key, std::string_view windows) -> Status {
+          db_key_.clear();
+          PutBigEndian(db_key_, key_group, 2);
+          db_key_.append(key);
+          pending_.Put(handles_[kWindows], db_key_, rocksdb::Slice(windows.data(), windows.size()));
+          if (pending_.GetDataSize() > (4u << 20)) return WritePending();
+          return {};
+        });
+    if (!copied.ok()) return copied;
     std::unique_ptr<rocksdb::Iterator> timers(
-        old.NewIterator(rocksdb::ReadOptions(), handles[kTimers]));
+        old.db().NewIterator(rocksdb::ReadOptions(), old.handle(kTimers)));
     for (timers->SeekToFirst(); timers->Valid(); timers->Next()) {
       rocksdb::Slice key = timers->key();
       if (key.size() < 18) {
@@ -271,6 +387,19 @@ class RocksDbWindowStore final : public WindowStore {
 };
 
 }  // namespace
+
+bool IsRocksDbSnapshot(const std::string& directory) {
+  std::error_code error;
+  return std::filesystem::is_directory(directory + "/rocksdb", error);
+}
+
+Status ReadRocksDbSnapshot(const std::string& directory, KeyGroupRange key_groups,
+                           const SnapshotVisitor& visit) {
+  std::string path = directory + "/rocksdb";
+  ReadOnlySnapshot snapshot;
+  if (Status opened = snapshot.Open(path); !opened.ok()) return opened;
+  return ScanWindows(snapshot, key_groups, path, visit);
+}
 
 Result<std::unique_ptr<WindowStore>> MakeRocksDbWindowStore(
     std::shared_ptr<const AggregateLayout> layout, const std::string& directory) {

@@ -1,5 +1,7 @@
 #include "operators/window/window_operator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +60,71 @@ Result<TimeScale> ScaleOf(const DataType& type) {
   }
 }
 
+std::string_view KindName(WindowKind kind) {
+  switch (kind) {
+    case WindowKind::kTumbling:
+      return "tumbling";
+    case WindowKind::kHopping:
+      return "hopping";
+    case WindowKind::kSession:
+      return "session";
+    case WindowKind::kGlobal:
+      return "global";
+  }
+  return "";
+}
+
+const DataType* FieldType(const Schema& schema, const std::string& name) {
+  for (const Field& field : schema) {
+    if (field.name == name) return &field.type;
+  }
+  return nullptr;
+}
+
+/// One line naming everything a snapshot's bytes depend on: key fields and their types, event
+/// or processing time, the windows, and each aggregate with its input type. Parallelism, state
+/// backend, lateness and filters are not in it: a savepoint may change those.
+std::string DescribeState(const WindowOperatorConfig& config) {
+  auto type_of = [&](const std::string& name) {
+    const DataType* type = FieldType(config.input_schema, name);
+    return type == nullptr ? std::string("?") : type->ToString();
+  };
+  std::string out = "keys (";
+  for (size_t i = 0; i < config.key_fields.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += config.key_fields[i] + " " + type_of(config.key_fields[i]);
+  }
+  out += "); ";
+  out += config.time_field.empty() ? "processing time" : "event time";
+  out += "; " + std::string(KindName(config.kind)) + " window";
+  switch (config.kind) {
+    case WindowKind::kTumbling:
+      out += " size " + std::to_string(config.size_ms) + " ms";
+      break;
+    case WindowKind::kHopping:
+      out += " size " + std::to_string(config.size_ms) + " ms slide " +
+             std::to_string(config.slide_ms) + " ms";
+      break;
+    case WindowKind::kSession:
+      out += " gap " + std::to_string(config.gap_ms) + " ms";
+      break;
+    case WindowKind::kGlobal:
+      break;
+  }
+  out += "; aggregates (";
+  for (size_t i = 0; i < config.aggregates.size(); ++i) {
+    const AggregateCall& call = config.aggregates[i];
+    if (i > 0) out += ", ";
+    out += call.output + " = " + call.function + "(";
+    if (!call.field.empty()) out += call.field + " " + type_of(call.field);
+    out += ")";
+    if (call.function == "quantile") out += " level " + fmt::format("{}", call.level);
+    if (call.function == "top_k") out += " k " + std::to_string(call.k);
+  }
+  out += ")";
+  return out;
+}
+
 }  // namespace
 
 WindowState::WindowState(OperatorContext context, std::unique_ptr<WindowStore> store, Clock clock)
@@ -68,7 +135,8 @@ WindowOperator::WindowOperator(WindowOperatorConfig config, KeyEncoder encoder,
     : config_(std::move(config)),
       encoder_(std::move(encoder)),
       layout_(std::move(layout)),
-      output_schema_(std::move(output_schema)) {
+      output_schema_(std::move(output_schema)),
+      state_description_(DescribeState(config_)) {
   if (!processing_time()) {
     for (size_t i = 0; i < config_.input_schema.size(); ++i) {
       if (config_.input_schema[i].name == config_.time_field) time_column_ = i;
@@ -657,16 +725,21 @@ Status WindowOperator::Snapshot(const OperatorState& base, const std::string& di
   const WindowState& state = static_cast<const WindowState&>(base);
   Status stored = state.store_->Snapshot(directory);
   if (!stored.ok()) return stored;
+  const KeyGroupRange& groups = state.context_.key_groups;
   return WriteFileAtomically(directory, std::string(kMetaFile),
-                             "watermark " + std::to_string(state.watermark_) + "\n");
+                             "watermark " + std::to_string(state.watermark_) + "\nkey_groups " +
+                                 std::to_string(groups.begin) + " " + std::to_string(groups.end) +
+                                 "\nstate " + state_description_ + "\n");
 }
 
 Status WindowOperator::Restore(OperatorState& base,
                                const std::vector<std::string>& directories) const {
   WindowState& state = static_cast<WindowState&>(base);
+  const KeyGroupRange& mine = state.context_.key_groups;
   // The restored watermark is the lowest of the old subtasks': no key becomes late that was not
   // late before; sources replay from their positions and raise it again.
   int64_t watermark = kMaxTime;
+  std::vector<StateSnapshot> snapshots;
   for (const std::string& directory : directories) {
     std::string path = directory + "/" + std::string(kMetaFile);
     std::ifstream file(path);
@@ -677,9 +750,37 @@ Status WindowOperator::Restore(OperatorState& base,
                        "the window snapshot's meta file is missing or unreadable", path);
     }
     watermark = std::min(watermark, value);
+    // Snapshots written before the key-group range and the state description were recorded
+    // lack them: such a snapshot may hold any key group and is read whole.
+    StateSnapshot snapshot{directory, KeyGroupRange{}};
+    for (std::string line; std::getline(file >> std::ws, line);) {
+      std::istringstream fields(line);
+      fields >> word;
+      if (word == "key_groups") {
+        if (!(fields >> snapshot.key_groups.begin >> snapshot.key_groups.end) ||
+            snapshot.key_groups.begin >= snapshot.key_groups.end ||
+            snapshot.key_groups.end > kKeyGroupCount) {
+          return MakeError(ErrorCode::kWindowStateCorrupt,
+                           "the window snapshot's key-group range is unreadable: " + line, path);
+        }
+      } else if (word == "state") {
+        std::string described = line.substr(std::min(line.size(), word.size() + 1));
+        if (described != state_description_) {
+          return MakeError(ErrorCode::kSavepointMismatch,
+                           "window '" + config_.name + "' was saved with " + described +
+                               "; the pipeline now has " + state_description_ +
+                               ". A savepoint restores only into the same keys, time, windows "
+                               "and aggregates (parallelism and state backend may change)",
+                           path);
+        }
+      }
+    }
+    // Snapshots of other key groups hold nothing for this subtask.
+    if (snapshot.key_groups.end <= mine.begin || snapshot.key_groups.begin >= mine.end) continue;
+    snapshots.push_back(std::move(snapshot));
   }
   if (!directories.empty()) state.watermark_ = watermark;
-  return state.store_->Restore(directories, state.context_.key_groups);
+  return state.store_->Restore(snapshots, mine);
 }
 
 }  // namespace sluice

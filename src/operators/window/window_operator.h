@@ -111,6 +111,9 @@ class WindowOperator final : public Operator {
   std::shared_ptr<const AggregateLayout> layout_;
   Schema output_schema_;
   size_t time_column_ = 0;
+  /// What the state's bytes depend on (keys, time, windows, aggregates), written into each
+  /// snapshot: a savepoint restores only into an operator with the same description.
+  std::string state_description_;
 };
 
 }  // namespace sluice

@@ -2,6 +2,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -52,6 +53,13 @@ struct DueTimer {
   int64_t timer = 0;
 };
 
+/// A subtask's snapshot folder to restore from, and the key groups it holds (all of them when
+/// the snapshot does not say).
+struct StateSnapshot {
+  std::string directory;
+  KeyGroupRange key_groups;
+};
+
 /// Keyed window state of one subtask: windows per key plus an index of timers in time order.
 ///
 /// Contract: one thread. Acquire and PopDue hand out KeyStates that the caller may change until
@@ -85,8 +93,11 @@ class WindowStore {
   /// Writes every key into `directory`, which the caller created empty. Called between units of
   /// work (after Flush).
   virtual Status Snapshot(const std::string& directory) const = 0;
-  /// Adds the keys of `key_groups` found in the snapshot `directories` (any old parallelism).
-  virtual Status Restore(const std::vector<std::string>& directories, KeyGroupRange key_groups) = 0;
+  /// Adds the keys of `key_groups` found in `snapshots` (any old parallelism, written by either
+  /// backend). Called once, before any other call. A single RocksDB snapshot holding exactly
+  /// `key_groups` (an unchanged parallelism) is taken whole: the RocksDB store opens a copy of
+  /// that checkpoint as its database instead of reading every key.
+  virtual Status Restore(const std::vector<StateSnapshot>& snapshots, KeyGroupRange key_groups) = 0;
 
   virtual uint64_t StateBytes() const = 0;
   virtual uint64_t StateEntries() const = 0;
@@ -106,6 +117,18 @@ void EncodeWindows(const KeyState& key_state, const AggregateLayout& layout, std
 Status DecodeWindows(std::string_view in, StateArena& arena, KeyState& key_state);
 /// Returns every window's block to `arena` and clears the windows.
 void ReleaseWindows(StateArena& arena, KeyState& key_state);
+
+/// Called with each key of a snapshot: its key group, KeyEncoder bytes and EncodeWindows bytes.
+using SnapshotVisitor =
+    std::function<Status(uint32_t key_group, std::string_view key, std::string_view windows)>;
+/// Whether the snapshot in `directory` was written by the RocksDB store (else the memory store).
+bool IsRocksDbSnapshot(const std::string& directory);
+/// Visits the keys of `key_groups` in a snapshot of the memory store (checksums checked).
+Status ReadMemorySnapshot(const std::string& directory, KeyGroupRange key_groups,
+                          const SnapshotVisitor& visit);
+/// Visits the keys of `key_groups` in a snapshot of the RocksDB store (a range scan).
+Status ReadRocksDbSnapshot(const std::string& directory, KeyGroupRange key_groups,
+                           const SnapshotVisitor& visit);
 
 std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout);
 /// Opens a fresh RocksDB database in `directory` (whatever was there is removed).

@@ -236,6 +236,13 @@ class WindowOperatorTest : public ::testing::TestWithParam<StateBackendKind> {
     return path;
   }
 
+  /// Runs the first half of `script` on `from` split over `before` subtasks, snapshots them,
+  /// restores into `after` subtasks of `into`, runs the rest, and compares with one
+  /// uninterrupted subtask of `into`.
+  void ExpectRescaledRunEqualsUninterrupted(const WindowOperator& from, uint32_t before,
+                                            const WindowOperator& into, uint32_t after,
+                                            const std::vector<Step>& script);
+
   std::filesystem::path directory_;
   int states_ = 0;
 };
@@ -625,6 +632,98 @@ TEST_P(WindowOperatorTest, SnapshotOfTwoSubtasksRestoresIntoThreeWithTheSameResu
     std::sort(uninterrupted.late.begin(), uninterrupted.late.end());
     EXPECT_EQ(rescaled.late, uninterrupted.late);
   }
+}
+
+void WindowOperatorTest::ExpectRescaledRunEqualsUninterrupted(const WindowOperator& from,
+                                                              uint32_t before,
+                                                              const WindowOperator& into,
+                                                              uint32_t after,
+                                                              const std::vector<Step>& script) {
+  const WindowOperatorConfig& config = into.config();
+  size_t cut = script.size() / 2;
+  Result<KeyEncoder> encoder = KeyEncoder::Make(config.input_schema, config.key_fields);
+  ASSERT_TRUE(encoder.ok());
+  Collector uninterrupted;
+  std::unique_ptr<WindowState> reference = NewState(into, 0, 1);
+  Run(into, *reference, script, uninterrupted);
+
+  Collector rescaled;
+  std::vector<std::unique_ptr<WindowState>> old_states;
+  for (uint32_t subtask = 0; subtask < before; ++subtask) {
+    old_states.push_back(NewState(from, subtask, before));
+  }
+  RunPartitioned(from, *encoder, old_states,
+                 std::vector<Step>(script.begin(), script.begin() + cut), rescaled);
+  std::vector<std::string> snapshots;
+  for (auto& old_state : old_states) {
+    snapshots.push_back(NewSnapshotDirectory());
+    ASSERT_TRUE(from.Snapshot(*old_state, snapshots.back()).ok());
+  }
+  old_states.clear();
+  std::vector<std::unique_ptr<WindowState>> new_states;
+  for (uint32_t subtask = 0; subtask < after; ++subtask) {
+    new_states.push_back(NewState(into, subtask, after));
+    Status restored = into.Restore(*new_states.back(), snapshots);
+    ASSERT_TRUE(restored.ok()) << restored.error().ToString();
+  }
+  RunPartitioned(into, *encoder, new_states, std::vector<Step>(script.begin() + cut, script.end()),
+                 rescaled);
+  ExpectSameRows(rescaled.Take(), uninterrupted.Take(),
+                 "window kind " + std::to_string(static_cast<int>(config.kind)));
+  std::sort(rescaled.late.begin(), rescaled.late.end());
+  std::sort(uninterrupted.late.begin(), uninterrupted.late.end());
+  EXPECT_EQ(rescaled.late, uninterrupted.late);
+}
+
+TEST_P(WindowOperatorTest, SameParallelismRestoresEachSubtaskFromItsOwnSnapshot) {
+  // The RocksDB store opens its own old checkpoint in place here instead of copying keys.
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    std::unique_ptr<WindowOperator> op = Build(config);
+    ExpectRescaledRunEqualsUninterrupted(*op, 2, *op, 2, LongScript());
+  }
+}
+
+TEST_P(WindowOperatorTest, SnapshotOfTheOtherBackendRestoresWithTheSameResults) {
+  // Both backends encode a key's windows the same way: a savepoint may switch backends.
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    WindowOperatorConfig other = config;
+    other.backend = config.backend == StateBackendKind::kMemory ? StateBackendKind::kRocksDb
+                                                                : StateBackendKind::kMemory;
+    std::unique_ptr<WindowOperator> from = Build(other);
+    std::unique_ptr<WindowOperator> into = Build(config);
+    for (uint32_t before : {1u, 2u}) {
+      ExpectRescaledRunEqualsUninterrupted(*from, before, *into, 2, LongScript());
+    }
+  }
+}
+
+TEST_P(WindowOperatorTest, SnapshotOfOtherAggregatesIsRefusedAsAMismatch) {
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  Run(*op, *state, {std::vector<Event>{{"a", 1000, 5}}}, out);
+  std::string snapshot = NewSnapshotDirectory();
+  ASSERT_TRUE(op->Snapshot(*state, snapshot).ok());
+
+  config.aggregates.push_back({"max", "largest", "amount", 0.5, 10});
+  std::unique_ptr<WindowOperator> changed = Build(config);
+  std::unique_ptr<WindowState> restored = NewState(*changed);
+  Status status = changed->Restore(*restored, {snapshot});
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, ErrorCode::kSavepointMismatch);
+  EXPECT_NE(status.error().message.find("largest = max(amount Int64)"), std::string::npos)
+      << status.error().message;
+
+  // Parallelism and lateness are not part of what a snapshot must match.
+  config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  config.allowed_lateness_ms = 5000;
+  std::unique_ptr<WindowOperator> later = Build(config);
+  std::unique_ptr<WindowState> two = NewState(*later, 1, 2);
+  Status accepted = later->Restore(*two, {snapshot});
+  EXPECT_TRUE(accepted.ok()) << accepted.error().ToString();
 }
 
 TEST_P(WindowOperatorTest, CorruptSnapshotIsRefusedWithItsCode) {
