@@ -34,6 +34,11 @@ class Source {
   virtual std::string LastPollIdentity() const = 0;
   /// Bytes of input consumed so far, for the standard received-bytes metric.
   virtual uint64_t bytes_read() const = 0;
+  /// A source whose rows belong to several tables (one per replicated database table) names
+  /// the table of the last Poll's rows here; Poll then hands them out in that table's current
+  /// schema (replacing the batch passed in), which may grow between polls. Empty (the default):
+  /// the rows are the stream's, in the schema of the batch passed in.
+  virtual std::string LastPollTable() const { return {}; }
   /// Everything up to `position` (an earlier Position()) is committed in ClickHouse: the
   /// source may now confirm it upstream (commit Kafka offsets, ack NATS messages, confirm a
   /// Postgres LSN). Called on the source's own thread between two Polls (so a connection

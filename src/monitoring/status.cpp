@@ -84,6 +84,23 @@ StatusReport BuildStatusReport(const std::vector<PrometheusSample>& first,
        SumBy(second, "sluice_source_lag_records", {"pipeline", "source", "partition"})) {
     report.lag.push_back({key[0], key[1], key[2], value});
   }
+  auto delay_bytes = SumBy(second, "sluice_cdc_replication_delay_bytes", {"pipeline", "source"});
+  auto delay_seconds =
+      SumBy(second, "sluice_cdc_replication_delay_seconds", {"pipeline", "source"});
+  auto copied = SumBy(second, "sluice_cdc_snapshot_rows", {"pipeline", "source", "table"});
+  auto estimated =
+      SumBy(second, "sluice_cdc_snapshot_rows_estimated", {"pipeline", "source", "table"});
+  for (const auto& [key, value] :
+       SumBy(second, "sluice_cdc_snapshot_active", {"pipeline", "source"})) {
+    StatusReport::Cdc cdc{
+        key[0], key[1], value > 0, Lookup(delay_bytes, key), Lookup(delay_seconds, key), {}};
+    for (const auto& [table, rows] : copied) {
+      if (table[0] == key[0] && table[1] == key[1]) {
+        cdc.tables.push_back({table[2], rows, Lookup(estimated, table)});
+      }
+    }
+    report.cdc.push_back(std::move(cdc));
+  }
   auto checkpoints = SumBy(second, "sluice_checkpoints_total", {"pipeline", "result"});
   for (const auto& [key, value] :
        SumBy(second, "sluice_last_checkpoint_timestamp_seconds", {"pipeline"})) {
@@ -138,6 +155,16 @@ std::string RenderStatusText(const StatusReport& report, const std::string& targ
   for (const auto& l : report.lag) {
     fmt::format_to(to, "  {:<24} partition {:<8} {:>12.0f} records\n", l.source, l.partition,
                    l.records);
+  }
+  if (!report.cdc.empty()) fmt::format_to(to, "\nPostgreSQL CDC:\n");
+  for (const auto& c : report.cdc) {
+    fmt::format_to(to, "  {:<24} {}, replication delay {} / {:.1f} s\n", c.source,
+                   c.snapshotting ? "copying the snapshot" : "streaming changes",
+                   Bytes(c.delay_bytes), c.delay_seconds);
+    for (const auto& t : c.tables) {
+      fmt::format_to(to, "    {:<22} snapshot {:.0f} of ~{:.0f} rows\n", t.table, t.snapshot_rows,
+                     t.snapshot_rows_estimated);
+    }
   }
   fmt::format_to(to, "\nCheckpoints:{}\n",
                  report.checkpoints.empty() ? " none (no windowed pipeline)" : "");
@@ -199,6 +226,24 @@ std::string RenderStatusJson(const StatusReport& report, const std::string& targ
     out += fmt::format("{}{{\"pipeline\":{},\"source\":{},\"partition\":{},\"records\":{}}}",
                        separator, JsonString(l.pipeline), JsonString(l.source),
                        JsonString(l.partition), JsonNumber(l.records));
+    separator = ",";
+  }
+  out += "],\"cdc\":[";
+  separator = "";
+  for (const auto& c : report.cdc) {
+    out += fmt::format(
+        "{}{{\"pipeline\":{},\"source\":{},\"snapshotting\":{},\"delay_bytes\":{},"
+        "\"delay_seconds\":{},\"tables\":[",
+        separator, JsonString(c.pipeline), JsonString(c.source), c.snapshotting ? "true" : "false",
+        JsonNumber(c.delay_bytes), JsonNumber(c.delay_seconds));
+    const char* inner = "";
+    for (const auto& t : c.tables) {
+      out += fmt::format("{}{{\"table\":{},\"snapshot_rows\":{},\"snapshot_rows_estimated\":{}}}",
+                         inner, JsonString(t.table), JsonNumber(t.snapshot_rows),
+                         JsonNumber(t.snapshot_rows_estimated));
+      inner = ",";
+    }
+    out += "]}";
     separator = ",";
   }
   out += "],\"checkpoints\":[";

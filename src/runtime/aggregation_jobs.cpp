@@ -202,11 +202,8 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     };
     // Rows are kept in checkpoints as the window operator emits them (ClickHouse converts
     // them to the table's column types on insert).
-    std::vector<Schema> outputs = graph->keyed->op->output_schemas();
-    options.table_schemas[aggregation.table] = outputs[0];
-    options.table_schemas[aggregation.late_table] = outputs[1];
-    options.table_schemas[DeadLetterTableName(*spec.FindStream(aggregation.from))] =
-        DeadLetterSchema();
+    options.tables = {aggregation.table, aggregation.late_table,
+                      DeadLetterTableName(*spec.FindStream(aggregation.from))};
     AggregationJobs* owner = jobs.get();
     options.on_committed = [owner, index](const CheckpointMetadata& metadata) {
       owner->OnCommitted(index, metadata);

@@ -82,40 +82,55 @@ class InputQueue {
   size_t data_ = 0;
 };
 
-/// Rows bound for tables, held until the next barrier writes them into the checkpoint.
+/// Rows bound for tables, held until the next barrier writes them into the checkpoint. A table
+/// whose schema changes between two appends (a replicated table that gained a column) gets a
+/// new run of rows, so each file holds rows of one schema.
 class TableBuffers {
  public:
   void Append(const std::string& table, const Batch& batch) {
     if (batch.num_rows() == 0) return;
-    auto found = buffers_.find(table);
-    if (found == buffers_.end()) {
-      buffers_.emplace(table, batch);
-    } else {
-      found->second.AppendBatch(batch);
+    auto last = last_run_.find(table);
+    if (last != last_run_.end() && SameSchema(runs_[last->second].second, batch)) {
+      runs_[last->second].second.AppendBatch(batch);
+      return;
     }
+    last_run_[table] = runs_.size();
+    runs_.emplace_back(table, batch);
   }
 
-  /// Writes each non-empty buffer as `<prefix>-<n>.batch` into `folder` and empties them.
+  /// Writes each run as `<prefix>-<n>.batch` into `folder`, in the order the runs began, and
+  /// empties the buffers. A file holds its schema before its rows, so that the commit reads it
+  /// back whatever the table's schema is by then.
   Result<std::vector<std::pair<std::string, std::string>>> WriteTo(const std::string& folder,
                                                                    const std::string& prefix) {
     std::vector<std::pair<std::string, std::string>> written;
-    size_t n = 0;
-    for (auto& [table, batch] : buffers_) {
-      if (batch.num_rows() == 0) continue;
-      std::string name = prefix + "-" + std::to_string(n++) + ".batch";
+    for (size_t n = 0; n < runs_.size(); ++n) {
+      const auto& [table, batch] = runs_[n];
+      std::string name = prefix + "-" + std::to_string(n) + ".batch";
       std::string bytes;
+      EncodeSchema(batch.schema(), bytes);
       EncodeBatch(batch, bytes);
       if (Status status = WriteFileAtomically(folder, name, bytes); !status.ok()) {
         return status.error();
       }
       written.emplace_back(name, table);
-      batch.Clear();
     }
+    runs_.clear();
+    last_run_.clear();
     return written;
   }
 
  private:
-  std::map<std::string, Batch> buffers_;
+  static bool SameSchema(const Batch& left, const Batch& right) {
+    const Schema& a = left.schema();
+    const Schema& b = right.schema();
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Field& x, const Field& y) {
+      return x.name == y.name && x.type == y.type;
+    });
+  }
+
+  std::vector<std::pair<std::string, Batch>> runs_;  // (table, rows)
+  std::map<std::string, size_t> last_run_;           // table -> its newest run
 };
 
 /// Routes what a chain of operators emits: port 0 to the next operator (or the chain's end),
@@ -576,6 +591,21 @@ class SourceRunner {
     return message;
   }
 
+  /// A polled batch goes through the chain, unless the source names its table: then its rows,
+  /// in that table's own schema, go straight to the table.
+  Status Route(Batch& batch) {
+    std::string table = stage_.source->LastPollTable();
+    if (table.empty()) return RunChain(0, batch);
+    if (!stage_.chain.empty() || stage_.to_keyed) {
+      return MakeError(ErrorCode::kInternal,
+                       "source " + stage_.name +
+                           " writes several tables, so it takes no chained operators or keyed "
+                           "stage");
+    }
+    buffers_.Append(table, batch);
+    return {};
+  }
+
   /// Runs the chain from operator `at` on `batch`.
   Status RunChain(size_t at, Batch& batch) {
     if (at == stage_.chain.size()) return Deliver(batch);
@@ -602,7 +632,7 @@ class SourceRunner {
     if (batch.num_rows() > 0) {
       last_data_ = SteadyClock::now();
       idle_sent_ = false;
-      if (Status delivered = RunChain(0, batch); !delivered.ok()) return delivered;
+      if (Status delivered = Route(batch); !delivered.ok()) return delivered;
     }
     switch (*polled) {
       case PollStatus::kData:
@@ -729,9 +759,7 @@ Status JobExecutor::Restore() {
   if (auto latest = store_.Latest(); latest.ok() && *latest) {
     next_id_ = (*latest)->metadata.id + 1;
   }
-  for (const auto& [table, schema] : options_.table_schemas) {
-    sinks_.emplace(table, options_.make_sink(table));
-  }
+  for (const std::string& table : options_.tables) sinks_.emplace(table, options_.make_sink(table));
   if (restored) {
     next_id_ = std::max(next_id_, restored->metadata.id + 1);
     // A crash between completing a checkpoint and committing it: commit it now. The tokens
@@ -814,9 +842,8 @@ Status JobExecutor::Restore() {
 
 Status JobExecutor::Commit(const StoredCheckpoint& checkpoint) {
   for (const auto& [file, table] : checkpoint.metadata.pending_batches) {
-    auto schema = options_.table_schemas.find(table);
     auto sink = sinks_.find(table);
-    if (schema == options_.table_schemas.end() || sink == sinks_.end()) {
+    if (sink == sinks_.end()) {
       return MakeError(
           ErrorCode::kSavepointMismatch,
           "checkpoint holds rows for table '" + table + "' which the pipeline no longer writes",
@@ -826,8 +853,10 @@ Status JobExecutor::Commit(const StoredCheckpoint& checkpoint) {
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof()) return FileError("read", path, errno);
-    Batch batch(schema->second);
     std::string_view view = bytes;
+    auto schema = DecodeSchema(view);
+    if (!schema.ok()) return MakeError(ErrorCode::kCheckpointCorrupt, schema.error().message, path);
+    Batch batch(std::move(*schema));
     if (Status decoded = DecodeBatch(view, batch); !decoded.ok()) {
       return MakeError(ErrorCode::kCheckpointCorrupt, decoded.error().message, path);
     }

@@ -112,6 +112,10 @@ Status PostgresCdcSource::Restore(const std::string& position) {
   unsigned long long txn = 0;
   unsigned long long changes = 0;
   size_t tables = 0;
+  if (position == "start") {
+    restored_ = Restored::kNone;
+    return {};
+  }
   if (std::sscanf(position.c_str(), "stream:%llx:%llx:%llu", &done, &txn, &changes) == 3) {
     done_lsn_ = done;
     txn_lsn_ = txn;
@@ -131,7 +135,11 @@ Status PostgresCdcSource::Restore(const std::string& position) {
 }
 
 std::string PostgresCdcSource::Position() const {
-  if (snapshotting_) return fmt::format("snapshot:{}", tables_done_);
+  // Before the first Poll nothing has moved: the position is the restored one, or the start.
+  if (!started_ && restored_ == Restored::kNone) return "start";
+  if (snapshotting_ || (!started_ && restored_ == Restored::kSnapshot)) {
+    return fmt::format("snapshot:{}", tables_done_);
+  }
   return fmt::format("stream:{:x}:{:x}:{}", done_lsn_, txn_lsn_, txn_changes_);
 }
 
@@ -275,8 +283,11 @@ Status PostgresCdcSource::Open() {
     tables_.push_back(std::move(table));
   }
   if (auto status = EnsureWarehouseTables(); !status.ok()) return status;
-  if (auto status = EnsurePublication(); !status.ok()) return status;
+  return EnsurePublication();
+}
 
+Status PostgresCdcSource::Begin() {
+  started_ = true;
   auto slot = query_->ExecParams(
       "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
       {spec_.slot.c_str()});
@@ -292,7 +303,8 @@ Status PostgresCdcSource::Open() {
   }
   if (restored_ == Restored::kStream) {
     snapshotting_ = false;
-    return StartStreaming();
+    StartStreamingOrRetry();
+    return {};
   }
   if (restored_ == Restored::kNone) {
     tables_done_ = 0;
@@ -306,7 +318,14 @@ Status PostgresCdcSource::Open() {
   snapshotting_ = spec_.snapshot && tables_done_ < tables_.size();
   if (snapshotting_) return StartSnapshotTable();
   snapshot_name_.clear();
-  return StartStreaming();
+  StartStreamingOrRetry();
+  return {};
+}
+
+void PostgresCdcSource::StartStreamingOrRetry() {
+  // The slot may still be held by the WAL sender of a process that just died: like a lost
+  // connection, that is retried with backoff rather than failing the job.
+  if (auto status = StartStreaming(); !status.ok()) LoseConnection(status.error());
 }
 
 Status PostgresCdcSource::CreateSlot() {
@@ -477,6 +496,9 @@ PostgresCdcSource::Table* PostgresCdcSource::FindRelation(uint32_t relation_id) 
 }
 
 Result<PollStatus> PostgresCdcSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) {
+  if (!started_) {
+    if (auto status = Begin(); !status.ok()) return status.error();
+  }
   if (snapshotting_) return PollSnapshot(batch, dead_letters);
   return PollStream(batch, dead_letters);
 }
@@ -505,9 +527,7 @@ Result<PollStatus> PostgresCdcSource::PollSnapshot(Batch& batch,
   }
   snapshotting_ = false;
   snapshot_name_.clear();
-  if (auto status = StartStreaming(); !status.ok()) {
-    LoseConnection(status.error());
-  }
+  StartStreamingOrRetry();
   last_identity_.clear();
   return PollStatus::kIdle;
 }

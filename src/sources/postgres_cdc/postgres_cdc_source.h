@@ -41,9 +41,13 @@ struct PostgresCdcMetrics {
 ///   names. The batch passed in may have any schema while empty: Poll replaces it with the
 ///   table's current schema (`batch = Batch(schema)`), which grows when a column is added in
 ///   the source (the ClickHouse table is altered first, through the Warehouse given).
-/// - Position(): "snapshot:<tables done>" while copying, "stream:<done>:<txn>:<changes>" after
+/// - Position(): "start" before anything was handed out, "snapshot:<tables done>" while copying,
+/// "stream:<done>:<txn>:<changes>" after
 ///   (hex LSNs): everything up to the commit <done> plus the first <changes> changes of the
 ///   transaction whose commit is at <txn>.
+/// - Open connects, reads the source tables and creates the ClickHouse tables and the
+///   publication; the slot is created (or found) and copying or streaming starts at the first
+///   Poll, so Restore may come before or after Open.
 /// - CommitPosition may be called from another thread; the confirmation (standby status update,
 ///   flush = apply = the committed LSN) is sent by the next Poll.
 class PostgresCdcSource : public Source {
@@ -62,8 +66,8 @@ class PostgresCdcSource : public Source {
   uint64_t bytes_read() const override { return bytes_read_; }
   Status CommitPosition(const std::string& position) override;
 
-  /// The ClickHouse table of the last Poll's rows.
-  const std::string& LastPollTable() const { return last_table_; }
+  /// The ClickHouse table of the last Poll's rows (and dead letters).
+  std::string LastPollTable() const override { return last_table_; }
   /// The ClickHouse tables (after Open), in the spec's table order.
   std::vector<TableSpec> TableSpecs() const;
   PostgresCdcMetrics Metrics() const;
@@ -75,6 +79,9 @@ class PostgresCdcSource : public Source {
     uint64_t lsn = 0;
   };
 
+  /// Creates the slot or finds it, then starts copying or streaming: at the first Poll, so
+  /// that a Restore after Open still decides where to begin.
+  Status Begin();
   Status LoadTable(Table& table);
   Status EnsurePublication();
   Status EnsureWarehouseTables();
@@ -82,6 +89,7 @@ class PostgresCdcSource : public Source {
   Status StartSnapshotTable();
   Status ConnectReplication(bool create_slot);
   Status StartStreaming();
+  void StartStreamingOrRetry();
   Result<PollStatus> PollSnapshot(Batch& batch, std::vector<DeadLetter>& dead_letters);
   Result<PollStatus> PollStream(Batch& batch, std::vector<DeadLetter>& dead_letters);
   /// Handles one pgoutput message; false when it belongs in the next Poll (it is kept).
@@ -108,9 +116,10 @@ class PostgresCdcSource : public Source {
   std::string snapshot_name_;                  // exported by the slot; empty after a restart
   enum class Restored { kNone, kSnapshot, kStream };
   Restored restored_ = Restored::kNone;
+  bool started_ = false;  // Begin() ran
 
   // Snapshot phase.
-  bool snapshotting_ = false;
+  std::atomic<bool> snapshotting_{false};  // read by Metrics() from another thread
   size_t tables_done_ = 0;
   std::unique_ptr<SnapshotCopier> copier_;
 
