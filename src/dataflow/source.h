@@ -17,11 +17,11 @@ enum class PollStatus {
 
 /// Where records enter a pipeline.
 ///
-/// Contract: Open once, then Poll repeatedly from one thread until it returns kFinished (or the
-/// pipeline stops). Each Poll appends rows to `batch` (whose schema is the stream's) and
-/// refused records to `dead_letters`; it never drops a record. Position() describes the point
-/// after the last record handed out, so that Restore(Position()) on a new instance resumes
-/// exactly there.
+/// Contract: Restore (only when resuming from a checkpoint), then Open once, then Poll
+/// repeatedly from one thread until it returns kFinished (or the pipeline stops). Each Poll appends
+/// rows to `batch` (whose schema is the stream's) and refused records to `dead_letters`; it never
+/// drops a record. Position() describes the point after the last record handed out, so that
+/// Restore(Position()) on a new instance resumes exactly there.
 class Source {
  public:
   virtual ~Source() = default;

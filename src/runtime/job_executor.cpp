@@ -442,10 +442,12 @@ class SourceRunner {
   }
 
   Status Open(const std::string* position) {
-    if (Status opened = stage_.source->Open(); !opened.ok()) return opened;
+    // Restore first: Open starts reading from the restored position (a file seeks to it, a CDC
+    // source decides between copying and streaming).
     if (position != nullptr) {
       if (Status restored = stage_.source->Restore(*position); !restored.ok()) return restored;
     }
+    if (Status opened = stage_.source->Open(); !opened.ok()) return opened;
     for (const ChainedOperator& chained : stage_.chain) {
       OperatorContext context;
       context.pipeline = job_name_;

@@ -112,10 +112,6 @@ Status PostgresCdcSource::Restore(const std::string& position) {
   unsigned long long txn = 0;
   unsigned long long changes = 0;
   size_t tables = 0;
-  if (position == "start") {
-    restored_ = Restored::kNone;
-    return {};
-  }
   if (std::sscanf(position.c_str(), "stream:%llx:%llx:%llu", &done, &txn, &changes) == 3) {
     done_lsn_ = done;
     txn_lsn_ = txn;
@@ -135,11 +131,7 @@ Status PostgresCdcSource::Restore(const std::string& position) {
 }
 
 std::string PostgresCdcSource::Position() const {
-  // Before the first Poll nothing has moved: the position is the restored one, or the start.
-  if (!started_ && restored_ == Restored::kNone) return "start";
-  if (snapshotting_ || (!started_ && restored_ == Restored::kSnapshot)) {
-    return fmt::format("snapshot:{}", tables_done_);
-  }
+  if (snapshotting_) return fmt::format("snapshot:{}", tables_done_);
   return fmt::format("stream:{:x}:{:x}:{}", done_lsn_, txn_lsn_, txn_changes_);
 }
 
@@ -283,11 +275,8 @@ Status PostgresCdcSource::Open() {
     tables_.push_back(std::move(table));
   }
   if (auto status = EnsureWarehouseTables(); !status.ok()) return status;
-  return EnsurePublication();
-}
+  if (auto status = EnsurePublication(); !status.ok()) return status;
 
-Status PostgresCdcSource::Begin() {
-  started_ = true;
   auto slot = query_->ExecParams(
       "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1",
       {spec_.slot.c_str()});
@@ -496,9 +485,6 @@ PostgresCdcSource::Table* PostgresCdcSource::FindRelation(uint32_t relation_id) 
 }
 
 Result<PollStatus> PostgresCdcSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_letters) {
-  if (!started_) {
-    if (auto status = Begin(); !status.ok()) return status.error();
-  }
   if (snapshotting_) return PollSnapshot(batch, dead_letters);
   return PollStream(batch, dead_letters);
 }

@@ -41,13 +41,10 @@ struct PostgresCdcMetrics {
 ///   names. The batch passed in may have any schema while empty: Poll replaces it with the
 ///   table's current schema (`batch = Batch(schema)`), which grows when a column is added in
 ///   the source (the ClickHouse table is altered first, through the Warehouse given).
-/// - Position(): "start" before anything was handed out, "snapshot:<tables done>" while copying,
-/// "stream:<done>:<txn>:<changes>" after
+/// - Position(): "snapshot:<tables done>" while copying, "stream:<done>:<txn>:<changes>" after
 ///   (hex LSNs): everything up to the commit <done> plus the first <changes> changes of the
 ///   transaction whose commit is at <txn>.
-/// - Open connects, reads the source tables and creates the ClickHouse tables and the
-///   publication; the slot is created (or found) and copying or streaming starts at the first
-///   Poll, so Restore may come before or after Open.
+/// - Restore (when resuming) comes before Open, which starts copying or streaming from there.
 /// - CommitPosition may be called from another thread; the confirmation (standby status update,
 ///   flush = apply = the committed LSN) is sent by the next Poll.
 class PostgresCdcSource : public Source {
@@ -79,9 +76,6 @@ class PostgresCdcSource : public Source {
     uint64_t lsn = 0;
   };
 
-  /// Creates the slot or finds it, then starts copying or streaming: at the first Poll, so
-  /// that a Restore after Open still decides where to begin.
-  Status Begin();
   Status LoadTable(Table& table);
   Status EnsurePublication();
   Status EnsureWarehouseTables();
@@ -116,7 +110,6 @@ class PostgresCdcSource : public Source {
   std::string snapshot_name_;                  // exported by the slot; empty after a restart
   enum class Restored { kNone, kSnapshot, kStream };
   Restored restored_ = Restored::kNone;
-  bool started_ = false;  // Begin() ran
 
   // Snapshot phase.
   std::atomic<bool> snapshotting_{false};  // read by Metrics() from another thread
