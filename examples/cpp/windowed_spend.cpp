@@ -13,7 +13,6 @@
 #include "runtime/job_builder.h"
 #include "runtime/job_executor.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
-#include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/file/file_source.h"
 #include "warehouse/ddl.h"
 #include "warehouse/embedded_warehouse.h"
@@ -88,10 +87,7 @@ int main(int argc, char** argv) {
   options.make_sink = [&](const std::string& table) {
     return std::make_unique<ClickHouseSink>(**warehouse, "windowed_spend", "default", table);
   };
-  for (const auto& [table, port] : {std::pair{"spend_5m", 0}, std::pair{"spend_5m_late", 1}}) {
-    options.table_schemas[table] = graph->keyed->op->output_schemas()[port];
-  }
-  options.table_schemas["spend_dead_letter"] = DeadLetterSchema();
+  options.tables = {"spend_5m", "spend_5m_late", "spend_dead_letter"};
   auto executor = JobExecutor::Start(std::move(*graph), std::move(options));
   if (!executor.ok()) return Fail(executor.error());
   if (auto finished = (*executor)->WaitFinished(); !finished.ok()) return Fail(finished.error());

@@ -118,6 +118,52 @@ uint64_t SchemaFingerprint(const Schema& schema) {
   return hash;
 }
 
+void EncodeSchema(const Schema& schema, std::string& out) {
+  auto put = [&out](std::string_view text) {
+    uint64_t size = text.size();
+    out.append(reinterpret_cast<const char*>(&size), sizeof(size));
+    out.append(text);
+  };
+  uint64_t fields = schema.size();
+  out.append(reinterpret_cast<const char*>(&fields), sizeof(fields));
+  for (const Field& field : schema) {
+    put(field.name);
+    put(field.type.ToString());
+  }
+}
+
+Result<Schema> DecodeSchema(std::string_view& bytes) {
+  auto number = [&bytes](uint64_t& value) {
+    if (bytes.size() < sizeof(value)) return false;
+    std::memcpy(&value, bytes.data(), sizeof(value));
+    bytes.remove_prefix(sizeof(value));
+    return true;
+  };
+  auto text = [&](std::string_view& value) {
+    uint64_t size = 0;
+    if (!number(size) || bytes.size() < size) return false;
+    value = bytes.substr(0, size);
+    bytes.remove_prefix(size);
+    return true;
+  };
+  uint64_t fields = 0;
+  if (!number(fields)) return MakeError(ErrorCode::kIoError, "damaged schema bytes: no header");
+  Schema schema;
+  for (uint64_t i = 0; i < fields; ++i) {
+    std::string_view name, type_name;
+    if (!text(name) || !text(type_name)) {
+      return MakeError(ErrorCode::kIoError, "damaged schema bytes: truncated field");
+    }
+    auto type = ParseDataType(type_name);
+    if (!type.ok()) {
+      return MakeError(ErrorCode::kIoError, "damaged schema bytes: field " + std::string(name) +
+                                                ": " + type.error().message);
+    }
+    schema.push_back(Field{std::string(name), std::move(*type)});
+  }
+  return schema;
+}
+
 void EncodeBatch(const Batch& batch, std::string& out) {
   uint64_t fingerprint = SchemaFingerprint(batch.schema());
   out.append(reinterpret_cast<const char*>(&fingerprint), sizeof(fingerprint));

@@ -18,6 +18,13 @@ void EncodeBatch(const Batch& batch, std::string& out);
 /// input, so damaged bytes give an error, never a crash.
 Status DecodeBatch(std::string_view& bytes, Batch& batch);
 
+/// Appends `schema` to `out` (names and ClickHouse type names), for bytes that must be read back
+/// without knowing their schema: a checkpoint's batch of a table whose columns grew.
+void EncodeSchema(const Schema& schema, std::string& out);
+
+/// Reads a schema written by EncodeSchema from the front of `bytes` (advancing it).
+Result<Schema> DecodeSchema(std::string_view& bytes);
+
 /// A stable 64-bit fingerprint of a schema's names and types.
 uint64_t SchemaFingerprint(const Schema& schema);
 

@@ -17,11 +17,11 @@ enum class PollStatus {
 
 /// Where records enter a pipeline.
 ///
-/// Contract: Open once, then Poll repeatedly from one thread until it returns kFinished (or the
-/// pipeline stops). Each Poll appends rows to `batch` (whose schema is the stream's) and
-/// refused records to `dead_letters`; it never drops a record. Position() describes the point
-/// after the last record handed out, so that Restore(Position()) on a new instance resumes
-/// exactly there.
+/// Contract: Restore (only when resuming from a checkpoint), then Open once, then Poll
+/// repeatedly from one thread until it returns kFinished (or the pipeline stops). Each Poll appends
+/// rows to `batch` (whose schema is the stream's) and refused records to `dead_letters`; it never
+/// drops a record. Position() describes the point after the last record handed out, so that
+/// Restore(Position()) on a new instance resumes exactly there.
 class Source {
  public:
   virtual ~Source() = default;
@@ -34,6 +34,11 @@ class Source {
   virtual std::string LastPollIdentity() const = 0;
   /// Bytes of input consumed so far, for the standard received-bytes metric.
   virtual uint64_t bytes_read() const = 0;
+  /// A source whose rows belong to several tables (one per replicated database table) names
+  /// the table of the last Poll's rows here; Poll then hands them out in that table's current
+  /// schema (replacing the batch passed in), which may grow between polls. Empty (the default):
+  /// the rows are the stream's, in the schema of the batch passed in.
+  virtual std::string LastPollTable() const { return {}; }
   /// Everything up to `position` (an earlier Position()) is committed in ClickHouse: the
   /// source may now confirm it upstream (commit Kafka offsets, ack NATS messages, confirm a
   /// Postgres LSN). Called on the source's own thread between two Polls (so a connection

@@ -37,6 +37,7 @@ inline constexpr double kCheckpointDurationBuckets[] = {0.01, 0.05, 0.1, 0.25, 0
 inline constexpr double kLatencyBuckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300};
 inline constexpr std::string_view kDeadLetterLabels[] = {"stream", "error_code", "error_name"};
 inline constexpr std::string_view kSourcePartitionLabels[] = {"pipeline", "source", "partition"};
+inline constexpr std::string_view kSourceTableLabels[] = {"pipeline", "source", "table"};
 inline constexpr std::string_view kTableLabels[] = {"table"};
 inline constexpr std::string_view kClickHouseMetricLabels[] = {"metric"};
 inline constexpr std::string_view kProbeLabels[] = {"probe"};
@@ -99,6 +100,16 @@ inline constexpr std::string_view kQueryKindLabels[] = {"query_kind"};
     "window end (from=\"window_end\") to its row committed in ClickHouse.")                        \
   X(kSourceLag, kGauge, "sluice_source_lag_records", kSourcePartitionLabels, {},                   \
     "Records a queue source's partition holds beyond the position sluice has read.")               \
+  X(kCdcSnapshotRows, kGauge, "sluice_cdc_snapshot_rows", kSourceTableLabels, {},                  \
+    "Rows of a table the PostgreSQL CDC snapshot has copied.")                                     \
+  X(kCdcSnapshotRowsEstimated, kGauge, "sluice_cdc_snapshot_rows_estimated", kSourceTableLabels,   \
+    {}, "Rows of a table to copy, by PostgreSQL's estimate when the source opened.")               \
+  X(kCdcSnapshotActive, kGauge, "sluice_cdc_snapshot_active", kSourceLabels, {},                   \
+    "1 while a PostgreSQL CDC source copies its tables, 0 once it streams changes.")               \
+  X(kCdcReplicationDelayBytes, kGauge, "sluice_cdc_replication_delay_bytes", kSourceLabels, {},    \
+    "WAL bytes between the PostgreSQL server's position and the LSN sluice has confirmed.")        \
+  X(kCdcReplicationDelaySeconds, kGauge, "sluice_cdc_replication_delay_seconds", kSourceLabels,    \
+    {}, "Now minus the commit time of the last transaction read (0 when caught up).")              \
   X(kDeadLetterRecords, kCounter, "sluice_dead_letter_records_total", kDeadLetterLabels, {},       \
     "Records accepted into a stream's dead-letter table, by stream and error code.")               \
   X(kWalDiskBytes, kGauge, "sluice_wal_disk_bytes", kPipelineLabels, {},                           \

@@ -108,6 +108,23 @@ StatusReport BuildStatusReport(const std::vector<PrometheusSample>& first,
        SumBy(second, "sluice_source_lag_records", {"pipeline", "source", "partition"})) {
     report.lag.push_back({key[0], key[1], key[2], value});
   }
+  auto delay_bytes = SumBy(second, "sluice_cdc_replication_delay_bytes", {"pipeline", "source"});
+  auto delay_seconds =
+      SumBy(second, "sluice_cdc_replication_delay_seconds", {"pipeline", "source"});
+  auto copied = SumBy(second, "sluice_cdc_snapshot_rows", {"pipeline", "source", "table"});
+  auto estimated =
+      SumBy(second, "sluice_cdc_snapshot_rows_estimated", {"pipeline", "source", "table"});
+  for (const auto& [key, value] :
+       SumBy(second, "sluice_cdc_snapshot_active", {"pipeline", "source"})) {
+    StatusReport::Cdc cdc{
+        key[0], key[1], value > 0, Lookup(delay_bytes, key), Lookup(delay_seconds, key), {}};
+    for (const auto& [table, rows] : copied) {
+      if (table[0] == key[0] && table[1] == key[1]) {
+        cdc.tables.push_back({table[2], rows, Lookup(estimated, table)});
+      }
+    }
+    report.cdc.push_back(std::move(cdc));
+  }
   auto checkpoints = SumBy(second, "sluice_checkpoints_total", {"pipeline", "result"});
   for (const auto& [key, value] :
        SumBy(second, "sluice_last_checkpoint_timestamp_seconds", {"pipeline"})) {
@@ -193,6 +210,16 @@ std::string RenderStatusText(const StatusReport& report, const std::string& targ
     fmt::format_to(to, "  {:<24} partition {:<8} {:>12.0f} records\n", l.source, l.partition,
                    l.records);
   }
+  if (!report.cdc.empty()) fmt::format_to(to, "\nPostgreSQL CDC:\n");
+  for (const auto& c : report.cdc) {
+    fmt::format_to(to, "  {:<24} {}, replication delay {} / {:.1f} s\n", c.source,
+                   c.snapshotting ? "copying the snapshot" : "streaming changes",
+                   Bytes(c.delay_bytes), c.delay_seconds);
+    for (const auto& t : c.tables) {
+      fmt::format_to(to, "    {:<22} snapshot {:.0f} of ~{:.0f} rows\n", t.table, t.snapshot_rows,
+                     t.snapshot_rows_estimated);
+    }
+  }
   fmt::format_to(to, "\nCheckpoints:{}\n",
                  report.checkpoints.empty() ? " none (no aggregation or queue source)" : "");
   for (const auto& c : report.checkpoints) {
@@ -259,6 +286,19 @@ std::string RenderStatusJson(const StatusReport& report, const std::string& targ
                   {"partition", JsonString(l.partition)},
                   {"records", JsonNumber(l.records)}};
   });
+  auto cdc = JsonArray(report.cdc, [](const StatusReport::Cdc& c) {
+    auto tables = JsonArray(c.tables, [](const StatusReport::Cdc::Table& t) {
+      return Fields{{"table", JsonString(t.table)},
+                    {"snapshot_rows", JsonNumber(t.snapshot_rows)},
+                    {"snapshot_rows_estimated", JsonNumber(t.snapshot_rows_estimated)}};
+    });
+    return Fields{{"pipeline", JsonString(c.pipeline)},
+                  {"source", JsonString(c.source)},
+                  {"snapshotting", c.snapshotting ? "true" : "false"},
+                  {"delay_bytes", JsonNumber(c.delay_bytes)},
+                  {"delay_seconds", JsonNumber(c.delay_seconds)},
+                  {"tables", std::move(tables)}};
+  });
   auto checkpoints = JsonArray(report.checkpoints, [](const StatusReport::Checkpoint& c) {
     return Fields{{"pipeline", JsonString(c.pipeline)},
                   {"age_seconds", JsonNumber(c.age_seconds)},
@@ -300,6 +340,7 @@ std::string RenderStatusJson(const StatusReport& report, const std::string& targ
                      {"dead_letters", std::move(dead_letters)},
                      {"wal", std::move(wal)},
                      {"lag", std::move(lag)},
+                     {"cdc", std::move(cdc)},
                      {"checkpoints", std::move(checkpoints)},
                      {"operators", std::move(operators)},
                      {"watermarks", std::move(watermarks)},

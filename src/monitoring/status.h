@@ -29,6 +29,17 @@ struct StatusReport {
     std::string pipeline, source, partition;
     double records = 0;
   };
+  /// A PostgreSQL CDC source: copying or streaming, how far behind, and each table's copy.
+  struct Cdc {
+    struct Table {
+      std::string table;
+      double snapshot_rows = 0, snapshot_rows_estimated = 0;
+    };
+    std::string pipeline, source;
+    bool snapshotting = false;
+    double delay_bytes = 0, delay_seconds = 0;
+    std::vector<Table> tables;
+  };
   struct Checkpoint {
     std::string pipeline;
     double age_seconds = 0;
@@ -55,6 +66,7 @@ struct StatusReport {
   std::vector<DeadLetters> dead_letters;
   std::vector<Wal> wal;
   std::vector<Lag> lag;
+  std::vector<Cdc> cdc;
   std::vector<Checkpoint> checkpoints;
   std::vector<Operator> operators;
   std::vector<Watermark> watermarks;

@@ -372,11 +372,9 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     };
     // Rows are kept in checkpoints as the window operator emits them (ClickHouse converts
     // them to the table's column types on insert).
-    std::vector<Schema> outputs = graph->keyed->op->output_schemas();
-    options.table_schemas[aggregation.table] = outputs[0];
-    options.table_schemas[aggregation.late_table] = outputs[1];
+    options.tables = {aggregation.table, aggregation.late_table};
     for (const std::string& stream : aggregation.from) {
-      options.table_schemas[DeadLetterTableName(*spec.FindStream(stream))] = DeadLetterSchema();
+      options.tables.insert(DeadLetterTableName(*spec.FindStream(stream)));
     }
     // A result is as fresh as its window: timed from the window's end (a global window has
     // none).

@@ -83,41 +83,60 @@ class InputQueue {
 };
 
 /// Rows bound for tables, held until the next barrier writes them into the checkpoint, and when
-/// each batch of them arrived (for receipt latency).
+/// each batch of them arrived (for receipt latency). A table whose schema changes between two
+/// appends (a replicated table that gained a column) gets a new run of rows, so each file holds
+/// rows of one schema.
 class TableBuffers {
  public:
   void Append(const std::string& table, const Batch& batch) {
     if (batch.num_rows() == 0) return;
-    auto found = buffers_.find(table);
-    if (found == buffers_.end()) {
-      buffers_.emplace(table, batch);
-    } else {
-      found->second.AppendBatch(batch);
+    auto last = last_run_.find(table);
+    if (last != last_run_.end() && SameSchema(runs_[last->second].rows, batch)) {
+      runs_[last->second].rows.AppendBatch(batch);
+      runs_[last->second].arrivals.emplace_back(WallClockMillis(), batch.num_rows());
+      return;
     }
-    arrivals_[table].emplace_back(WallClockMillis(), batch.num_rows());
+    last_run_[table] = runs_.size();
+    runs_.push_back({table, batch, {{WallClockMillis(), batch.num_rows()}}});
   }
 
-  /// Writes each non-empty buffer as `<prefix>-<n>.batch` into `folder`, names the files and
-  /// their arrivals in `ack`, and empties the buffers.
+  /// Writes each run as `<prefix>-<n>.batch` into `folder`, in the order the runs began, names
+  /// the files and their arrivals in `ack`, and empties the buffers. A file holds its schema
+  /// before its rows, so that the commit reads it back whatever the table's schema is by then.
   Status WriteTo(const std::string& folder, const std::string& prefix, JobExecutor::Ack& ack) {
-    size_t n = 0;
-    for (auto& [table, batch] : buffers_) {
-      if (batch.num_rows() == 0) continue;
-      std::string name = prefix + "-" + std::to_string(n++) + ".batch";
+    for (size_t n = 0; n < runs_.size(); ++n) {
+      Run& run = runs_[n];
+      std::string name = prefix + "-" + std::to_string(n) + ".batch";
       std::string bytes;
-      EncodeBatch(batch, bytes);
+      EncodeSchema(run.rows.schema(), bytes);
+      EncodeBatch(run.rows, bytes);
       if (Status status = WriteFileAtomically(folder, name, bytes); !status.ok()) return status;
-      ack.pending.emplace_back(name, table);
-      ack.arrivals[name] = std::move(arrivals_[table]);
-      arrivals_[table].clear();
-      batch.Clear();
+      ack.pending.emplace_back(name, run.table);
+      ack.arrivals[name] = std::move(run.arrivals);
     }
+    runs_.clear();
+    last_run_.clear();
     return {};
   }
 
  private:
-  std::map<std::string, Batch> buffers_;
-  std::map<std::string, JobExecutor::Arrivals> arrivals_;
+  struct Run {
+    std::string table;
+    Batch rows;
+    JobExecutor::Arrivals arrivals;
+  };
+
+  static bool SameSchema(const Batch& left, const Batch& right) {
+    const Schema& a = left.schema();
+    const Schema& b = right.schema();
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Field& x, const Field& y) {
+      return x.name == y.name && x.type == y.type;
+    });
+  }
+
+  std::vector<Run> runs_;
+  std::map<std::string, size_t> last_run_;  // table -> its newest run
+};
 };
 
 /// Routes what a chain of operators emits: port 0 to the next operator (or the chain's end),
@@ -428,10 +447,12 @@ class SourceRunner {
   }
 
   Status Open(const std::string* position) {
-    if (Status opened = stage_.source->Open(); !opened.ok()) return opened;
+    // Restore first: Open starts reading from the restored position (a file seeks to it, a CDC
+    // source decides between copying and streaming).
     if (position != nullptr) {
       if (Status restored = stage_.source->Restore(*position); !restored.ok()) return restored;
     }
+    if (Status opened = stage_.source->Open(); !opened.ok()) return opened;
     for (const ChainedOperator& chained : stage_.chain) {
       OperatorContext context;
       context.pipeline = job_name_;
@@ -576,6 +597,21 @@ class SourceRunner {
     return message;
   }
 
+  /// A polled batch goes through the chain, unless the source names its table: then its rows,
+  /// in that table's own schema, go straight to the table.
+  Status Route(Batch& batch) {
+    std::string table = stage_.source->LastPollTable();
+    if (table.empty()) return RunChain(0, batch);
+    if (!stage_.chain.empty() || stage_.to_keyed) {
+      return MakeError(ErrorCode::kInternal,
+                       "source " + stage_.name +
+                           " writes several tables, so it takes no chained operators or keyed "
+                           "stage");
+    }
+    buffers_.Append(table, batch);
+    return {};
+  }
+
   /// Runs the chain from operator `at` on `batch`.
   Status RunChain(size_t at, Batch& batch) {
     if (at == stage_.chain.size()) return Deliver(batch);
@@ -602,7 +638,7 @@ class SourceRunner {
     if (batch.num_rows() > 0) {
       last_data_ = SteadyClock::now();
       idle_sent_ = false;
-      if (Status delivered = RunChain(0, batch); !delivered.ok()) return delivered;
+      if (Status delivered = Route(batch); !delivered.ok()) return delivered;
     }
     switch (*polled) {
       case PollStatus::kData:
@@ -729,9 +765,7 @@ Status JobExecutor::Restore() {
   if (auto latest = store_.Latest(); latest.ok() && *latest) {
     next_id_ = (*latest)->metadata.id + 1;
   }
-  for (const auto& [table, schema] : options_.table_schemas) {
-    sinks_.emplace(table, options_.make_sink(table));
-  }
+  for (const std::string& table : options_.tables) sinks_.emplace(table, options_.make_sink(table));
   if (options_.metrics != nullptr) {
     for (const auto& [table, stream] : options_.dead_letter_streams) {
       dead_letter_counts_.emplace(table,
@@ -855,9 +889,8 @@ void JobExecutor::ObserveLatency(const std::string& table, const Batch& batch,
 Status JobExecutor::Commit(const StoredCheckpoint& checkpoint,
                            const std::map<std::string, Arrivals>* arrivals) {
   for (const auto& [file, table] : checkpoint.metadata.pending_batches) {
-    auto schema = options_.table_schemas.find(table);
     auto sink = sinks_.find(table);
-    if (schema == options_.table_schemas.end() || sink == sinks_.end()) {
+    if (sink == sinks_.end()) {
       return MakeError(
           ErrorCode::kSavepointMismatch,
           "checkpoint holds rows for table '" + table + "' which the pipeline no longer writes",
@@ -867,8 +900,10 @@ Status JobExecutor::Commit(const StoredCheckpoint& checkpoint,
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof()) return FileError("read", path, errno);
-    Batch batch(schema->second);
     std::string_view view = bytes;
+    auto schema = DecodeSchema(view);
+    if (!schema.ok()) return MakeError(ErrorCode::kCheckpointCorrupt, schema.error().message, path);
+    Batch batch(std::move(*schema));
     if (Status decoded = DecodeBatch(view, batch); !decoded.ok()) {
       return MakeError(ErrorCode::kCheckpointCorrupt, decoded.error().message, path);
     }

@@ -31,8 +31,9 @@ struct JobOptions {
   size_t queue_capacity = 32;   // batches waiting per keyed subtask before sources block
   /// Makes the sink for a table; called on the checkpoint thread only.
   std::function<std::unique_ptr<Sink>(const std::string& table)> make_sink;
-  /// The schema of each table the job writes (to read pre-committed batches back).
-  std::map<std::string, Schema> table_schemas;
+  /// Every table the job may write (including those a source names per poll); pre-committed
+  /// batches carry their own schema.
+  std::set<std::string> tables;
   MetricRegistry* metrics = nullptr;
   /// Called on the checkpoint thread after a checkpoint's rows are in ClickHouse.
   std::function<void(const CheckpointMetadata&)> on_committed;

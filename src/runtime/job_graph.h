@@ -33,7 +33,10 @@ struct ChainedOperator {
 struct SourceStage {
   std::string name;  // unique in the job; names its position in checkpoints
   std::unique_ptr<Source> source;
-  Schema schema;  // of the batches Poll produces
+  /// Of the batches Poll produces; unused by a source that names each Poll's table
+  /// (Source::LastPollTable): its rows go to that table in their own schema, with no chained
+  /// operators and no keyed stage.
+  Schema schema;
   WatermarkStrategy watermark;
   std::vector<ChainedOperator> chain;
   std::string table;              // non-empty: the chain's output rows are written to this table

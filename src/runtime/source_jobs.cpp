@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <set>
 
 #include "runtime/validate_stage.h"
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/kafka/kafka_source.h"
 #include "sources/nats/nats_source.h"
+#include "sources/pg_connection.h"
+#include "sources/postgres_cdc/postgres_cdc_source.h"
 #include "sources/sql_poll/sql_poll_source.h"
 #include "sources/stream_fields.h"
 #include "warehouse/ddl.h"
@@ -53,10 +56,47 @@ BuiltSource Build(const SourceSpec& spec, const StreamSpec& stream, const TableS
   return built;
 }
 
+/// A PostgreSQL CDC source's stage: its rows go to one table per source table, each Poll's to
+/// the table the source names (Source::LastPollTable), in that table's current schema.
+SourceStage CdcStage(const PipelineSpec& spec, const SourceSpec& source, Warehouse& warehouse,
+                     PostgresCdcSource*& cdc, std::set<std::string>& tables) {
+  const PostgresCdcSpec& options = *source.postgres_cdc;
+  auto made = std::make_unique<PostgresCdcSource>(source.name, options, source.batch_rows,
+                                                  &warehouse, spec.warehouse.database);
+  cdc = made.get();
+  SourceStage stage;
+  stage.name = source.name;
+  stage.source = std::move(made);
+  stage.stream = source.name;
+  stage.dead_letter_table = SourceDeadLetterTableName(source);
+  for (const std::string& qualified : options.tables) {
+    tables.insert(options.table_prefix + SplitQualifiedName(qualified).second);
+  }
+  tables.insert(stage.dead_letter_table);
+  return stage;
+}
+
+void ExportCdcMetrics(PostgresCdcSource& cdc, MetricRegistry& metrics, const std::string& pipeline,
+                      const std::string& name) {
+  PostgresCdcMetrics now = cdc.Metrics();
+  for (const PostgresCdcMetrics::TableProgress& table : now.tables) {
+    metrics.GetGauge(Metric::kCdcSnapshotRows, {pipeline, name, table.table})
+        .Set(static_cast<double>(table.snapshot_rows_done));
+    metrics.GetGauge(Metric::kCdcSnapshotRowsEstimated, {pipeline, name, table.table})
+        .Set(static_cast<double>(table.snapshot_rows_total));
+  }
+  metrics.GetGauge(Metric::kCdcSnapshotActive, {pipeline, name}).Set(now.snapshotting ? 1 : 0);
+  metrics.GetGauge(Metric::kCdcReplicationDelayBytes, {pipeline, name})
+      .Set(static_cast<double>(now.replication_delay_bytes));
+  metrics.GetGauge(Metric::kCdcReplicationDelaySeconds, {pipeline, name})
+      .Set(now.replication_delay_seconds);
+}
+
 }  // namespace
 
 bool SourceJobs::Runs(const SourceSpec& source) {
-  return source.type == "kafka" || source.type == "nats" || source.type == "sql_poll";
+  return source.type == "kafka" || source.type == "nats" || source.type == "sql_poll" ||
+         source.type == "postgres_cdc";
 }
 
 Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
@@ -66,47 +106,49 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
   jobs->metrics_ = &metrics;
   for (const SourceSpec& source : spec.sources) {
     if (!Runs(source)) continue;
-    const StreamSpec& stream = *spec.FindStream(source.stream);
-    const TableSpec& table = *spec.FindTable(stream.table);
-    BuiltSource built;
-    try {
-      built = Build(source, stream, table);
-    } catch (const SetupError& error) {
-      return error.error();
-    }
     JobGraph graph;
     graph.pipeline = spec.name;
-    SourceStage stage;
-    stage.name = source.name;
-    stage.schema = built.schema;
-    stage.source = std::move(built.source);
-    stage.table = table.name;
-    stage.stream = stream.name;
-    stage.dead_letter_table = DeadLetterTableName(stream);
-    if (stream.NeedsValidation()) {
-      auto validate = ValidateOperator::Build(stream, stage.schema);
-      if (!validate.ok()) return validate.error();
-      stage.chain.push_back(
-          {std::make_shared<ValidateStage>(source.name + ".validate", stream.name, stage.schema,
-                                           std::move(*validate), built.record_of),
-           {stage.dead_letter_table}});
-    }
-    if (built.kafka != nullptr) {
-      KafkaSource* kafka = built.kafka;
-      MetricRegistry* registry = &metrics;
-      std::string pipeline = spec.name;
-      std::string name = source.name;
-      jobs->scrape_hooks_.push_back(metrics.AddScrapeHook([kafka, registry, pipeline, name] {
-        for (const PartitionLag& lag : kafka->Lag()) {
-          registry
-              ->GetGauge(Metric::kSourceLag,
-                         {pipeline, name,
-                          lag.partition.topic + "/" + std::to_string(lag.partition.partition)})
-              .Set(static_cast<double>(lag.lag));
-        }
-      }));
-    }
     JobOptions options;
+    KafkaSource* kafka = nullptr;
+    PostgresCdcSource* cdc = nullptr;
+    std::string into;
+    if (source.type == "postgres_cdc") {
+      graph.sources.push_back(CdcStage(spec, source, warehouse, cdc, options.tables));
+      into = fmt::format("{} tables", source.postgres_cdc->tables.size());
+    } else {
+      const StreamSpec& stream = *spec.FindStream(source.stream);
+      const TableSpec& table = *spec.FindTable(stream.table);
+      BuiltSource built;
+      try {
+        built = Build(source, stream, table);
+      } catch (const SetupError& error) {
+        return error.error();
+      }
+      kafka = built.kafka;
+      SourceStage stage;
+      stage.name = source.name;
+      stage.schema = built.schema;
+      stage.source = std::move(built.source);
+      stage.table = table.name;
+      stage.stream = stream.name;
+      stage.dead_letter_table = DeadLetterTableName(stream);
+      if (stream.NeedsValidation()) {
+        auto validate = ValidateOperator::Build(stream, stage.schema);
+        if (!validate.ok()) return validate.error();
+        stage.chain.push_back(
+            {std::make_shared<ValidateStage>(source.name + ".validate", stream.name, stage.schema,
+                                             std::move(*validate), built.record_of),
+             {stage.dead_letter_table}});
+      }
+      options.tables = {table.name, stage.dead_letter_table};
+      options.receipt_latency_tables.insert(table.name);
+      if (!stream.event_time.empty()) {
+        options.latency_columns.push_back({table.name, stream.event_time, "event_time"});
+      }
+      options.dead_letter_streams[stage.dead_letter_table] = stream.name;
+      into = "table " + table.name;
+      graph.sources.push_back(std::move(stage));
+    }
     options.checkpoint_directory =
         (std::filesystem::path(spec.checkpoint.path) / ("source-" + source.name)).string();
     options.checkpoint_interval_ms = spec.checkpoint.interval.count();
@@ -117,20 +159,30 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
     options.make_sink = [&warehouse, pipeline, database](const std::string& name) {
       return std::make_unique<ClickHouseSink>(warehouse, pipeline, database, name);
     };
-    options.table_schemas[table.name] = stage.schema;
-    options.receipt_latency_tables.insert(table.name);
-    if (!stream.event_time.empty()) {
-      options.latency_columns.push_back({table.name, stream.event_time, "event_time"});
-    }
-    options.table_schemas[stage.dead_letter_table] = DeadLetterSchema();
-    options.dead_letter_streams[stage.dead_letter_table] = stream.name;
-    graph.sources.push_back(std::move(stage));
     auto job = JobExecutor::Start(std::move(graph), std::move(options));
     if (!job.ok()) {
       return MakeError(job.error().code, "source " + source.name + ": " + job.error().message,
                        job.error().where);
     }
-    spdlog::info("source {} ({}) running into table {}", source.name, source.type, table.name);
+    // Scrape hooks read the sources from here on: they were opened by the job's start.
+    MetricRegistry* registry = &metrics;
+    std::string name = source.name;
+    if (kafka != nullptr) {
+      jobs->scrape_hooks_.push_back(metrics.AddScrapeHook([kafka, registry, pipeline, name] {
+        for (const PartitionLag& lag : kafka->Lag()) {
+          registry
+              ->GetGauge(Metric::kSourceLag,
+                         {pipeline, name,
+                          lag.partition.topic + "/" + std::to_string(lag.partition.partition)})
+              .Set(static_cast<double>(lag.lag));
+        }
+      }));
+    }
+    if (cdc != nullptr) {
+      jobs->scrape_hooks_.push_back(metrics.AddScrapeHook(
+          [cdc, registry, pipeline, name] { ExportCdcMetrics(*cdc, *registry, pipeline, name); }));
+    }
+    spdlog::info("source {} ({}) running into {}", source.name, source.type, into);
     jobs->jobs_.push_back(std::move(*job));
   }
   return jobs;

@@ -11,11 +11,12 @@
 
 namespace sluice {
 
-/// The spec's unbounded queue and polling sources (kafka, nats, sql_poll), each run as a
-/// checkpointed job into its stream's table: rows and dead letters are committed to ClickHouse
+/// The spec's unbounded queue, polling and change-data-capture sources (kafka, nats, sql_poll,
+/// postgres_cdc), each run as a checkpointed job into its stream's table (a CDC source: into one
+/// table per source table, which it creates): rows and dead letters are committed to ClickHouse
 /// at checkpoints with deterministic tokens, and only then are offsets committed, messages
-/// acked or cursors advanced upstream (Source::CommitPosition), so a crash neither loses nor
-/// repeats a record.
+/// acked, cursors advanced or LSNs confirmed upstream (Source::CommitPosition), so a crash
+/// neither loses nor repeats a record.
 class SourceJobs {
  public:
   /// Whether `source` is one of the kinds SourceJobs runs.
@@ -31,7 +32,7 @@ class SourceJobs {
  private:
   std::vector<std::unique_ptr<JobExecutor>> jobs_;
   MetricRegistry* metrics_ = nullptr;
-  std::vector<uint64_t> scrape_hooks_;  // Kafka lag, read at each scrape
+  std::vector<uint64_t> scrape_hooks_;  // Kafka lag, CDC progress, read at each scrape
 };
 
 }  // namespace sluice

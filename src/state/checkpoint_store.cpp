@@ -16,7 +16,8 @@ constexpr std::string_view kMetadataFile = "_metadata";
 constexpr std::string_view kCommittedFile = "_committed";
 constexpr std::string_view kPrefix = "chk-";
 constexpr std::string_view kInProgressSuffix = ".inprogress";
-constexpr std::string_view kFormatLine = "sluice-checkpoint 1";
+// Version 2: each pending batch file holds its schema before its rows.
+constexpr std::string_view kFormatLine = "sluice-checkpoint 2";
 
 // Values may hold any byte: tab, newline and percent are written as %09, %0A, %25.
 std::string Escape(std::string_view text) {
@@ -93,6 +94,11 @@ Result<CheckpointMetadata> Decode(const std::string& text, const std::string& pa
   while (std::getline(in, line)) {
     ++number;
     if (number == 1) {
+      if (line.rfind("sluice-checkpoint ", 0) == 0 && line != kFormatLine) {
+        return corrupt("written by another sluice version ('" + line + "', this one reads '" +
+                           std::string(kFormatLine) + "')",
+                       number);
+      }
       if (line != kFormatLine) return corrupt("not a sluice checkpoint (first line)", number);
       continue;
     }

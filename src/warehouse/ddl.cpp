@@ -178,6 +178,11 @@ std::string DeadLetterTableName(const StreamSpec& stream) {
   return stream.dead_letter_table.empty() ? stream.name + "_dead_letter" : stream.dead_letter_table;
 }
 
+std::string SourceDeadLetterTableName(const SourceSpec& source) {
+  if (!source.postgres_cdc) return {};
+  return source.postgres_cdc->table_prefix + source.name + "_dead_letter";
+}
+
 TableSpec DeadLetterTableSpec(std::string_view table_name) {
   TableSpec table;
   table.name = table_name;
@@ -239,7 +244,8 @@ TableSpec AggregationTableSpec(const AggregationSpec& aggregation) {
                        aggregate.k};
     auto function = MakeAggregateFunction(call, field_type(aggregate.field));
     // The loader has checked every aggregate; a failure here means the spec was not loaded.
-    if (function.ok()) table.columns.push_back(PlainColumn(aggregate.name, (*function)->result_type()));
+    if (function.ok())
+      table.columns.push_back(PlainColumn(aggregate.name, (*function)->result_type()));
   }
   table.columns.push_back(PlainColumn("_version", ParseDataType("UInt64").value()));
   table.columns.push_back(PlainColumn("_is_deleted", ParseDataType("UInt8").value()));
@@ -271,6 +277,10 @@ std::vector<TableSpec> DesiredTables(const PipelineSpec& spec) {
   for (const auto& stream : spec.streams) {
     std::string name = DeadLetterTableName(stream);
     if (names.insert(name).second) tables.push_back(DeadLetterTableSpec(name));
+  }
+  for (const auto& source : spec.sources) {
+    std::string name = SourceDeadLetterTableName(source);
+    if (!name.empty() && names.insert(name).second) tables.push_back(DeadLetterTableSpec(name));
   }
   for (const auto& aggregation : spec.aggregations) {
     if (names.insert(aggregation.table).second) {

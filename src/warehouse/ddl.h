@@ -50,6 +50,10 @@ std::string CreateViewSql(const ViewSpec& view, std::string_view database,
 /// Name of the dead-letter table of a stream: its `dead_letter_table`, else `<stream>_dead_letter`.
 std::string DeadLetterTableName(const StreamSpec& stream);
 
+/// Name of the dead-letter table of a source that fills tables of its own instead of a stream
+/// (PostgreSQL CDC): `<table_prefix><source>_dead_letter`; empty for any other source.
+std::string SourceDeadLetterTableName(const SourceSpec& source);
+
 /// The fixed schema every dead-letter table has: when, where from, which stream, the location
 /// in the input, the error (code, name, field, message) and the raw record.
 TableSpec DeadLetterTableSpec(std::string_view table_name);
@@ -64,8 +68,9 @@ TableSpec AggregationTableSpec(const AggregationSpec& aggregation);
 TableSpec LateTableSpec(const AggregationSpec& aggregation);
 
 /// Every table the spec needs, in apply order: its tables, then the dead-letter tables of its
-/// streams (once each, skipping a name the spec already defines as a table), then the result
-/// and late tables of its aggregations.
+/// streams and of its CDC sources (once each, skipping a name the spec already defines as a
+/// table), then the result and late tables of its aggregations. A CDC source's replicated
+/// tables are not among them: they follow the source tables, and the source creates them.
 std::vector<TableSpec> DesiredTables(const PipelineSpec& spec);
 
 /// Every statement that creates the spec's schema on an empty warehouse, in apply order:

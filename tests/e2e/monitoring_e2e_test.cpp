@@ -50,6 +50,12 @@ streams:
       - {name: kind, allowed: [open, close]}
 )yaml";
 
+// Exported only while a PostgreSQL CDC source runs: tests/e2e/postgres_cdc_run_e2e_test.cpp
+// checks them against a real PostgreSQL.
+const std::set<std::string> kCheckedByTheCdcTest = {
+    "sluice_cdc_snapshot_rows", "sluice_cdc_snapshot_rows_estimated", "sluice_cdc_snapshot_active",
+    "sluice_cdc_replication_delay_bytes", "sluice_cdc_replication_delay_seconds"};
+
 /// The value of one series in Prometheus text, or -1.
 double Sample(const std::string& metrics, const std::string& series) {
   size_t at = metrics.find("\n" + series + " ");
@@ -401,6 +407,7 @@ TEST_F(MonitoringTest, EveryDocumentedMetricMovesWithAnAggregationAndAKafkaSourc
   std::set<std::string> documented = DocumentedMetrics();
   EXPECT_GT(documented.size(), 40u);
   for (const std::string& name : documented) {
+    if (kCheckedByTheCdcTest.contains(name)) continue;
     EXPECT_NE(metrics.find("# TYPE " + name + " "), std::string::npos)
         << name << " is documented but not on /metrics";
   }

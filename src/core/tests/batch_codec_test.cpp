@@ -36,6 +36,48 @@ Batch SampleBatch() {
   return batch;
 }
 
+TEST(BatchCodecTest, SchemaRoundTripsAndDecodesItsBatch) {
+  Batch original = SampleBatch();
+  // Named Tuple elements and time zones must survive too.
+  Schema schema = original.schema();
+  schema.push_back({"at", Type("DateTime64(6, 'UTC')")});
+  schema.push_back({"named", Type("Tuple(a String, b Nullable(Int64))")});
+  std::string bytes;
+  EncodeSchema(schema, bytes);
+  EncodeSchema(original.schema(), bytes);
+  EncodeBatch(original, bytes);
+  std::string_view input = bytes;
+  auto first = DecodeSchema(input);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_EQ(first->size(), schema.size());
+  for (size_t i = 0; i < schema.size(); ++i) {
+    EXPECT_EQ((*first)[i].name, schema[i].name);
+    EXPECT_EQ((*first)[i].type, schema[i].type) << schema[i].type.ToString();
+  }
+  auto second = DecodeSchema(input);
+  ASSERT_TRUE(second.ok());
+  Batch decoded(*second);
+  ASSERT_TRUE(DecodeBatch(input, decoded).ok());
+  EXPECT_TRUE(input.empty());
+  EXPECT_EQ(decoded.num_rows(), 37u);
+}
+
+TEST(BatchCodecTest, DamagedSchemaIsAnError) {
+  std::string bytes;
+  EncodeSchema({{"id", Type("UInt64")}, {"name", Type("String")}}, bytes);
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    std::string_view input(bytes.data(), cut);
+    EXPECT_FALSE(DecodeSchema(input).ok()) << cut;
+  }
+  std::string wrong;
+  EncodeSchema({{"id", Type("UInt64")}}, wrong);
+  wrong.replace(wrong.find("UInt64"), 6, "UInt99");
+  std::string_view input = wrong;
+  auto decoded = DecodeSchema(input);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message.find("id"), std::string::npos);
+}
+
 TEST(BatchCodecTest, RoundTripsEveryBuffer) {
   Batch original = SampleBatch();
   std::string bytes;

@@ -120,5 +120,34 @@ TEST(StatusTest, StreamingSideByOperatorSourceAndPipeline) {
   EXPECT_EQ(std::string_view(root["target"]), "127.0.0.1:1");
 }
 
+TEST(StatusTest, PostgresCdcProgressAndDelay) {
+  MetricRegistry registry;
+  registry.GetGauge(Metric::kCdcSnapshotActive, {"p", "pg"}).Set(1);
+  registry.GetGauge(Metric::kCdcSnapshotRows, {"p", "pg", "orders"}).Set(1500);
+  registry.GetGauge(Metric::kCdcSnapshotRowsEstimated, {"p", "pg", "orders"}).Set(4000);
+  registry.GetGauge(Metric::kCdcReplicationDelayBytes, {"p", "pg"}).Set(2048);
+  registry.GetGauge(Metric::kCdcReplicationDelaySeconds, {"p", "pg"}).Set(0.5);
+  auto scrape = Scrape(registry);
+  StatusReport report = BuildStatusReport(scrape, scrape, 1.0, 0);
+  ASSERT_EQ(report.cdc.size(), 1u);
+  EXPECT_EQ(report.cdc[0].source, "pg");
+  EXPECT_TRUE(report.cdc[0].snapshotting);
+  EXPECT_EQ(report.cdc[0].delay_bytes, 2048);
+  ASSERT_EQ(report.cdc[0].tables.size(), 1u);
+  EXPECT_EQ(report.cdc[0].tables[0].snapshot_rows, 1500);
+  EXPECT_EQ(report.cdc[0].tables[0].snapshot_rows_estimated, 4000);
+
+  std::string text = RenderStatusText(report, "127.0.0.1:1");
+  EXPECT_NE(text.find("copying the snapshot, replication delay 2.0 KiB / 0.5 s"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("snapshot 1500 of ~4000 rows"), std::string::npos) << text;
+  simdjson::padded_string json(RenderStatusJson(report, "127.0.0.1:1"));
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(json).get(root), simdjson::SUCCESS) << json;
+  EXPECT_TRUE(bool(root["cdc"].at(0)["snapshotting"]));
+  EXPECT_EQ(double(root["cdc"].at(0)["tables"].at(0)["snapshot_rows"]), 1500);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -293,7 +293,8 @@ Status PostgresCdcSource::Open() {
   }
   if (restored_ == Restored::kStream) {
     snapshotting_ = false;
-    return StartStreaming();
+    StartStreamingOrRetry();
+    return {};
   }
   if (restored_ == Restored::kNone) {
     tables_done_ = 0;
@@ -307,7 +308,14 @@ Status PostgresCdcSource::Open() {
   snapshotting_ = spec_.snapshot && tables_done_ < tables_.size();
   if (snapshotting_) return StartSnapshotTable();
   snapshot_name_.clear();
-  return StartStreaming();
+  StartStreamingOrRetry();
+  return {};
+}
+
+void PostgresCdcSource::StartStreamingOrRetry() {
+  // The slot may still be held by the WAL sender of a process that just died: like a lost
+  // connection, that is retried with backoff rather than failing the job.
+  if (auto status = StartStreaming(); !status.ok()) LoseConnection(status.error());
 }
 
 Status PostgresCdcSource::CreateSlot() {
@@ -506,9 +514,7 @@ Result<PollStatus> PostgresCdcSource::PollSnapshot(Batch& batch,
   }
   snapshotting_ = false;
   snapshot_name_.clear();
-  if (auto status = StartStreaming(); !status.ok()) {
-    LoseConnection(status.error());
-  }
+  StartStreamingOrRetry();
   last_identity_.clear();
   return PollStatus::kIdle;
 }

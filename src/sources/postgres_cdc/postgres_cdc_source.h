@@ -44,6 +44,7 @@ struct PostgresCdcMetrics {
 /// - Position(): "snapshot:<tables done>" while copying, "stream:<done>:<txn>:<changes>" after
 ///   (hex LSNs): everything up to the commit <done> plus the first <changes> changes of the
 ///   transaction whose commit is at <txn>.
+/// - Restore (when resuming) comes before Open, which starts copying or streaming from there.
 /// - CommitPosition may be called from another thread; the confirmation (standby status update,
 ///   flush = apply = the committed LSN) is sent by the next Poll.
 class PostgresCdcSource : public Source {
@@ -62,8 +63,8 @@ class PostgresCdcSource : public Source {
   uint64_t bytes_read() const override { return bytes_read_; }
   Status CommitPosition(const std::string& position) override;
 
-  /// The ClickHouse table of the last Poll's rows.
-  const std::string& LastPollTable() const { return last_table_; }
+  /// The ClickHouse table of the last Poll's rows (and dead letters).
+  std::string LastPollTable() const override { return last_table_; }
   /// The ClickHouse tables (after Open), in the spec's table order.
   std::vector<TableSpec> TableSpecs() const;
   PostgresCdcMetrics Metrics() const;
@@ -82,6 +83,7 @@ class PostgresCdcSource : public Source {
   Status StartSnapshotTable();
   Status ConnectReplication(bool create_slot);
   Status StartStreaming();
+  void StartStreamingOrRetry();
   Result<PollStatus> PollSnapshot(Batch& batch, std::vector<DeadLetter>& dead_letters);
   Result<PollStatus> PollStream(Batch& batch, std::vector<DeadLetter>& dead_letters);
   /// Handles one pgoutput message; false when it belongs in the next Poll (it is kept).
@@ -111,7 +113,7 @@ class PostgresCdcSource : public Source {
   Restored restored_ = Restored::kNone;
 
   // Snapshot phase.
-  bool snapshotting_ = false;
+  std::atomic<bool> snapshotting_{false};  // read by Metrics() from another thread
   size_t tables_done_ = 0;
   std::unique_ptr<SnapshotCopier> copier_;
 
