@@ -1345,9 +1345,8 @@ class SpecLoader {
     if (reader.Has("rules")) LoadRules(reader, stream);
     if (reader.Has("event_time")) {
       stream.event_time = reader.String("event_time");
-      if (const StreamFieldSpec* field = RequireField(stream, reader, "event_time",
-                                                      stream.event_time,
-                                                      reader.MarkOf("event_time"))) {
+      if (const StreamFieldSpec* field = RequireStreamField(
+              stream, reader.PathOf("event_time"), stream.event_time, reader.MarkOf("event_time"))) {
         RequireEventTimeType(field->name, field->type, reader, "event_time");
       }
     }
@@ -1433,13 +1432,9 @@ class SpecLoader {
     deduplicate.where = errors_.Locate(reader.mark());
     deduplicate.key = reader.String("key");
     if (reader.Has("key")) {
-      const StreamFieldSpec* field = FindField(stream, deduplicate.key);
-      if (field == nullptr) {
-        errors_.Add(
-            ErrorCode::kSpecUnknownReference, reader.MarkOf("key"),
-            fmt::format("{}: stream '{}' has no field '{}'{}", reader.PathOf("key"), stream.name,
-                        deduplicate.key, DidYouMean(deduplicate.key, FieldNames(stream))));
-      } else if (IsNestedKind(field->type.Storage().kind)) {
+      const StreamFieldSpec* field =
+          RequireStreamField(stream, reader.PathOf("key"), deduplicate.key, reader.MarkOf("key"));
+      if (field != nullptr && IsNestedKind(field->type.Storage().kind)) {
         errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("key"),
                     fmt::format("{}: field '{}' is {}; a key must be a single value",
                                 reader.PathOf("key"), field->name, field->type.ToString()));
@@ -1507,6 +1502,18 @@ class SpecLoader {
       if (field.name == name) return &field;
     }
     return nullptr;
+  }
+
+  /// The field `name` of `stream`, or null after reporting it missing (with a did-you-mean).
+  const StreamFieldSpec* RequireStreamField(const StreamSpec& stream, const std::string& key_path,
+                                            const std::string& name, const YAML::Mark& mark) {
+    const StreamFieldSpec* field = FindField(stream, name);
+    if (field == nullptr) {
+      errors_.Add(ErrorCode::kSpecUnknownReference, mark,
+                  fmt::format("{}: stream '{}' has no field '{}'{}", key_path, stream.name, name,
+                              DidYouMean(name, FieldNames(stream))));
+    }
+    return field;
   }
 
   static std::vector<std::string> FieldNames(const StreamSpec& stream) {

@@ -137,7 +137,6 @@ class TableBuffers {
   std::vector<Run> runs_;
   std::map<std::string, size_t> last_run_;  // table -> its newest run
 };
-};
 
 /// Routes what a chain of operators emits: port 0 to the next operator (or the chain's end),
 /// side ports to their tables.
