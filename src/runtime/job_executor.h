@@ -74,6 +74,8 @@ class JobExecutor {
 
   // Used by the source and subtask threads.
   void Fail(const Error& error);
+  /// A source finished: the coordinator checks whether the final checkpoint is due.
+  void WakeCoordinator();
   struct Ack {
     std::string source;                                        // set by sources
     std::string position;                                      // set by sources
