@@ -15,6 +15,8 @@
 // operator, the exchange and the checkpoints (state snapshots, pre-committed batches written into
 // the checkpoint folder), not ClickHouse inserts, which are the same rows in both runs.
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -65,13 +67,14 @@ std::vector<AggregateCall> Aggregates() {
           {"quantile", "p95", "amount", 0.95, 10}};
 }
 
-/// Events [first, last) of a run of `events` over `keys` keys spread over `span_ms`.
+/// Events [first, last) of a run of `events` over `keys` keys (scrambled as window_bench does,
+/// or in turn) spread over `span_ms`.
 Batch MakeEvents(uint64_t first, uint64_t last, uint64_t events, uint64_t keys,
-                 int64_t span_ms = kSpanMs) {
+                 int64_t span_ms = kSpanMs, bool scrambled = true) {
   Batch batch(EventSchema());
   for (size_t c = 0; c < batch.num_columns(); ++c) batch.column(c).Reserve(last - first);
   for (uint64_t i = first; i < last; ++i) {
-    batch.column(0).AppendFixed<uint64_t>(KeyOf(i, keys));
+    batch.column(0).AppendFixed<uint64_t>(scrambled ? KeyOf(i, keys) : i % keys);
     batch.column(1).AppendFixed<int64_t>(TimeOf(i, events, span_ms));
     batch.column(2).AppendFixed<int64_t>(static_cast<int64_t>(i % 1000));
     batch.column(3).AppendFixed<uint64_t>((i * 7) % 100'003);
@@ -140,8 +143,17 @@ class CountingSink final : public Sink {
   std::atomic<uint64_t>& rows_;
 };
 
+/// CPU seconds (user + system) the whole process has used so far.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& time) { return time.tv_sec + time.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 struct JobRun {
   double seconds = 0;
+  double cpu_seconds = 0;  // every thread of the job
   uint64_t checkpoints = 0;
   uint64_t rows = 0;
 };
@@ -172,12 +184,14 @@ JobRun RunJob(uint64_t events, int64_t checkpoint_interval_ms, uint32_t parallel
   options.make_sink = [&rows](const std::string&) { return std::make_unique<CountingSink>(rows); };
 
   auto begin = SteadyClock::now();
+  double cpu_begin = ProcessCpuSeconds();
   Result<std::unique_ptr<JobExecutor>> job =
       JobExecutor::Start(std::move(graph).value(), std::move(options));
   Check(job.ok() ? Status() : Status(job.error()), "starting the job");
   Check((*job)->WaitFinished(), "running the job");
   JobRun run;
   run.seconds = std::chrono::duration<double>(SteadyClock::now() - begin).count();
+  run.cpu_seconds = ProcessCpuSeconds() - cpu_begin;
   run.checkpoints = (*job)->last_committed_checkpoint();
   Check((*job)->Stop(), "stopping the job");
   run.rows = rows.load();
@@ -190,6 +204,8 @@ void CheckpointCost(uint64_t events, int repeats, const fs::path& folder) {
               static_cast<unsigned long long>(events), repeats);
   std::vector<double> none;
   std::vector<double> every_second;
+  std::vector<double> none_cpu;
+  std::vector<double> every_second_cpu;
   uint64_t checkpoints = 0;
   uint64_t rows_none = 0;
   uint64_t rows_checkpointed = 0;
@@ -198,6 +214,8 @@ void CheckpointCost(uint64_t events, int repeats, const fs::path& folder) {
     JobRun checkpointed = RunJob(events, 1000, 1, folder);
     none.push_back(events / plain.seconds);
     every_second.push_back(events / checkpointed.seconds);
+    none_cpu.push_back(events / plain.cpu_seconds);
+    every_second_cpu.push_back(events / checkpointed.cpu_seconds);
     checkpoints = checkpointed.checkpoints;
     rows_none = plain.rows;
     rows_checkpointed = checkpointed.rows;
@@ -209,8 +227,14 @@ void CheckpointCost(uint64_t events, int repeats, const fs::path& folder) {
   std::printf("%-34s %14.0f %12llu %14llu  %s\n", "a checkpoint every second", Median(every_second),
               static_cast<unsigned long long>(checkpoints),
               static_cast<unsigned long long>(rows_checkpointed), Figures(every_second, 1).c_str());
-  std::printf("throughput lost to checkpoints: %.1f %%\n\n",
+  std::printf("throughput lost to checkpoints: %.1f %% (wall time)\n",
               100.0 * (1.0 - Median(every_second) / Median(none)));
+  std::printf(
+      "events per CPU second (all threads): none %.0f (%s), every second %.0f (%s): "
+      "%.1f %% more CPU per event\n\n",
+      Median(none_cpu), Figures(none_cpu, 1).c_str(), Median(every_second_cpu),
+      Figures(every_second_cpu, 1).c_str(),
+      100.0 * (Median(none_cpu) / Median(every_second_cpu) - 1.0));
 }
 
 std::unique_ptr<WindowOperator> MakeOperator() {
@@ -259,7 +283,10 @@ void StateSize(uint64_t largest, const fs::path& folder) {
     // Two events per key, all in one minute (no window fires): the state holds every key.
     uint64_t events = 2 * keys;
     for (uint64_t first = 0; first < events; first += kBatchRows) {
-      Batch batch = MakeEvents(first, std::min(events, first + kBatchRows), events, keys, 59'999);
+      // Key i % keys: every key exactly twice (the scrambled keys miss some when there are fewer
+      // keys than the million they are made for).
+      Batch batch =
+          MakeEvents(first, std::min(events, first + kBatchRows), events, keys, 59'999, false);
       Check(op->Process(*state, batch, out), "processing");
     }
     uint64_t state_bytes = state->StateBytes();
@@ -289,10 +316,19 @@ void StateSize(uint64_t largest, const fs::path& folder) {
   std::printf("\n");
 }
 
+double ThreadCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  auto seconds = [](const timeval& time) { return time.tv_sec + time.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 /// Processes `batches` on one subtask's own state (with a watermark after each batch, as
-/// window_bench does); returns the rows emitted.
+/// window_bench does); returns the rows emitted and adds the thread's CPU seconds to `cpu`.
 uint64_t RunSubtask(const WindowOperator& op, uint32_t subtask, uint32_t parallelism,
-                    std::vector<Batch>& batches, const std::vector<int64_t>& watermarks) {
+                    std::vector<Batch>& batches, const std::vector<int64_t>& watermarks,
+                    std::atomic<double>& cpu) {
+  double cpu_begin = ThreadCpuSeconds();
   OperatorContext context;
   context.operator_id = "per_key_minute";
   context.subtask = subtask;
@@ -305,6 +341,10 @@ uint64_t RunSubtask(const WindowOperator& op, uint32_t subtask, uint32_t paralle
     Check(op.OnWatermark(*state, watermarks[i], out), "watermark");
   }
   Check(op.OnEndOfInput(*state, out), "end of input");
+  state.reset();
+  double used = ThreadCpuSeconds() - cpu_begin;
+  for (double seen = cpu.load(); !cpu.compare_exchange_weak(seen, seen + used);) {
+  }
   return out.rows;
 }
 
@@ -339,25 +379,31 @@ void Scaling(uint64_t events, int repeats, const fs::path& folder) {
   }
   std::vector<double> one;
   std::vector<double> two;
+  std::vector<double> one_cpu;
+  std::vector<double> two_cpu;
   uint64_t rows_one = 0;
   uint64_t rows_two = 0;
   for (int r = 0; r < repeats; ++r) {
     // Process may change its input: each run works on copies.
     std::vector<Batch> input = all;
     auto begin = SteadyClock::now();
-    rows_one = RunSubtask(*op, 0, 1, input, watermarks);
+    std::atomic<double> cpu{0};
+    rows_one = RunSubtask(*op, 0, 1, input, watermarks, cpu);
     one.push_back(events / std::chrono::duration<double>(SteadyClock::now() - begin).count());
+    one_cpu.push_back(events / cpu.load());
+    cpu = 0;
     std::vector<std::vector<Batch>> inputs = parts;
     std::atomic<uint64_t> rows{0};
     begin = SteadyClock::now();
     std::vector<std::thread> threads;
     for (uint32_t subtask = 0; subtask < 2; ++subtask) {
       threads.emplace_back([&, subtask] {
-        rows += RunSubtask(*op, subtask, 2, inputs[subtask], part_watermarks[subtask]);
+        rows += RunSubtask(*op, subtask, 2, inputs[subtask], part_watermarks[subtask], cpu);
       });
     }
     for (std::thread& thread : threads) thread.join();
     two.push_back(events / std::chrono::duration<double>(SteadyClock::now() - begin).count());
+    two_cpu.push_back(events / cpu.load());
     rows_two = rows.load();
   }
   std::printf("%-38s %14s %14s %12s  %s\n", "operator only (pre-split input)", "events/s",
@@ -366,7 +412,12 @@ void Scaling(uint64_t events, int repeats, const fs::path& folder) {
               static_cast<unsigned long long>(rows_one), Figures(one, 1).c_str());
   std::printf("%-38s %14.0f %14.0f %12llu  %s\n", "2 subtasks, 2 threads", Median(two),
               Median(two) / 2, static_cast<unsigned long long>(rows_two), Figures(two, 1).c_str());
-  std::printf("per-core ratio, 2 subtasks / 1: %.2f\n", Median(two) / 2 / Median(one));
+  std::printf("per-core ratio, 2 subtasks / 1: %.2f (wall time)\n", Median(two) / 2 / Median(one));
+  std::printf(
+      "events per CPU second of the subtask threads: 1 subtask %.0f (%s), 2 subtasks %.0f "
+      "(%s): ratio %.2f\n",
+      Median(one_cpu), Figures(one_cpu, 1).c_str(), Median(two_cpu), Figures(two_cpu, 1).c_str(),
+      Median(two_cpu) / Median(one_cpu));
 
   std::vector<double> job_one;
   std::vector<double> job_two;
