@@ -32,10 +32,10 @@ double TDigest::count() const {
   return total;
 }
 
-std::vector<TDigest::Centroid> TDigest::Sorted() const {
-  std::vector<Centroid> all;
+TDigest::SortedCentroids TDigest::Sorted() const {
+  SortedCentroids all;
   all.reserve(centroids_.size() + buffer_.size());
-  all = centroids_;
+  all.assign(centroids_.begin(), centroids_.end());
   for (double value : buffer_) all.push_back({value, 1});
   std::sort(all.begin() + static_cast<ptrdiff_t>(centroids_.size()), all.end(), ByMean);
   std::inplace_merge(all.begin(), all.begin() + static_cast<ptrdiff_t>(centroids_.size()),
@@ -124,7 +124,7 @@ void TDigest::Merge(const TDigest& other) {
 }
 
 double TDigest::Quantile(double level) const {
-  std::vector<Centroid> all = Sorted();
+  SortedCentroids all = Sorted();
   if (all.empty()) return std::numeric_limits<double>::quiet_NaN();
   double low = min_;
   double high = max_;
@@ -201,7 +201,8 @@ Status TDigest::Deserialize(StateReader& reader) {
 }
 
 size_t TDigest::HeapBytes() const {
-  return centroids_.capacity() * sizeof(Centroid) + buffer_.capacity() * sizeof(double);
+  size_t buffered = buffer_.capacity() > kInlineValues ? buffer_.capacity() * sizeof(double) : 0;
+  return centroids_.capacity() * sizeof(Centroid) + buffered;
 }
 
 }  // namespace sluice

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <vector>
 
@@ -18,6 +19,9 @@ class TDigest {
  public:
   static constexpr double kCompression = 100;
   static constexpr size_t kBufferLimit = 500;
+  /// Values kept in the state itself before the buffer moves to the heap: most groups of a
+  /// keyed window see a few values, and then the digest allocates nothing.
+  static constexpr size_t kInlineValues = 4;
 
   /// A cluster of values: their mean and how many.
   struct Centroid {
@@ -28,8 +32,6 @@ class TDigest {
   /// Adds a value; NaN is skipped (it has no rank).
   void Add(double value) {
     if (value != value) return;
-    // Most groups of a keyed window see few values: start at 8 instead of growing 1, 2, 4.
-    if (buffer_.capacity() == 0) buffer_.reserve(8);
     buffer_.push_back(value);
     if (buffer_.size() >= kBufferLimit) Compress();
   }
@@ -46,12 +48,14 @@ class TDigest {
  private:
   /// Merges the buffer and `extra` (any order) into the centroids.
   void Compress(const std::vector<Centroid>& extra = {});
-  /// Centroids and buffer together, sorted by mean, unmerged (for Quantile).
-  std::vector<Centroid> Sorted() const;
+  /// Centroids and buffer together, sorted by mean, unmerged (for Quantile); on the stack when
+  /// small, so that finishing a small group allocates nothing.
+  using SortedCentroids = boost::container::small_vector<Centroid, 16>;
+  SortedCentroids Sorted() const;
 
-  std::vector<Centroid> centroids_;  // sorted by mean
-  std::vector<double> buffer_;       // values not merged yet
-  double min_ = 0;                   // exact extremes, for the ends of the interpolation
+  std::vector<Centroid> centroids_;                               // sorted by mean
+  boost::container::small_vector<double, kInlineValues> buffer_;  // values not merged yet
+  double min_ = 0;  // exact extremes, for the ends of the interpolation
   double max_ = 0;
 };
 

@@ -663,6 +663,9 @@ class SourceRunner {
         }
         Broadcast(WorkerMessage::Kind::kEnd, 0);
         finished_ = true;
+        // The coordinator takes the final checkpoint as soon as every source is finished, not
+        // at its next scheduled one.
+        job_.WakeCoordinator();
         return {};
     }
     return {};
@@ -940,6 +943,11 @@ void JobExecutor::Acknowledge(uint64_t checkpoint, size_t participant, Ack ack) 
   std::lock_guard lock(mutex_);
   if (checkpoint != requested_.load()) return;
   acks_[participant] = std::move(ack);
+  changed_.notify_all();
+}
+
+void JobExecutor::WakeCoordinator() {
+  std::lock_guard lock(mutex_);
   changed_.notify_all();
 }
 

@@ -92,6 +92,9 @@ class JobExecutor {
   void Fail(const Error& error);
   /// When rows reached a table's buffer: (wall-clock ms, rows), one entry per batch.
   using Arrivals = std::vector<std::pair<int64_t, uint64_t>>;
+
+  /// A source finished: the coordinator checks whether the final checkpoint is due.
+  void WakeCoordinator();
   struct Ack {
     std::string source;                                        // set by sources
     std::string position;                                      // set by sources
