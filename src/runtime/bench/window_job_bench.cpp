@@ -178,9 +178,7 @@ JobRun RunJob(uint64_t events, int64_t checkpoint_interval_ms, uint32_t parallel
   options.checkpoint_interval_ms = checkpoint_interval_ms;
   options.checkpoints_retained = 2;
   options.state_directory = (folder / "state").string();
-  std::vector<Schema> outputs = graph->keyed->op->output_schemas();
-  options.table_schemas["per_key_minute"] = outputs[0];
-  options.table_schemas["per_key_minute_late"] = outputs[1];
+  options.tables = {"per_key_minute", "per_key_minute_late"};
   options.make_sink = [&rows](const std::string&) { return std::make_unique<CountingSink>(rows); };
 
   auto begin = SteadyClock::now();
