@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <regex>
 #include <thread>
@@ -33,7 +34,7 @@ using testing_support::SluiceProcess;
 using testing_support::TempDir;
 using testing_support::WriteFile;
 
-constexpr int kInitialRows = 200000;
+constexpr int kInitialRows = 400000;
 
 std::string Spec(const std::string& dsn, uint16_t query_port) {
   return R"yaml(pipeline: cdc
@@ -64,7 +65,10 @@ struct Checkpoint {
   bool committed = false;
 };
 
-Checkpoint Newest(const fs::path& root) {
+/// The newest complete checkpoint of the source's job or, with `committed_prefix`, the newest
+/// committed one whose position starts with it (a newer checkpoint still committing does not
+/// hide it).
+Checkpoint Newest(const fs::path& root, const std::optional<std::string>& committed_prefix = {}) {
   Checkpoint newest;
   std::error_code error;
   std::regex complete(R"(chk-(\d+))");
@@ -77,9 +81,14 @@ Checkpoint Newest(const fs::path& root) {
     std::smatch position;
     std::string metadata = ReadFile(entry.path() / "_metadata");
     if (!std::regex_search(metadata, position, std::regex("position\tpg\t([^\n]*)"))) continue;
+    bool committed = fs::exists(entry.path() / "_committed");
+    if (committed_prefix &&
+        (!committed || std::string(position[1]).rfind(*committed_prefix, 0) != 0)) {
+      continue;
+    }
     newest.id = id;
     newest.position = position[1];
-    newest.committed = fs::exists(entry.path() / "_committed");
+    newest.committed = committed;
   }
   return newest;
 }
@@ -90,10 +99,8 @@ Checkpoint WaitForCheckpoint(const fs::path& root, uint64_t after, const std::st
                              int seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
-    Checkpoint newest = Newest(root);
-    if (newest.id > after && newest.committed && newest.position.rfind(prefix, 0) == 0) {
-      return newest;
-    }
+    Checkpoint newest = Newest(root, prefix);
+    if (newest.id > after) return newest;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return {};
@@ -210,6 +217,8 @@ TEST(PostgresCdcRunTest, FinalEqualsTheSourceAcrossKillsInSnapshotAndStream) {
     SluiceProcess sluice(spec, log);
     ASSERT_NE(sluice.WaitForPort(), 0) << ReadFile(log);
     Checkpoint mid = WaitForCheckpoint(checkpoints, 0, "snapshot:", 20);
+    // Frozen at once, so that no later checkpoint completes between the check and the kill.
+    sluice.Kill(SIGSTOP);
     sluice.Kill(SIGKILL);
     EXPECT_EQ(sluice.Wait(), 128 + SIGKILL);
     ASSERT_NE(mid.id, 0u) << "no checkpoint during the snapshot\n" << ReadFile(log);

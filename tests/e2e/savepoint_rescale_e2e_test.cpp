@@ -188,7 +188,13 @@ void RunRescale(int before, const std::string& from_backend, int after,
     Post(port, 0, kHalf);
     // The savepoint holds every posted event: the log position it saves is the newest.
     std::string metrics = WaitProcessed(port, kHalf);
-    // State size is exported for either backend.
+    // State size is exported for either backend; the gauges follow the records within a tick
+    // of the subtask (100 ms).
+    for (int i = 0;
+         i < 40 && Total(metrics, Series("sluice_operator_state_entries", "tumbling")) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      metrics = HttpRequestOnce(port, "GET", "/metrics").body;
+    }
     EXPECT_GT(Total(metrics, Series("sluice_operator_state_bytes", "tumbling")), 0) << metrics;
     EXPECT_GT(Total(metrics, Series("sluice_operator_state_entries", "tumbling")), 0) << metrics;
     auto saved = RunSluice("savepoint " + spec + " " + savepoint +
