@@ -24,6 +24,7 @@ struct BuiltSource {
   Schema schema;
   ValidateStage::RecordOf record_of;
   KafkaSource* kafka = nullptr;  // for its lag
+  NatsSource* nats = nullptr;    // for its lag
 };
 
 BuiltSource Build(const SourceSpec& spec, const StreamSpec& stream, const TableSpec& table) {
@@ -40,6 +41,7 @@ BuiltSource Build(const SourceSpec& spec, const StreamSpec& stream, const TableS
     auto nats = NatsSource::FromSpec(spec, stream, table);
     nats->KeepRowRecords(true);
     NatsSource* raw = nats.get();
+    built.nats = raw;
     built.record_of = [raw](size_t row) { return raw->RowRecord(row); };
     built.schema = nats->schema();
     built.source = std::move(nats);
@@ -110,6 +112,7 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
     graph.pipeline = spec.name;
     JobOptions options;
     KafkaSource* kafka = nullptr;
+    NatsSource* nats = nullptr;
     PostgresCdcSource* cdc = nullptr;
     std::string into;
     if (source.type == "postgres_cdc") {
@@ -125,6 +128,7 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
         return error.error();
       }
       kafka = built.kafka;
+      nats = built.nats;
       SourceStage stage;
       stage.name = source.name;
       stage.schema = built.schema;
@@ -177,6 +181,14 @@ Result<std::unique_ptr<SourceJobs>> SourceJobs::Start(const PipelineSpec& spec,
               .Set(static_cast<double>(lag.lag));
         }
       }));
+    }
+    if (nats != nullptr) {
+      std::string partition = source.nats->stream;
+      jobs->scrape_hooks_.push_back(
+          metrics.AddScrapeHook([nats, registry, pipeline, name, partition] {
+            registry->GetGauge(Metric::kSourceLag, {pipeline, name, partition})
+                .Set(static_cast<double>(nats->Pending()));
+          }));
     }
     if (cdc != nullptr) {
       jobs->scrape_hooks_.push_back(metrics.AddScrapeHook(

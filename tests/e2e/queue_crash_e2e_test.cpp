@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "http_client.h"
 #include "kafka_test_cluster.h"
 #include "mariadb_server.h"
 #include "nats_test_server.h"
@@ -37,6 +38,7 @@
 namespace sluice {
 namespace {
 
+using testing_support::HttpRequestOnce;
 using testing_support::KafkaTestCluster;
 using testing_support::NatsTestServer;
 using testing_support::ReadFile;
@@ -452,11 +454,20 @@ sources:
   }
   {
     SluiceProcess last(spec, log);
-    ASSERT_NE(last.WaitForPort(), 0) << ReadFile(log);
+    uint16_t port = last.WaitForPort();
+    ASSERT_NE(port, 0) << ReadFile(log);
     publish_for(std::chrono::milliseconds(500));
     // Delivered, stored and acked, including what the killed processes had fetched last.
     ASSERT_TRUE(WaitUntil(30, [&] { return nats.Unfinished("ORDERS", "sluice_orders") == 0; }))
         << ReadFile(log);
+    // The source's lag is the stream's undelivered messages: none left.
+    std::string metrics;
+    EXPECT_TRUE(WaitUntil(5, [&] {
+      metrics = HttpRequestOnce(port, "GET", "/metrics").body;
+      return metrics.find(
+                 "sluice_source_lag_records{pipeline=\"nats_crash\",source=\"orders\","
+                 "partition=\"ORDERS\"} 0\n") != std::string::npos;
+    })) << metrics;
     last.Kill(SIGTERM);
     ASSERT_EQ(last.Wait(), 0) << ReadFile(log);
   }

@@ -178,6 +178,8 @@ Result<PollStatus> NatsSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_
     natsMsgList_Destroy(&list);
     return PollStatus::kIdle;
   }
+  // A fetch that waited out its timeout found nothing left to deliver.
+  if (status == NATS_TIMEOUT && list.Count == 0) pending_.store(0, std::memory_order_relaxed);
   uint64_t first = 0;
   uint64_t last = 0;
   size_t handed = 0;
@@ -190,6 +192,7 @@ Result<PollStatus> NatsSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_
       continue;
     }
     uint64_t sequence = meta->Sequence.Stream;
+    pending_.store(meta->NumPending, std::memory_order_relaxed);
     bool fresh = false;
     {
       std::lock_guard lock(mutex_);

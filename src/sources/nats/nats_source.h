@@ -58,6 +58,9 @@ class NatsSource : public Source {
 
   /// Connection state for logs and tests.
   bool connected() const;
+  /// Messages of the stream the consumer had not delivered at the last fetch (JetStream's
+  /// num_pending): the source's lag. Any thread.
+  uint64_t Pending() const { return pending_.load(std::memory_order_relaxed); }
 
   /// Also keep, for each row of the last poll, its data and "stream/sequence".
   void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
@@ -94,6 +97,7 @@ class NatsSource : public Source {
   std::promise<void> closed_;
 
   mutable std::mutex mutex_;  // guards unacked_ and last_
+  std::atomic<uint64_t> pending_{0};
   /// Handed out, not yet acked: stream sequence -> reply subject that acks it.
   std::map<uint64_t, std::string> unacked_;
   uint64_t last_ = 0;
