@@ -97,10 +97,10 @@ TEST_F(NatsSourceTest, CommitPositionAcksExactlyWhatItNames) {
   std::string position = source->Position();
   PollUntil(*source, ids, dead_letters, [&] { return ids.size() >= 200; });
   ASSERT_TRUE(source->CommitPosition(position).ok());
-  EXPECT_EQ(server_->AckPending("ORDERS", "sluice"), 100);
+  EXPECT_EQ(server_->AckPendingSettled("ORDERS", "sluice", 100), 100);
   EXPECT_EQ(source->Position(), "sluice@200:101-200");
   ASSERT_TRUE(source->CommitPosition(source->Position()).ok());
-  EXPECT_EQ(server_->AckPending("ORDERS", "sluice"), 0);
+  EXPECT_EQ(server_->AckPendingSettled("ORDERS", "sluice", 0), 0);
   // Nothing is delivered again once acked, even after ack_wait.
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   PollUntil(
@@ -134,7 +134,7 @@ TEST_F(NatsSourceTest, RestoreSkipsRedeliveriesOfWhatWasHandedOut) {
   both.insert(both.end(), second.begin(), second.end());
   EXPECT_EQ(Sorted(both), Range(0, 200));
   ASSERT_TRUE(source->CommitPosition(source->Position()).ok());
-  EXPECT_EQ(server_->AckPending("ORDERS", "sluice"), 0);
+  EXPECT_EQ(server_->AckPendingSettled("ORDERS", "sluice", 0), 0);
   EXPECT_EQ(source->Position(), "sluice@200:");
 }
 
@@ -159,7 +159,7 @@ TEST_F(NatsSourceTest, ServerRestartReconnectsAndLosesNothing) {
   EXPECT_TRUE(source->connected());
   EXPECT_EQ(Sorted(ids), Range(0, 150));
   ASSERT_TRUE(source->CommitPosition(source->Position()).ok());
-  EXPECT_EQ(server_->AckPending("ORDERS", "sluice"), 0);
+  EXPECT_EQ(server_->AckPendingSettled("ORDERS", "sluice", 0), 0);
 }
 
 TEST_F(NatsSourceTest, PoisonMessagesBecomeDeadLettersAndAreAcked) {
@@ -178,7 +178,7 @@ TEST_F(NatsSourceTest, PoisonMessagesBecomeDeadLettersAndAreAcked) {
   EXPECT_EQ(dead_letters[0].error.code, ErrorCode::kRecordMalformed);
   EXPECT_EQ(source->LastPollIdentity(), "ORDERS/1-3:3");
   ASSERT_TRUE(source->CommitPosition(source->Position()).ok());
-  EXPECT_EQ(server_->AckPending("ORDERS", "sluice"), 0);
+  EXPECT_EQ(server_->AckPendingSettled("ORDERS", "sluice", 0), 0);
 }
 
 TEST_F(NatsSourceTest, PositionsOfAnotherConsumerAreRefused) {
