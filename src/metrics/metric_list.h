@@ -69,6 +69,10 @@ inline constexpr std::string_view kQueryKindLabels[] = {"query_kind"};
     "numRecordsInPerSecond).")                                                                     \
   X(kOperatorRecordsOut, kCounter, "sluice_operator_records_out_total", kOperatorLabels, {},       \
     "Records an operator subtask emitted on any port (Flink's numRecordsOut).")                    \
+  X(kOperatorBytesIn, kCounter, "sluice_operator_bytes_in_total", kOperatorLabels, {},             \
+    "Bytes of the columnar batches an operator subtask received (Flink's numBytesIn).")            \
+  X(kOperatorBytesOut, kCounter, "sluice_operator_bytes_out_total", kOperatorLabels, {},           \
+    "Bytes of the columnar batches an operator subtask emitted on any port (numBytesOut).")        \
   X(kOperatorBackpressure, kCounter, "sluice_operator_backpressure_seconds_total",                 \
     kOperatorLabels, {},                                                                           \
     "Time an operator subtask's upstream waited because its input queue was full.")                \

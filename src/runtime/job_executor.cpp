@@ -198,6 +198,8 @@ class SubtaskWorker {
       std::vector<std::string> labels{pipeline, stage.op->name(), std::to_string(subtask)};
       records_in_ = &metrics->GetCounter(Metric::kOperatorRecordsIn, labels);
       records_out_ = &metrics->GetCounter(Metric::kOperatorRecordsOut, labels);
+      bytes_in_ = &metrics->GetCounter(Metric::kOperatorBytesIn, labels);
+      bytes_out_ = &metrics->GetCounter(Metric::kOperatorBytesOut, labels);
       backpressure_ = &metrics->GetCounter(Metric::kOperatorBackpressure, labels);
       queue_fill_ = &metrics->GetGauge(Metric::kOperatorQueueFill, labels);
       state_bytes_ = &metrics->GetGauge(Metric::kOperatorStateBytes, labels);
@@ -254,7 +256,10 @@ class SubtaskWorker {
     explicit PortEmitter(SubtaskWorker& worker) : worker_(worker) {}
     void Emit(size_t port, Batch batch) override {
       size_t rows = batch.num_rows();
-      if (worker_.records_out_ != nullptr) worker_.records_out_->Increment(rows);
+      if (worker_.records_out_ != nullptr) {
+        worker_.records_out_->Increment(rows);
+        worker_.bytes_out_->Increment(batch.ByteSize());
+      }
       if (worker_.stage_.late_port && *worker_.stage_.late_port == port &&
           worker_.late_ != nullptr) {
         worker_.late_->Increment(rows);
@@ -318,7 +323,10 @@ class SubtaskWorker {
     switch (message.kind) {
       case WorkerMessage::Kind::kData:
         channel.idle = false;
-        if (records_in_ != nullptr) records_in_->Increment(message.batch->num_rows());
+        if (records_in_ != nullptr) {
+          records_in_->Increment(message.batch->num_rows());
+          bytes_in_->Increment(message.batch->ByteSize());
+        }
         return stage_.op->Process(*state_, *message.batch, out);
       case WorkerMessage::Kind::kWatermark:
         channel.idle = false;
@@ -415,6 +423,8 @@ class SubtaskWorker {
   uint64_t backpressure_micros_ = 0;
   Counter* records_in_ = nullptr;
   Counter* records_out_ = nullptr;
+  Counter* bytes_in_ = nullptr;   // set with records_in_
+  Counter* bytes_out_ = nullptr;  // set with records_out_
   Counter* backpressure_ = nullptr;
   Gauge* queue_fill_ = nullptr;
   Gauge* state_bytes_ = nullptr;

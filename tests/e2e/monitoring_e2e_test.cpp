@@ -351,6 +351,10 @@ TEST_F(MonitoringTest, EveryDocumentedMetricMovesWithAnAggregationAndAKafkaSourc
   // 4 late records.
   EXPECT_EQ(SumOf(metrics, window_in), 32) << metrics;
   EXPECT_EQ(SumOf(metrics, window_out), 13);
+  // Bytes move with the records: each has at least two 8-byte columns.
+  const std::string labels = "{pipeline=\"streaming\",operator=\"per_user.window\",";
+  EXPECT_GE(SumOf(metrics, "sluice_operator_bytes_in_total" + labels), 32 * 16) << metrics;
+  EXPECT_GE(SumOf(metrics, "sluice_operator_bytes_out_total" + labels), 13 * 16) << metrics;
   EXPECT_EQ(SumOf(metrics, "sluice_late_records_total{pipeline=\"streaming\","), 4);
   for (const char* subtask : {"0", "1"}) {
     EXPECT_GE(Sample(metrics, window_in + "subtask=\"" + subtask + "\"}"), 0) << subtask;
