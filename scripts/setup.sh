@@ -82,7 +82,7 @@ fi
 # --- Build ---------------------------------------------------------------------------------------
 if [[ "${SLUICE_SETUP_NO_BUILD:-0}" != "1" ]]; then
   say "building (release) in build/release"
-  # The release tree holds the binary and the end-to-end tests; unit tests run in build/asan.
+  # The release tree holds the binary and the end-to-end tests; unit tests run in build/sanitize.
   cmake -S "$root" -B "$root/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DSLUICE_BUILD_UNIT_TESTS=OFF >/dev/null
   cmake --build "$root/build/release" -j"$(nproc)"

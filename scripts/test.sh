@@ -1,48 +1,50 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite:
-#   1. unit tests in an AddressSanitizer + UndefinedBehaviorSanitizer build (build/asan);
-#   2. libFuzzer targets (fuzz/) for a bounded time each, in a clang build (build/fuzz);
-#   3. end-to-end tests on the embedded engine, the quickstart included, in the release build.
+#   1. unit tests, and libFuzzer targets (fuzz/) for a bounded time each, in one clang build with
+#      AddressSanitizer and UndefinedBehaviorSanitizer (build/sanitize);
+#   2. end-to-end tests on the embedded engine, the quickstart included, in the release build.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
 
 jobs=$(nproc)
+# clang at -O0 compiles the sanitized tree in about half gcc's time, and one tree serves the unit
+# tests and the fuzzers, so the sluice libraries are compiled twice in all instead of three times.
+sanitize="$root/build/sanitize"
+cmake -S "$root" -B "$sanitize" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
+  -DSLUICE_SANITIZE=ON -DSLUICE_FUZZ=ON -DSLUICE_BUILD_E2E_TESTS=OFF \
+  -DSLUICE_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$sanitize" -j"$jobs"
+
 echo "== unit tests (ASan + UBSan) =="
-cmake -S "$root" -B "$root/build/asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON \
-  -DSLUICE_BUILD_E2E_TESTS=OFF -DSLUICE_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$root/build/asan" -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir "$root/build/asan" -L unit --output-on-failure -j"$jobs"
+  ctest --test-dir "$sanitize" -L unit --output-on-failure -j"$jobs"
 
 echo "== fuzzing (libFuzzer + ASan + UBSan, bounded) =="
 # Each target starts from its seeds in fuzz/corpus plus what earlier runs on this machine found
-# (build/fuzz/corpus); the targets run side by side, one per core, for at most fuzz_seconds.
+# (build/sanitize/corpus); the targets run side by side, one per core, for at most fuzz_seconds.
 fuzz_seconds=${SLUICE_FUZZ_SECONDS:-60}
 fuzzers=(decode_validate csv_decode_validate spec_loader)
-cmake -S "$root" -B "$root/build/fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON -DSLUICE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$root/build/fuzz" --target fuzzers -j"$jobs"
 declare -A fuzz_pids
 for fuzzer in "${fuzzers[@]}"; do
-  work="$root/build/fuzz/corpus/$fuzzer"
-  mkdir -p "$work" "$root/build/fuzz/crashes"
-  "$root/build/fuzz/fuzz/${fuzzer}_fuzzer" -runs=100000 -max_total_time="$fuzz_seconds" \
+  work="$sanitize/corpus/$fuzzer"
+  mkdir -p "$work" "$sanitize/crashes"
+  "$sanitize/fuzz/${fuzzer}_fuzzer" -runs=100000 -max_total_time="$fuzz_seconds" \
     -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$root/build/fuzz/crashes/$fuzzer-" "$work" "$root/fuzz/corpus/$fuzzer" \
-    >"$root/build/fuzz/$fuzzer.log" 2>&1 &
+    -artifact_prefix="$sanitize/crashes/$fuzzer-" "$work" "$root/fuzz/corpus/$fuzzer" \
+    >"$sanitize/$fuzzer.log" 2>&1 &
   fuzz_pids[$fuzzer]=$!
 done
 fuzz_failed=0
 for fuzzer in "${fuzzers[@]}"; do
-  log="$root/build/fuzz/$fuzzer.log"
+  log="$sanitize/$fuzzer.log"
   if wait "${fuzz_pids[$fuzzer]}"; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     echo "fuzz $fuzzer: passed, ${runs:-?} inputs, no crash"
   else
     fuzz_failed=1
     tail -n 60 "$log"
-    echo "fuzz $fuzzer: FAILED, crashing input in build/fuzz/crashes/ (full log: $log)"
+    echo "fuzz $fuzzer: FAILED, crashing input in build/sanitize/crashes/ (full log: $log)"
   fi
 done
 ((fuzz_failed == 0)) || exit 1
