@@ -76,6 +76,14 @@ Status KafkaSource::Open() {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", spec_.start == "latest" ? "latest" : "earliest"},
+      // librdkafka (2.0) compares each partition's fetch queue with this limit, but the queues
+      // are forwarded into the one consumer queue, whose total is what it sees: with the
+      // default 100 000 every partition stops fetching once 100 000 messages wait in all,
+      // and the broker thread looks again only about a second later, long after a source that
+      // polls 65 536 at a time has emptied the queue (debug=fetch: "not fetchable:
+      // queued.min.messages exceeded" for all 16 partitions at once, then ~1 s of nothing).
+      // The prefetch stays bounded by queued.max.messages.kbytes (64 MiB by default).
+      {"queued.min.messages", "10000000"},
   };
   for (const auto& property : spec_.properties) properties.push_back(property);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
