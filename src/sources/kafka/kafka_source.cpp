@@ -82,8 +82,10 @@ Status KafkaSource::Open() {
       // and the broker thread looks again only about a second later, long after a source that
       // polls 65 536 at a time has emptied the queue (debug=fetch: "not fetchable:
       // queued.min.messages exceeded" for all 16 partitions at once, then ~1 s of nothing).
-      // The prefetch stays bounded by queued.max.messages.kbytes (64 MiB by default).
-      {"queued.min.messages", "10000000"},
+      // The prefetch stays bounded by queued.max.messages.kbytes (64 MiB of values by
+      // default) and by this count, which also caps librdkafka's few hundred bytes of
+      // bookkeeping per queued message when messages are tiny.
+      {"queued.min.messages", "1000000"},
   };
   for (const auto& property : spec_.properties) properties.push_back(property);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
