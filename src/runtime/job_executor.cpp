@@ -1,11 +1,11 @@
 #include "runtime/job_executor.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include "base/clock.h"
@@ -909,9 +909,16 @@ Status JobExecutor::Commit(const StoredCheckpoint& checkpoint,
           checkpoint.directory);
     }
     std::string path = checkpoint.directory + "/" + file;
-    std::ifstream in(path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in && !in.eof()) return FileError("read", path, errno);
+    // One sized read: a stream read through istreambuf_iterator went byte by byte, ~15 % of
+    // the commit thread's CPU for a raw table fed at full speed.
+    auto fd = OpenFile(path, O_RDONLY);
+    if (!fd.ok()) return fd.error();
+    auto size = FileSize(fd->get(), path);
+    if (!size.ok()) return size.error();
+    std::string bytes(*size, '\0');
+    if (Status read = ReadExactAt(fd->get(), bytes.data(), bytes.size(), 0, path); !read.ok()) {
+      return read;
+    }
     std::string_view view = bytes;
     auto schema = DecodeSchema(view);
     if (!schema.ok()) return MakeError(ErrorCode::kCheckpointCorrupt, schema.error().message, path);

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <thread>
 
 #include "base/clock.h"
 #include "sources/stream_fields.h"
@@ -12,6 +15,10 @@ namespace sluice {
 namespace {
 
 constexpr int kQueryTimeoutMs = 10000;
+// A poll is decoded on up to this many threads (one per core), each taking a contiguous run of
+// at least kMinMessagesPerLane messages: below that a thread's start costs more than it saves.
+constexpr size_t kMaxDecodeLanes = 4;
+constexpr size_t kMinMessagesPerLane = 4096;
 
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t,
                                       decltype(&rd_kafka_topic_partition_list_destroy)>;
@@ -32,8 +39,14 @@ KafkaSource::KafkaSource(std::string name, KafkaSourceSpec spec, uint32_t batch_
     : name_(std::move(name)),
       spec_(std::move(spec)),
       batch_rows_(batch_rows),
-      decoder_(std::move(fields), std::move(options), spec_.message) {
+      decoder_(fields, options, spec_.message) {
   messages_.resize(batch_rows_);
+  size_t lanes = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxDecodeLanes);
+  for (size_t lane = 1; lane < lanes && batch_rows_ >= 2 * kMinMessagesPerLane; ++lane) {
+    auto decoder = std::make_unique<MessageDecoder>(fields, options, spec_.message);
+    Batch rows(decoder->schema());
+    extra_lanes_.push_back({std::move(decoder), std::move(rows), {}, {}, {}});
+  }
 }
 
 KafkaSource::~KafkaSource() {
@@ -63,6 +76,16 @@ Status KafkaSource::Open() {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", spec_.start == "latest" ? "latest" : "earliest"},
+      // librdkafka (2.0) compares each partition's fetch queue with this limit, but the queues
+      // are forwarded into the one consumer queue, whose total is what it sees: with the
+      // default 100 000 every partition stops fetching once 100 000 messages wait in all,
+      // and the broker thread looks again only about a second later, long after a source that
+      // polls 65 536 at a time has emptied the queue (debug=fetch: "not fetchable:
+      // queued.min.messages exceeded" for all 16 partitions at once, then ~1 s of nothing).
+      // The prefetch stays bounded by queued.max.messages.kbytes (64 MiB of values by
+      // default) and by this count, which also caps librdkafka's few hundred bytes of
+      // bookkeeping per queued message when messages are tiny.
+      {"queued.min.messages", "1000000"},
   };
   for (const auto& property : spec_.properties) properties.push_back(property);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -233,26 +256,30 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
                      name_);
   }
   Status failure;
-  // One lock for the whole batch: Lag, Pause and CommitPosition wait at most one poll.
-  std::unique_lock lock(mutex_, std::defer_lock);
-  if (count > 0) lock.lock();
-  for (ssize_t i = 0; i < count; ++i) {
-    rd_kafka_message_t* message = messages_[static_cast<size_t>(i)];
-    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      HandleMessage(*message, batch, dead_letters);
-    } else if (message->err == RD_KAFKA_RESP_ERR__FATAL) {
-      char reason[512];
-      rd_kafka_fatal_error(consumer_, reason, sizeof(reason));
-      failure = MakeError(ErrorCode::kKafkaClientError,
-                          fmt::format("the Kafka consumer failed: {}", reason), name_);
-    } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      // Broker and network errors are retried by the client itself.
-      spdlog::warn("kafka source {}: {}", name_, rd_kafka_message_errstr(message));
+  // One lock for the whole batch, only while deciding which messages are ours: Lag, Pause and
+  // CommitPosition wait for that, not for the decoding.
+  accepted_.clear();
+  {
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (count > 0) lock.lock();
+    for (ssize_t i = 0; i < count; ++i) {
+      rd_kafka_message_t* message = messages_[static_cast<size_t>(i)];
+      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (Accept(*message)) accepted_.push_back(message);
+      } else if (message->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char reason[512];
+        rd_kafka_fatal_error(consumer_, reason, sizeof(reason));
+        failure = MakeError(ErrorCode::kKafkaClientError,
+                            fmt::format("the Kafka consumer failed: {}", reason), name_);
+      } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        // Broker and network errors are retried by the client itself.
+        spdlog::warn("kafka source {}: {}", name_, rd_kafka_message_errstr(message));
+      }
     }
-    rd_kafka_message_destroy(message);
   }
-  if (lock.owns_lock()) lock.unlock();
-  decoder_.Finish(batch);
+  DecodeAccepted(batch, dead_letters);
+  // The decoded rows hold copies: the messages' payloads are not needed any more.
+  for (ssize_t i = 0; i < count; ++i) rd_kafka_message_destroy(messages_[static_cast<size_t>(i)]);
   std::vector<std::string> ranges;
   for (const auto& [partition, range] : poll_ranges_) {
     ranges.push_back(fmt::format("{}/{}/{}-{}", partition.topic, partition.partition, range.first,
@@ -263,57 +290,108 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
   return poll_ranges_.empty() ? PollStatus::kIdle : PollStatus::kData;
 }
 
-void KafkaSource::HandleMessage(const rd_kafka_message_t& message, Batch& batch,
-                                std::vector<DeadLetter>& dead_letters) {
+bool KafkaSource::Accept(const rd_kafka_message_t& message) {
   TopicPartition partition{rd_kafka_topic_name(message.rkt), message.partition};
-  // The caller holds mutex_.
   auto owned = owned_.find(partition);
   // A message fetched before its partition was revoked, or before a seek to a restored
   // position, is not ours to hand out.
-  if (owned == owned_.end() || message.offset < owned->second) return;
+  if (owned == owned_.end() || message.offset < owned->second) return false;
   owned->second = message.offset + 1;
   auto [range, inserted] = poll_ranges_.try_emplace(partition, message.offset, message.offset);
   range->second.second = message.offset;
-
-  QueueMessage queued;
-  if (message.payload != nullptr) {
-    queued.value = std::string_view(static_cast<const char*>(message.payload), message.len);
-  }
-  if (message.key != nullptr) {
-    queued.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
-  }
-  queued.topic = partition.topic;
-  queued.partition = partition.partition;
-  queued.offset = message.offset;
-  rd_kafka_timestamp_type_t timestamp_type;
-  int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
-  if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) queued.timestamp_ms = timestamp;
-  rd_kafka_headers_t* headers = nullptr;
-  if (decoder_.needs_headers() &&
-      rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      queued.headers.emplace_back(
-          name, value != nullptr ? std::string_view(static_cast<const char*>(value), size)
-                                 : std::string_view());
-    }
-  }
   bytes_read_ += message.len + message.key_len;
-  Status added = decoder_.Add(queued, batch);
-  if (added.ok()) {
-    if (keep_row_records_) {
-      std::string_view value = queued.value.value_or("");
-      row_records_.push_back({row_values_.size(), value.size(), partition, message.offset});
-      row_values_.append(value);
-    }
-    return;
+  return true;
+}
+
+void KafkaSource::DecodeAccepted(Batch& batch, std::vector<DeadLetter>& dead_letters) {
+  size_t lanes = std::min(extra_lanes_.size() + 1,
+                          std::max<size_t>(1, accepted_.size() / kMinMessagesPerLane));
+  std::span<rd_kafka_message_t* const> all(accepted_);
+  size_t share = (all.size() + lanes - 1) / lanes;
+  // The first lane runs here, on the caller's batch; the others on threads of their own, each
+  // into its own batch, appended afterwards in message order. A thread per lane and poll: a
+  // poll this large takes tens of milliseconds, a thread's start some microseconds.
+  std::vector<std::thread> threads;
+  for (size_t lane = 1; lane < lanes; ++lane) {
+    ExtraLane& extra = extra_lanes_[lane - 1];
+    extra.rows.Clear();
+    extra.dead_letters.clear();
+    extra.row_records.clear();
+    extra.row_values.clear();
+    auto part = all.subspan(std::min(all.size(), lane * share));
+    part = part.first(std::min(part.size(), share));
+    threads.emplace_back([this, part, &extra] {
+      Decode(part, {extra.decoder.get(), &extra.rows, &extra.dead_letters, &extra.row_records,
+                    &extra.row_values});
+      extra.decoder->Finish(extra.rows);
+    });
   }
-  dead_letters.push_back(DeadLetter{WallClockMillis(), name_, Location(partition, message.offset),
-                                    std::string(queued.value.value_or("")), added.error()});
+  Decode(all.first(std::min(all.size(), share)),
+         {&decoder_, &batch, &dead_letters, &row_records_, &row_values_});
+  for (std::thread& thread : threads) thread.join();
+  decoder_.Finish(batch);
+  for (size_t lane = 1; lane < lanes; ++lane) {
+    ExtraLane& extra = extra_lanes_[lane - 1];
+    batch.AppendBatch(extra.rows);
+    std::move(extra.dead_letters.begin(), extra.dead_letters.end(),
+              std::back_inserter(dead_letters));
+    for (KeptRow& kept : extra.row_records) {
+      kept.begin += row_values_.size();
+      row_records_.push_back(std::move(kept));
+    }
+    row_values_.append(extra.row_values);
+  }
+}
+
+void KafkaSource::Decode(std::span<rd_kafka_message_t* const> messages,
+                         const DecodeLane& lane) const {
+  QueueMessage queued;
+  for (const rd_kafka_message_t* message : messages) {
+    TopicPartition partition{rd_kafka_topic_name(message->rkt), message->partition};
+    queued.value.reset();
+    queued.key.reset();
+    queued.headers.clear();
+    queued.timestamp_ms.reset();
+    if (message->payload != nullptr) {
+      queued.value = std::string_view(static_cast<const char*>(message->payload), message->len);
+    }
+    if (message->key != nullptr) {
+      queued.key = std::string_view(static_cast<const char*>(message->key), message->key_len);
+    }
+    queued.topic = partition.topic;
+    queued.partition = partition.partition;
+    queued.offset = message->offset;
+    rd_kafka_timestamp_type_t timestamp_type;
+    int64_t timestamp = rd_kafka_message_timestamp(message, &timestamp_type);
+    if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) queued.timestamp_ms = timestamp;
+    rd_kafka_headers_t* headers = nullptr;
+    if (lane.decoder->needs_headers() &&
+        rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        queued.headers.emplace_back(
+            name, value != nullptr ? std::string_view(static_cast<const char*>(value), size)
+                                   : std::string_view());
+      }
+    }
+    Status added = lane.decoder->Add(queued, *lane.rows);
+    if (added.ok()) {
+      if (keep_row_records_) {
+        std::string_view value = queued.value.value_or("");
+        lane.row_records->push_back(
+            {lane.row_values->size(), value.size(), partition, message->offset});
+        lane.row_values->append(value);
+      }
+      continue;
+    }
+    lane.dead_letters->push_back(DeadLetter{WallClockMillis(), name_,
+                                            Location(partition, message->offset),
+                                            std::string(queued.value.value_or("")), added.error()});
+  }
 }
 
 std::pair<std::string, std::string> KafkaSource::RowRecord(size_t row) const {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -98,9 +99,31 @@ class KafkaSource : public Source {
   /// Sets the start of assigned partitions that have no checkpointed or committed offset to the
   /// first offset at or after the `timestamp:` start.
   void ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions);
-  /// Called with mutex_ held.
-  void HandleMessage(const rd_kafka_message_t& message, Batch& batch,
-                     std::vector<DeadLetter>& dead_letters);
+  /// Whether a fetched message is ours to hand out; if so, moves its partition's next offset
+  /// past it. Called with mutex_ held.
+  bool Accept(const rd_kafka_message_t& message);
+
+  /// Where a kept row's value lies in row_values_, and which message it was.
+  struct KeptRow {
+    size_t begin = 0;
+    size_t size = 0;
+    TopicPartition partition;
+    int64_t offset = 0;
+  };
+  /// One thread's share of a poll: a contiguous run of accepted messages, decoded in order into
+  /// rows (completed by Finish), dead letters and kept row records.
+  struct DecodeLane {
+    MessageDecoder* decoder = nullptr;
+    Batch* rows = nullptr;
+    std::vector<DeadLetter>* dead_letters = nullptr;
+    std::vector<KeptRow>* row_records = nullptr;
+    std::string* row_values = nullptr;
+  };
+  /// Decodes `messages` into `lane`. Touches nothing shared: lanes run on their own threads.
+  void Decode(std::span<rd_kafka_message_t* const> messages, const DecodeLane& lane) const;
+  /// Decodes the poll's accepted messages, in several lanes when there are enough of them,
+  /// and appends the lanes' results in message order.
+  void DecodeAccepted(Batch& batch, std::vector<DeadLetter>& dead_letters);
 
   std::string name_;
   KafkaSourceSpec spec_;
@@ -109,6 +132,17 @@ class KafkaSource : public Source {
   rd_kafka_t* consumer_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   std::vector<rd_kafka_message_t*> messages_;
+  std::vector<rd_kafka_message_t*> accepted_;  // of the current poll, in order
+  /// The decoders, batches and results of the extra lanes (the first lane decodes with
+  /// decoder_ into the caller's batch).
+  struct ExtraLane {
+    std::unique_ptr<MessageDecoder> decoder;
+    Batch rows;
+    std::vector<DeadLetter> dead_letters;
+    std::vector<KeptRow> row_records;
+    std::string row_values;
+  };
+  std::vector<ExtraLane> extra_lanes_;
 
   mutable std::mutex mutex_;                 // guards the partition maps and paused_
   std::map<TopicPartition, int64_t> owned_;  // owned partition -> next offset (-1 unknown)
@@ -121,13 +155,6 @@ class KafkaSource : public Source {
   std::string last_identity_;
   uint64_t bytes_read_ = 0;
   bool keep_row_records_ = false;
-  /// Where a kept row's value lies in row_values_, and which message it was.
-  struct KeptRow {
-    size_t begin = 0;
-    size_t size = 0;
-    TopicPartition partition;
-    int64_t offset = 0;
-  };
   std::string row_values_;
   std::vector<KeptRow> row_records_;
 };

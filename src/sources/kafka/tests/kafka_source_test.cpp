@@ -255,6 +255,67 @@ TEST_F(KafkaSourceTest, PoisonMessagesBecomeDeadLettersAndTheRestFlows) {
   EXPECT_EQ(source->Position(), "events/2=5");
 }
 
+TEST_F(KafkaSourceTest, LargePollsDecodedOnSeveralThreadsKeepMessageOrder) {
+  // Enough messages in one partition for polls that are decoded in several lanes (4096
+  // messages each at least); every 997th is malformed. The offset metadata field makes the
+  // decoder put the JSON columns aside until Finish, which each lane must complete.
+  constexpr int kMessages = 30000;
+  std::vector<Message> messages;
+  for (int i = 0; i < kMessages; ++i) {
+    messages.push_back(
+        {.topic = "other",
+         .partition = 0,
+         .value = i % 997 == 500 ? std::string(R"({"id": )") : fmt::format(R"({{"id": {}}})", i)});
+  }
+  cluster_->Produce(messages);
+  KafkaSourceSpec spec = Spec("lanes");
+  spec.topics = {"other"};
+  spec.poll_timeout = std::chrono::milliseconds(1000);
+  spec.message.metadata = {{"offset", "o"}};
+  auto source = Source(spec, 65536,
+                       {{"id", Type("Int64"), {"id"}, true, std::nullopt},
+                        {"o", Type("UInt64"), {"o"}, false, std::nullopt}});
+  source->KeepRowRecords(true);
+  ASSERT_TRUE(source->Open().ok());
+  std::vector<int64_t> ids;
+  std::vector<DeadLetter> dead_letters;
+  size_t largest_poll = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ids.size() + dead_letters.size() < kMessages &&
+         std::chrono::steady_clock::now() < deadline) {
+    Batch batch(source->schema());
+    ASSERT_TRUE(source->Poll(batch, dead_letters).ok());
+    largest_poll = std::max(largest_poll, batch.num_rows());
+    for (size_t row = 0; row < batch.num_rows(); ++row) {
+      int64_t id = batch.column(0).FixedAt<int64_t>(row);
+      // Each row's columns and its kept record belong to the same message.
+      ASSERT_EQ(ValueToText(batch.column(1), row), std::to_string(id));
+      auto [value, location] = source->RowRecord(row);
+      ASSERT_EQ(value, fmt::format(R"({{"id": {}}})", id));
+      ASSERT_EQ(location, fmt::format("other/0@{}", id));
+      ids.push_back(id);
+    }
+  }
+  EXPECT_GE(largest_poll, 2u * 4096);
+  std::vector<int64_t> expected_ids;
+  std::vector<std::string> expected_dead;
+  for (int i = 0; i < kMessages; ++i) {
+    if (i % 997 == 500) {
+      expected_dead.push_back(fmt::format("other/0@{}", i));
+    } else {
+      expected_ids.push_back(i);
+    }
+  }
+  EXPECT_EQ(ids, expected_ids);
+  std::vector<std::string> dead;
+  for (const DeadLetter& letter : dead_letters) {
+    EXPECT_EQ(letter.error.code, ErrorCode::kRecordMalformed);
+    dead.push_back(letter.location);
+  }
+  EXPECT_EQ(dead, expected_dead);
+  EXPECT_EQ(source->Position(), fmt::format("other/0={}", kMessages));
+}
+
 TEST_F(KafkaSourceTest, TwoMembersOfAGroupSplitThePartitions) {
   auto one = Source(Spec("pair"), 50);
   auto two = Source(Spec("pair"), 50);
