@@ -35,8 +35,8 @@ struct PartitionLag {
 /// checkpoint that covers them is in ClickHouse. A message that cannot become a row is a dead
 /// letter named "topic/partition@offset" and never blocks its partition.
 ///
-/// Threads: Open, Restore, Poll and Position from the pipeline's source thread; CommitPosition
-/// from the checkpoint thread; Pause, Resume and Lag from any thread.
+/// Threads: Open, Restore, Poll, Position and CommitPosition (between two Polls) from the
+/// pipeline's source thread; Pause, Resume and Lag from any thread.
 class KafkaSource : public Source {
  public:
   KafkaSource(std::string name, KafkaSourceSpec spec, uint32_t batch_rows,

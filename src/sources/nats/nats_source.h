@@ -24,8 +24,7 @@ namespace sluice {
 /// checkpoint that covers them is in ClickHouse; a message that cannot become a row is a dead
 /// letter named "stream/sequence". The connection reconnects on its own, forever, with backoff.
 ///
-/// Threads: Open, Restore, Poll and Position from the pipeline's source thread; CommitPosition
-/// from the checkpoint thread.
+/// Threads: every call from the pipeline's source thread; CommitPosition between two Polls.
 class NatsSource : public Source {
  public:
   NatsSource(std::string name, NatsSourceSpec spec, uint32_t batch_rows,
