@@ -189,6 +189,14 @@ int main(int argc, char** argv) {
     std::printf("          (%llu inserts taking %.2f s; polls %.2f s, %.2f s CPU)\n",
                 static_cast<unsigned long long>(stream_stats.inserts), stream_stats.insert_seconds,
                 stream_stats.poll_seconds, stream_stats.poll_cpu_seconds);
+    // Logical decoding keeps a transaction in memory up to logical_decoding_work_mem, then
+    // spills it to disk in the walsender: a cost on the server side of the stream.
+    auto spilled = server.Query(
+        "SELECT spill_txns, spill_bytes, total_txns FROM pg_stat_replication_slots");
+    if (!spilled.empty()) {
+      std::printf("          (slot: spilled transactions, bytes, transactions: %s)\n",
+                  spilled.front().c_str());
+    }
 
     // 4. Lag at a steady offered load: a transaction of lag_rate / 10 inserted rows every
     // 100 ms; each one's lag is from its COMMIT returning to its last row inserted into

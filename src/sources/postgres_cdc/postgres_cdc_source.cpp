@@ -1,7 +1,6 @@
 #include "sources/postgres_cdc/postgres_cdc_source.h"
 
 #include <fmt/format.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,24 +19,14 @@ namespace {
 
 constexpr char kVersionColumn[] = "_version";
 constexpr char kDeletedColumn[] = "_is_deleted";
-constexpr auto kStatusInterval = std::chrono::seconds(10);
 constexpr auto kLagInterval = std::chrono::seconds(1);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(10000);
 constexpr int kIdleWaitMillis = 100;
 constexpr int kFillMillis = 100;
-
-uint64_t ReadBigEndian(const char* data) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(data[i]);
-  return value;
-}
-
-void WriteBigEndian(char* out, uint64_t value) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(value & 0xFF);
-    value >>= 8;
-  }
-}
+// Received pgoutput bytes the reader may queue ahead of Poll: a few batches' worth, so that it
+// keeps draining the walsender through an insert without holding a long backlog in memory.
+constexpr size_t kMaxQueuedBytes = 64 << 20;
+constexpr size_t kXLogDataHeader = 25;  // counted in bytes_read, as received
 
 int64_t UnixMicrosNow() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -105,6 +94,7 @@ PostgresCdcSource::PostgresCdcSource(std::string name, PostgresCdcSpec spec, uin
       database_(std::move(database)) {}
 
 PostgresCdcSource::~PostgresCdcSource() {
+  reader_.reset();
   copier_.reset();
 }
 
@@ -420,36 +410,24 @@ Status PostgresCdcSource::StartStreaming() {
     return error;
   }
   backoff_ = std::chrono::milliseconds(100);
-  last_status_ = std::chrono::steady_clock::now();
+  reader_ = std::make_unique<ReplicationReader>(
+      std::move(replication_), &commit_lsn_,
+      [this](uint64_t server_lsn) {
+        std::lock_guard lock(metrics_mutex_);
+        server_lsn_ = std::max(server_lsn_, server_lsn);
+      },
+      kMaxQueuedBytes);
   return {};
 }
 
 void PostgresCdcSource::LoseConnection(const Error& error) {
   spdlog::warn("source {}: replication connection lost ({}); reconnecting in {} ms", name_,
                error.ToString(), backoff_.count());
+  reader_.reset();
   replication_.reset();
-  pending_.reset();
+  chunk_.reset();
   reconnect_at_ = std::chrono::steady_clock::now() + backoff_;
   backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-}
-
-void PostgresCdcSource::SendStatus(bool force) {
-  if (!replication_) return;
-  uint64_t lsn = commit_lsn_.load();
-  auto now = std::chrono::steady_clock::now();
-  if (!force && lsn <= sent_lsn_ && now - last_status_ < kStatusInterval) return;
-  char message[34];
-  message[0] = 'r';
-  WriteBigEndian(message + 1, lsn);   // written
-  WriteBigEndian(message + 9, lsn);   // flushed: what the slot confirms
-  WriteBigEndian(message + 17, lsn);  // applied
-  WriteBigEndian(message + 25, static_cast<uint64_t>(UnixMicrosNow() - kPgEpochOffsetMicros));
-  message[33] = 0;
-  if (PQputCopyData(replication_->get(), message, sizeof(message)) == 1 &&
-      PQflush(replication_->get()) == 0) {
-    sent_lsn_ = std::max(sent_lsn_, lsn);
-    last_status_ = now;
-  }
 }
 
 void PostgresCdcSource::UpdateLag() {
@@ -522,7 +500,7 @@ Result<PollStatus> PostgresCdcSource::PollSnapshot(Batch& batch,
 Result<PollStatus> PostgresCdcSource::PollStream(Batch& batch,
                                                  std::vector<DeadLetter>& dead_letters) {
   last_identity_.clear();
-  if (!replication_) {
+  if (!reader_) {
     auto now = std::chrono::steady_clock::now();
     if (now < reconnect_at_) {
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
@@ -534,71 +512,43 @@ Result<PollStatus> PostgresCdcSource::PollStream(Batch& batch,
       return PollStatus::kIdle;
     }
   }
-  SendStatus(false);
   UpdateLag();
   first_lsn_ = 0;
   last_lsn_ = 0;
-  size_t records = 0;
   bool waited = false;
   auto fill_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kFillMillis);
-  if (pending_) {
-    PendingMessage message = std::move(*pending_);
-    pending_.reset();
-    auto handled = Handle(message.data, message.lsn, batch, dead_letters);
-    if (!handled.ok()) return handled.error();
-  }
-  while (batch.num_rows() + dead_letters.size() < batch_rows_ && !pending_) {
-    char* buffer = nullptr;
-    int size = PQgetCopyData(replication_->get(), &buffer, 1);
-    if (size == 0) {
-      // Nothing ready. Without rows: wait once per Poll. With rows: keep filling the batch
-      // while changes keep coming, up to kFillMillis after the Poll began, since every batch
-      // costs an insert (and a part) in ClickHouse.
-      pollfd descriptor{PQsocket(replication_->get()), POLLIN, 0};
-      bool have = batch.num_rows() + dead_letters.size() > 0;
-      int timeout = 0;
-      if (have) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            fill_until - std::chrono::steady_clock::now());
-        timeout = static_cast<int>(std::max<int64_t>(left.count(), 0));
-      } else if (!waited) {
-        timeout = kIdleWaitMillis;
-      }
-      if (::poll(&descriptor, 1, timeout) <= 0) break;
-      waited = waited || !have;
-      if (PQconsumeInput(replication_->get()) == 0) {
-        LoseConnection(MakeError(ErrorCode::kPgConnectionFailed, replication_->LastError()));
-        break;
-      }
+  while (batch.num_rows() + dead_letters.size() < batch_rows_) {
+    if (chunk_ && chunk_next_ < chunk_->messages.size()) {
+      std::string_view message = chunk_->Payload(chunk_next_);
+      auto handled = Handle(message, chunk_->messages[chunk_next_].lsn, batch, dead_letters);
+      if (!handled.ok()) return handled.error();
+      if (!*handled) break;  // kept for the next Poll
+      bytes_read_ += kXLogDataHeader + message.size();
+      ++chunk_next_;
       continue;
     }
-    if (size < 0) {
-      LoseConnection(MakeError(
-          ErrorCode::kPgConnectionFailed,
-          size == -1 ? "the server ended the replication stream" : replication_->LastError()));
+    chunk_.reset();
+    chunk_next_ = 0;
+    // Nothing received. Without rows: wait once per Poll. With rows: keep filling the batch
+    // while changes keep coming, up to kFillMillis after the Poll began, since every batch
+    // costs an insert (and a part) in ClickHouse.
+    bool have = batch.num_rows() + dead_letters.size() > 0;
+    int64_t timeout = 0;
+    if (have) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          fill_until - std::chrono::steady_clock::now());
+      timeout = std::max<int64_t>(left.count(), 0);
+    } else if (!waited) {
+      timeout = kIdleWaitMillis;
+    }
+    auto next = reader_->Next(std::chrono::milliseconds(timeout));
+    if (!next.ok()) {
+      LoseConnection(next.error());
       break;
     }
-    std::string_view message(buffer, static_cast<size_t>(size));
-    bytes_read_ += message.size();
-    ++records;
-    Status status;
-    if (message[0] == 'w' && message.size() >= 25) {
-      uint64_t lsn = ReadBigEndian(buffer + 1);
-      auto handled = Handle(message.substr(25), lsn, batch, dead_letters);
-      if (!handled.ok()) {
-        status = handled.error();
-      } else if (!*handled) {
-        pending_ = PendingMessage{std::string(message.substr(25)), lsn};
-      }
-    } else if (message[0] == 'k' && message.size() >= 18) {
-      {
-        std::lock_guard lock(metrics_mutex_);
-        server_lsn_ = std::max(server_lsn_, ReadBigEndian(buffer + 1));
-      }
-      if (message[17] != 0) SendStatus(true);
-    }
-    PQfreemem(buffer);
-    if (!status.ok()) return status.error();
+    if (!*next) break;
+    waited = waited || !have;
+    chunk_ = std::move(**next);
   }
   size_t produced = batch.num_rows() + dead_letters.size();
   {

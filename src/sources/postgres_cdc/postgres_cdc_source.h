@@ -13,6 +13,7 @@
 #include "dataflow/source.h"
 #include "sources/pg_connection.h"
 #include "sources/postgres_cdc/pgoutput.h"
+#include "sources/postgres_cdc/replication_reader.h"
 #include "sources/postgres_cdc/snapshot_copier.h"
 #include "warehouse/warehouse.h"
 
@@ -46,7 +47,9 @@ struct PostgresCdcMetrics {
 ///   transaction whose commit is at <txn>.
 /// - Restore (when resuming) comes before Open, which starts copying or streaming from there.
 /// - CommitPosition may be called from another thread; the confirmation (standby status update,
-///   flush = apply = the committed LSN) is sent by the next Poll.
+///   flush = apply = the committed LSN) is sent by the replication reader within 100 ms.
+/// - While streaming, a reader thread (ReplicationReader) owns the replication connection and
+///   keeps receiving while the caller inserts; Poll decodes and converts what it queued.
 class PostgresCdcSource : public Source {
  public:
   /// `warehouse` creates and alters the ClickHouse tables (in `database`); may be null when the
@@ -71,10 +74,6 @@ class PostgresCdcSource : public Source {
 
  private:
   struct Table;
-  struct PendingMessage {
-    std::string data;
-    uint64_t lsn = 0;
-  };
 
   Status LoadTable(Table& table);
   Status EnsurePublication();
@@ -95,7 +94,6 @@ class PostgresCdcSource : public Source {
   Status FetchUnchanged(const Table& table, const std::vector<PgTupleValue>& tuple,
                         std::vector<std::optional<std::string_view>>& values,
                         std::vector<std::string>& fetched);
-  void SendStatus(bool force);
   void LoseConnection(const Error& error);
   void UpdateLag();
   Table* FindRelation(uint32_t relation_id);
@@ -107,7 +105,7 @@ class PostgresCdcSource : public Source {
   std::string database_;
   std::vector<std::unique_ptr<Table>> tables_;
   std::unique_ptr<PgConnection> query_;        // catalog, TOAST fetches, lag
-  std::unique_ptr<PgConnection> replication_;  // slot, exported snapshot, stream
+  std::unique_ptr<PgConnection> replication_;  // slot, exported snapshot; then the reader's
   std::string snapshot_name_;                  // exported by the slot; empty after a restart
   enum class Restored { kNone, kSnapshot, kStream };
   Restored restored_ = Restored::kNone;
@@ -127,11 +125,13 @@ class PostgresCdcSource : public Source {
   uint64_t skip_txn_lsn_ = 0;
   uint64_t skip_txn_changes_ = 0;
   bool skipping_txn_ = false;
-  std::optional<PendingMessage> pending_;
+  std::unique_ptr<ReplicationReader> reader_;  // while streaming
+  // Messages received and not yet handed out: the rest of a chunk whose next message did not
+  // fit the last Poll's batch.
+  std::optional<ReplicationChunk> chunk_;
+  size_t chunk_next_ = 0;
 
   std::atomic<uint64_t> commit_lsn_{0};  // set by CommitPosition
-  uint64_t sent_lsn_ = 0;
-  std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point reconnect_at_{};
   std::chrono::milliseconds backoff_{100};
   std::chrono::steady_clock::time_point last_lag_check_{};

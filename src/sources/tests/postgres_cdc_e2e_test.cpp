@@ -267,5 +267,57 @@ TEST_F(PostgresCdcTest, ReconnectsWhenTheServerRestartsAndMissesNothing) {
   EXPECT_FALSE(metrics.snapshotting);
 }
 
+// The replication connection is drained and confirmed by the source's reader thread, not by
+// Poll: a stream far larger than the socket buffers is received while nobody polls (as when
+// the caller is inserting), and a committed position is confirmed without another Poll.
+TEST_F(PostgresCdcTest, StreamIsReceivedAndConfirmedWhileNobodyPolls) {
+  server_->Execute("CREATE TABLE flood (id int PRIMARY KEY, pad text)");
+  PostgresCdcSpec spec = Spec("flood", "flood_slot");
+  spec.snapshot = false;
+  std::vector<DeadLetter> letters;
+  auto source = Make(spec);
+  // ~25 MB of pgoutput messages in one transaction.
+  server_->Execute(
+      "INSERT INTO flood SELECT i, repeat('x', 100) FROM generate_series(1, 200000) i");
+  uint64_t written = ParseLsn(server_->Query("SELECT pg_current_wal_lsn()").at(0));
+  // Everything read and sent: the walsender waits for new WAL (WalSenderWaitForWAL), not for
+  // the socket (WalSenderWriteData).
+  const std::string sent_sql =
+      "SELECT r.sent_lsn, a.wait_event FROM pg_stat_replication r JOIN pg_replication_slots s "
+      "ON s.active_pid = r.pid JOIN pg_stat_activity a ON a.pid = r.pid "
+      "WHERE s.slot_name = 'flood_slot'";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string state;
+  auto idle = [&] { return state.substr(state.find('\t') + 1) == "WalSenderWaitForWAL"; };
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto rows = server_->Query(sent_sql);
+    if (rows.empty()) continue;
+    state = rows[0];
+    size_t tab = state.find('\t');
+    if (ParseLsn(state.substr(0, tab)) >= written && idle()) break;
+  }
+  EXPECT_TRUE(idle())
+      << "the walsender stalled while the source was not polled (sent LSN, wait event: " << state
+      << ")";
+
+  ASSERT_TRUE(DrainUntilEqual(*source, "SELECT id, pad FROM flood ORDER BY id",
+                              "SELECT id, pad FROM flood FINAL WHERE _is_deleted = 0 ORDER BY id",
+                              letters));
+  std::string position = source->Position();
+  uint64_t committed = std::stoull(position.substr(7, position.find(':', 7) - 7), nullptr, 16);
+  ASSERT_GT(committed, 0u);
+  ASSERT_TRUE(source->CommitPosition(position).ok());
+  const std::string confirmed_sql =
+      "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'flood_slot'";
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  uint64_t confirmed = 0;
+  while (confirmed < committed && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    confirmed = ParseLsn(server_->Query(confirmed_sql).at(0));
+  }
+  EXPECT_GE(confirmed, committed);
+}
+
 }  // namespace
 }  // namespace sluice
