@@ -50,4 +50,5 @@ done
 ((fuzz_failed == 0)) || exit 1
 
 echo "== end-to-end tests (release build, embedded ClickHouse) =="
-ctest --test-dir "$root/build/release" -LE unit --output-on-failure
+# Two at a time: most of an end-to-end test is waiting for servers, processes and checkpoints.
+ctest --test-dir "$root/build/release" -LE unit --output-on-failure -j"$jobs"
