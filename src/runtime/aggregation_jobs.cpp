@@ -21,6 +21,7 @@
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/file/file_source.h"
+#include "sources/kafka/kafka_source.h"
 #include "sources/stream_fields.h"
 #include "warehouse/ddl.h"
 
@@ -211,6 +212,51 @@ bool IsHttpSource(const std::string& name) {
   return name == kHttpSourceName || name.rfind(std::string(kHttpSourceName) + ":", 0) == 0;
 }
 
+/// The consumer group an aggregation reads a Kafka source's topics in: its own, so that the
+/// stream's table load (in the source's group) and every aggregation each see every message.
+std::string AggregationGroup(const SourceSpec& source, const AggregationSpec& aggregation) {
+  return source.kafka->group_id + "." + aggregation.name;
+}
+
+/// A Kafka source of `stream` read for the aggregation, one partition per poll (a watermark per
+/// partition). Its refused records are left out: the stream's own Kafka job stores them.
+Result<SourceStage> KafkaStage(const AggregationSpec& aggregation, const Transforms& transforms,
+                               const SourceSpec& source, const StreamSpec& stream,
+                               const TableSpec& table) {
+  KafkaSourceSpec options = *source.kafka;
+  options.group_id = AggregationGroup(source, aggregation);
+  std::unique_ptr<KafkaSource> kafka;
+  try {
+    kafka = std::make_unique<KafkaSource>(aggregation.name + "." + source.name, std::move(options),
+                                          source.batch_rows, StreamDecodeFields(stream, table),
+                                          StreamDecodeOptions(stream));
+  } catch (const SetupError& error) {
+    return error.error();
+  }
+  kafka->PollOnePartitionAtATime(true);
+  SourceStage stage;
+  stage.name = "kafka:" + source.name;
+  stage.schema = kafka->schema();
+  if (stream.NeedsValidation()) {
+    auto validate = ValidateOperator::Build(stream, stage.schema);
+    if (!validate.ok()) return validate.error();
+    stage.chain.push_back(
+        {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name, stage.schema,
+                                         std::move(*validate), nullptr),
+         {}});
+  }
+  if (Status added = AddTransforms(aggregation, transforms, stream, stage.schema, stage);
+      !added.ok()) {
+    return added.error();
+  }
+  stage.source = std::move(kafka);
+  stage.dead_letters_written_elsewhere = true;
+  stage.to_keyed = true;
+  stage.stream = stream.name;
+  stage.dead_letter_table = DeadLetterTableName(stream);
+  return stage;
+}
+
 Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& aggregation,
                             Warehouse& warehouse, WriteAheadLog* wal) {
   JobGraph graph;
@@ -252,6 +298,13 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
       stage.stream = stream.name;
       stage.dead_letter_table = DeadLetterTableName(stream);
       graph.sources.push_back(std::move(stage));
+    }
+    for (const SourceSpec& source : spec.sources) {
+      if (source.stream != stream.name || source.type != "kafka") continue;
+      auto stage = KafkaStage(aggregation, *transforms, source, stream, table);
+      if (!stage.ok()) return stage.error();
+      stage->watermark = watermark;
+      graph.sources.push_back(std::move(*stage));
     }
     if (wal != nullptr) {
       uint32_t index = 0;
@@ -351,8 +404,8 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     if (!graph.ok()) return graph.error();
     if (graph->sources.empty()) {
       spdlog::warn(
-          "aggregation {}: stream {} has no file source and sluice does not serve HTTP; "
-          "nothing to aggregate",
+          "aggregation {}: stream {} has no file or kafka source and sluice does not serve "
+          "HTTP; nothing to aggregate",
           aggregation.name, fmt::format("{}", fmt::join(aggregation.from, ", ")));
       continue;
     }
@@ -385,6 +438,8 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     options.on_committed = [owner, index](const CheckpointMetadata& metadata) {
       owner->OnCommitted(index, metadata);
     };
+    std::vector<std::string> inputs;
+    for (const SourceStage& stage : graph->sources) inputs.push_back(stage.name);
     auto job = JobExecutor::Start(std::move(*graph), std::move(options));
     if (!job.ok()) {
       return MakeError(job.error().code,
@@ -393,7 +448,7 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     }
     spdlog::info("aggregation {} running: {} over {}", aggregation.name,
                  fmt::format("{}", fmt::join(aggregation.from, ", ")),
-                 wal != nullptr ? "the HTTP API and its files" : "its files");
+                 fmt::format("{}", fmt::join(inputs, ", ")));
     jobs->names_.push_back(aggregation.name);
     jobs->jobs_.push_back(std::move(*job));
   }

@@ -585,17 +585,51 @@ class SourceRunner {
         if (part.num_rows() > 0) workers_[subtask]->Send(DataMessage(part));
       }
     }
-    if (newest) {
-      int64_t watermark = *newest - stage_.watermark.max_out_of_orderness_ms;
-      if (watermark > watermark_) {
-        watermark_ = watermark;
-        Broadcast(WorkerMessage::Kind::kWatermark, watermark_);
-      }
+    if (!newest) return {};
+    if (poll_split_.empty()) {
+      AdvanceWatermark(*newest - stage_.watermark.max_out_of_orderness_ms);
+    } else {
+      SplitWatermark& split = splits_[poll_split_];
+      split.newest = std::max(split.newest, *newest);
+      split.last_data = SteadyClock::now();
+      AdvanceSplitWatermark();
+    }
+    return {};
+  }
+
+  void AdvanceWatermark(int64_t watermark) {
+    if (watermark > watermark_) {
+      watermark_ = watermark;
+      Broadcast(WorkerMessage::Kind::kWatermark, watermark_);
     }
     if (watermark_lag_ != nullptr && watermark_ != INT64_MIN) {
       watermark_lag_->Set(static_cast<double>(WallClockMillis() - watermark_) / 1000.0);
     }
-    return {};
+  }
+
+  /// A source of several splits (Kafka partitions): its watermark is the smallest over the
+  /// splits it reads now that are not idle (Flink's per-partition watermarks), so records of a
+  /// split behind the others are not late. A split idle for the idle timeout (or never heard
+  /// from for that long since it was first seen) stops holding it back.
+  void AdvanceSplitWatermark() {
+    auto now = SteadyClock::now();
+    auto idle_after = std::chrono::milliseconds(stage_.watermark.idle_timeout_ms);
+    std::optional<int64_t> lowest;
+    std::map<std::string, SplitWatermark> current;
+    for (const std::string& name : stage_.source->Splits()) {
+      auto found = splits_.find(name);
+      SplitWatermark split =
+          found != splits_.end() ? found->second : SplitWatermark{INT64_MIN, now};
+      current.emplace(name, split);
+      if (now - split.last_data >= idle_after) continue;
+      int64_t watermark = split.newest == INT64_MIN
+                              ? INT64_MIN
+                              : split.newest - stage_.watermark.max_out_of_orderness_ms;
+      lowest = std::min(lowest.value_or(INT64_MAX), watermark);
+    }
+    // Revoked splits are forgotten: they no longer hold the watermark back.
+    splits_ = std::move(current);
+    if (lowest && *lowest != INT64_MIN) AdvanceWatermark(*lowest);
   }
 
   WorkerMessage DataMessage(const Batch& batch) {
@@ -643,6 +677,7 @@ class SourceRunner {
       received_->RecordsReceived(batch.num_rows() + refused.size(), batch.ByteSize());
       if (!refused.empty()) received_->DeadLettered(refused.size());
     }
+    poll_split_ = stage_.source->LastPollSplit();
     // A poll may hand out rows and report the end of input at once.
     if (batch.num_rows() > 0) {
       last_data_ = SteadyClock::now();
@@ -654,6 +689,7 @@ class SourceRunner {
         return {};
       case PollStatus::kIdle:
         if (job_.stopping()) drained_ = true;
+        if (time_column_ && !workers_.empty()) AdvanceSplitWatermark();
         if (!idle_sent_ && !workers_.empty() &&
             SecondsSince(last_data_) * 1000 >=
                 static_cast<double>(stage_.watermark.idle_timeout_ms)) {
@@ -717,6 +753,14 @@ class SourceRunner {
   TableBuffers buffers_;
   Batch dead_letters_;
   int64_t watermark_ = INT64_MIN;
+  /// Of a source of several splits: the newest event time of each split it reads, and when
+  /// that split last handed out rows.
+  struct SplitWatermark {
+    int64_t newest = INT64_MIN;
+    SteadyClock::time_point last_data;
+  };
+  std::map<std::string, SplitWatermark> splits_;
+  std::string poll_split_;  // of the batch being delivered
   SteadyClock::time_point last_data_;
   bool idle_sent_ = false;
   std::atomic<bool> finished_{false};
