@@ -397,6 +397,7 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
                                                                 const std::string& savepoint) {
   std::unique_ptr<AggregationJobs> jobs(new AggregationJobs());
   jobs->wal_ = wal;
+  jobs->metrics_ = &metrics;
   jobs->wal_positions_.assign(spec.aggregations.size(), 0);
   for (size_t index = 0; index < spec.aggregations.size(); ++index) {
     const AggregationSpec& aggregation = spec.aggregations[index];
@@ -439,12 +440,29 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
       owner->OnCommitted(index, metadata);
     };
     std::vector<std::string> inputs;
-    for (const SourceStage& stage : graph->sources) inputs.push_back(stage.name);
+    std::vector<KafkaSource*> consumers;
+    for (const SourceStage& stage : graph->sources) {
+      inputs.push_back(stage.name);
+      if (auto* kafka = dynamic_cast<KafkaSource*>(stage.source.get())) consumers.push_back(kafka);
+    }
     auto job = JobExecutor::Start(std::move(*graph), std::move(options));
     if (!job.ok()) {
       return MakeError(job.error().code,
                        "aggregation " + aggregation.name + ": " + job.error().message,
                        job.error().where);
+    }
+    // Scrape hooks read the consumers from here on: the job's start opened them.
+    for (KafkaSource* kafka : consumers) {
+      MetricRegistry* registry = &metrics;
+      jobs->scrape_hooks_.push_back(metrics.AddScrapeHook([kafka, registry, pipeline] {
+        for (const PartitionLag& lag : kafka->Lag()) {
+          registry
+              ->GetGauge(Metric::kSourceLag,
+                         {pipeline, kafka->name(),
+                          lag.partition.topic + "/" + std::to_string(lag.partition.partition)})
+              .Set(static_cast<double>(lag.lag));
+        }
+      }));
     }
     spdlog::info("aggregation {} running: {} over {}", aggregation.name,
                  fmt::format("{}", fmt::join(aggregation.from, ", ")),
@@ -486,7 +504,13 @@ Result<std::string> AggregationJobs::Savepoint(const std::string& target) {
   return target;
 }
 
+AggregationJobs::~AggregationJobs() {
+  for (uint64_t hook : scrape_hooks_) metrics_->RemoveScrapeHook(hook);
+}
+
 Status AggregationJobs::Stop() {
+  for (uint64_t hook : scrape_hooks_) metrics_->RemoveScrapeHook(hook);
+  scrape_hooks_.clear();
   Status first;
   for (auto& job : jobs_) {
     Status stopped = job->Stop();

@@ -7,7 +7,8 @@
 // the aggregation table
 //   1. holds no late record and no row twice (even without FINAL);
 //   2. equals ClickHouse's own GROUP BY over the stream's table, window by window;
-//   3. equals, row for row, an uninterrupted run over the same topic.
+//   3. equals, row for row, an uninterrupted run over the same topic;
+// and the aggregation's consumer reports its lag per partition.
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <random>
 #include <thread>
 
+#include "http_client.h"
 #include "kafka_test_cluster.h"
 #include "sluice_process.h"
 #include "test_support.h"
@@ -24,6 +26,7 @@
 namespace sluice {
 namespace {
 
+using testing_support::HttpRequestOnce;
 using testing_support::KafkaTestCluster;
 using testing_support::ReadFile;
 using testing_support::SluiceProcess;
@@ -182,9 +185,19 @@ TEST(KafkaWindowTest, KilledAndRestartedAggregationEqualsAnUninterruptedRun) {
   }
   {
     SluiceProcess last(spec, log);
-    ASSERT_NE(last.WaitForPort(), 0) << ReadFile(log);
+    uint16_t port = last.WaitForPort();
+    ASSERT_NE(port, 0) << ReadFile(log);
     producer.ProduceFor(std::chrono::milliseconds(500), 40);
     ASSERT_TRUE(WaitAllCommitted(cluster, "crashing", 30)) << ReadFile(log);
+    // The aggregation's consumer reports its lag per partition: nothing left.
+    std::string metrics = HttpRequestOnce(port, "GET", "/metrics").body;
+    for (int partition = 0; partition < kPartitions; ++partition) {
+      std::string series = fmt::format(
+          "sluice_source_lag_records{{pipeline=\"kafka_windows\",source=\"per_user.events\","
+          "partition=\"events/{}\"}} 0\n",
+          partition);
+      EXPECT_NE(metrics.find(series), std::string::npos) << series << metrics;
+    }
     last.Kill(SIGTERM);
     ASSERT_EQ(last.Wait(), 0) << ReadFile(log);
   }

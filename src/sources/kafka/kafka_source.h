@@ -48,6 +48,7 @@ class KafkaSource : public Source {
                                                const TableSpec& table);
 
   const Schema& schema() const { return decoder_.schema(); }
+  const std::string& name() const { return name_; }
 
   /// Creates the consumer and subscribes; partitions are assigned during the first polls.
   Status Open() override;
