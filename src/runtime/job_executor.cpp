@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "core/batch_codec.h"
 #include "dataflow/key_groups.h"
+#include "dataflow/split_watermarks.h"
 #include "metrics/component_metrics.h"
 #include "runtime/event_time.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
@@ -445,7 +446,9 @@ class SourceRunner {
         index_(index),
         workers_(std::move(workers)),
         partitioner_(std::move(partitioner)),
-        dead_letters_(DeadLetterSchema()) {
+        dead_letters_(DeadLetterSchema()),
+        split_watermarks_(stage.watermark.max_out_of_orderness_ms,
+                          stage.watermark.idle_timeout_ms) {
     if (metrics != nullptr && !stage.watermark.time_field.empty()) {
       watermark_lag_ = &metrics->GetGauge(Metric::kWatermarkLag, {pipeline, stage.name});
     }
@@ -589,9 +592,7 @@ class SourceRunner {
     if (poll_split_.empty()) {
       AdvanceWatermark(*newest - stage_.watermark.max_out_of_orderness_ms);
     } else {
-      SplitWatermark& split = splits_[poll_split_];
-      split.newest = std::max(split.newest, *newest);
-      split.last_data = SteadyClock::now();
+      split_watermarks_.Observe(poll_split_, *newest, SteadyClock::now());
       AdvanceSplitWatermark();
     }
     return {};
@@ -607,29 +608,12 @@ class SourceRunner {
     }
   }
 
-  /// A source of several splits (Kafka partitions): its watermark is the smallest over the
-  /// splits it reads now that are not idle (Flink's per-partition watermarks), so records of a
-  /// split behind the others are not late. A split idle for the idle timeout (or never heard
-  /// from for that long since it was first seen) stops holding it back.
+  /// A source of several splits (Kafka partitions): the smallest over its splits, so records
+  /// of a split behind the others are not late (SplitWatermarks).
   void AdvanceSplitWatermark() {
-    auto now = SteadyClock::now();
-    auto idle_after = std::chrono::milliseconds(stage_.watermark.idle_timeout_ms);
-    std::optional<int64_t> lowest;
-    std::map<std::string, SplitWatermark> current;
-    for (const std::string& name : stage_.source->Splits()) {
-      auto found = splits_.find(name);
-      SplitWatermark split =
-          found != splits_.end() ? found->second : SplitWatermark{INT64_MIN, now};
-      current.emplace(name, split);
-      if (now - split.last_data >= idle_after) continue;
-      int64_t watermark = split.newest == INT64_MIN
-                              ? INT64_MIN
-                              : split.newest - stage_.watermark.max_out_of_orderness_ms;
-      lowest = std::min(lowest.value_or(INT64_MAX), watermark);
-    }
-    // Revoked splits are forgotten: they no longer hold the watermark back.
-    splits_ = std::move(current);
-    if (lowest && *lowest != INT64_MIN) AdvanceWatermark(*lowest);
+    std::optional<int64_t> watermark =
+        split_watermarks_.Current(stage_.source->Splits(), SteadyClock::now());
+    if (watermark) AdvanceWatermark(*watermark);
   }
 
   WorkerMessage DataMessage(const Batch& batch) {
@@ -753,14 +737,8 @@ class SourceRunner {
   TableBuffers buffers_;
   Batch dead_letters_;
   int64_t watermark_ = INT64_MIN;
-  /// Of a source of several splits: the newest event time of each split it reads, and when
-  /// that split last handed out rows.
-  struct SplitWatermark {
-    int64_t newest = INT64_MIN;
-    SteadyClock::time_point last_data;
-  };
-  std::map<std::string, SplitWatermark> splits_;
-  std::string poll_split_;  // of the batch being delivered
+  SplitWatermarks split_watermarks_;  // of a source of several splits
+  std::string poll_split_;            // of the batch being delivered
   SteadyClock::time_point last_data_;
   bool idle_sent_ = false;
   std::atomic<bool> finished_{false};
