@@ -331,15 +331,23 @@ int RunCommand(const std::string& spec_path, const std::string& savepoint, StopS
   bool unbounded = std::any_of(spec->sources.begin(), spec->sources.end(),
                                [](const SourceSpec& source) { return SourceJobs::Runs(source); });
   if (unbounded) {
-    // Queue and polling sources run until SIGINT or SIGTERM; aggregations read only files here.
+    // Queue and polling sources run until SIGINT or SIGTERM, and with them the aggregations
+    // (over files and Kafka topics here).
     auto sources = SourceJobs::Start(*spec, **warehouse, metrics);
     if (!sources.ok()) {
       PrintError(sources.error());
       return kExitRuntimeFailure;
     }
+    auto jobs = AggregationJobs::Start(*spec, **warehouse, metrics, nullptr, savepoint);
+    if (!jobs.ok()) {
+      (void)(*sources)->Stop();
+      PrintError(jobs.error());
+      return kExitRuntimeFailure;
+    }
     stop.Wait();
     spdlog::info("signal {} received: stopping", stop.signal());
-    Status stopped = (*sources)->Stop();
+    Status stopped = (*jobs)->Stop();
+    if (Status sources_stopped = (*sources)->Stop(); stopped.ok()) stopped = sources_stopped;
     if (!stopped.ok()) {
       PrintError(stopped.error());
       return kExitRuntimeFailure;

@@ -271,15 +271,19 @@ class SpecLoader {
     return nullptr;
   }
 
-  /// Aggregations read a stream's files and what arrives over HTTP; a stream fed by a queue or
-  /// database source is stored by that source's own job, which an aggregation does not read.
+  /// Aggregations read a stream's files, what arrives over HTTP and its Kafka topics; a stream
+  /// fed by another queue or database source is stored by that source's own job, which an
+  /// aggregation does not read (yet).
   void RefuseQueueFedStream(const SectionReader& reader, const LocatedString& stream) {
     for (const SourceSpec& source : spec_.sources) {
-      if (source.stream != stream.text || source.type == "file") continue;
-      errors_.Add(ErrorCode::kSpecInvalidValue, stream.mark,
-                  fmt::format("{}: stream '{}' is fed by {} source '{}'; aggregations read file "
-                              "sources and HTTP ingestion only",
-                              reader.PathOf("from"), stream.text, source.type, source.name));
+      if (source.stream != stream.text || source.type == "file" || source.type == "kafka") {
+        continue;
+      }
+      errors_.Add(
+          ErrorCode::kSpecInvalidValue, stream.mark,
+          fmt::format("{}: stream '{}' is fed by {} source '{}'; aggregations read file "
+                      "and kafka sources and HTTP ingestion only, not {} sources yet",
+                      reader.PathOf("from"), stream.text, source.type, source.name, source.type));
     }
   }
 

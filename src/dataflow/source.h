@@ -39,6 +39,15 @@ class Source {
   /// schema (replacing the batch passed in), which may grow between polls. Empty (the default):
   /// the rows are the stream's, in the schema of the batch passed in.
   virtual std::string LastPollTable() const { return {}; }
+  /// A source read from independently ordered splits (Kafka partitions) hands out the rows of
+  /// one split per Poll and names it here, so that the pipeline keeps a watermark per split (a
+  /// split behind the others does not make their records late). Empty (the default): the
+  /// source is one ordered split.
+  virtual std::string LastPollSplit() const { return {}; }
+  /// The splits the source reads now (empty for a source of one split); a split that has not
+  /// handed out a record yet holds the watermark back until it has been idle for the
+  /// watermark's idle timeout.
+  virtual std::vector<std::string> Splits() const { return {}; }
   /// Everything up to `position` (an earlier Position()) is committed in ClickHouse: the
   /// source may now confirm it upstream (commit Kafka offsets, ack NATS messages, confirm a
   /// Postgres LSN). Called on the source's own thread between two Polls (so a connection

@@ -21,6 +21,7 @@
 #include "sinks/clickhouse/clickhouse_sink.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
 #include "sources/file/file_source.h"
+#include "sources/kafka/kafka_source.h"
 #include "sources/stream_fields.h"
 #include "warehouse/ddl.h"
 
@@ -211,6 +212,51 @@ bool IsHttpSource(const std::string& name) {
   return name == kHttpSourceName || name.rfind(std::string(kHttpSourceName) + ":", 0) == 0;
 }
 
+/// The consumer group an aggregation reads a Kafka source's topics in: its own, so that the
+/// stream's table load (in the source's group) and every aggregation each see every message.
+std::string AggregationGroup(const SourceSpec& source, const AggregationSpec& aggregation) {
+  return source.kafka->group_id + "." + aggregation.name;
+}
+
+/// A Kafka source of `stream` read for the aggregation, one partition per poll (a watermark per
+/// partition). Its refused records are left out: the stream's own Kafka job stores them.
+Result<SourceStage> KafkaStage(const AggregationSpec& aggregation, const Transforms& transforms,
+                               const SourceSpec& source, const StreamSpec& stream,
+                               const TableSpec& table) {
+  KafkaSourceSpec options = *source.kafka;
+  options.group_id = AggregationGroup(source, aggregation);
+  std::unique_ptr<KafkaSource> kafka;
+  try {
+    kafka = std::make_unique<KafkaSource>(aggregation.name + "." + source.name, std::move(options),
+                                          source.batch_rows, StreamDecodeFields(stream, table),
+                                          StreamDecodeOptions(stream));
+  } catch (const SetupError& error) {
+    return error.error();
+  }
+  kafka->PollOnePartitionAtATime(true);
+  SourceStage stage;
+  stage.name = "kafka:" + source.name;
+  stage.schema = kafka->schema();
+  if (stream.NeedsValidation()) {
+    auto validate = ValidateOperator::Build(stream, stage.schema);
+    if (!validate.ok()) return validate.error();
+    stage.chain.push_back(
+        {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name, stage.schema,
+                                         std::move(*validate), nullptr),
+         {}});
+  }
+  if (Status added = AddTransforms(aggregation, transforms, stream, stage.schema, stage);
+      !added.ok()) {
+    return added.error();
+  }
+  stage.source = std::move(kafka);
+  stage.dead_letters_written_elsewhere = true;
+  stage.to_keyed = true;
+  stage.stream = stream.name;
+  stage.dead_letter_table = DeadLetterTableName(stream);
+  return stage;
+}
+
 Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& aggregation,
                             Warehouse& warehouse, WriteAheadLog* wal) {
   JobGraph graph;
@@ -252,6 +298,13 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
       stage.stream = stream.name;
       stage.dead_letter_table = DeadLetterTableName(stream);
       graph.sources.push_back(std::move(stage));
+    }
+    for (const SourceSpec& source : spec.sources) {
+      if (source.stream != stream.name || source.type != "kafka") continue;
+      auto stage = KafkaStage(aggregation, *transforms, source, stream, table);
+      if (!stage.ok()) return stage.error();
+      stage->watermark = watermark;
+      graph.sources.push_back(std::move(*stage));
     }
     if (wal != nullptr) {
       uint32_t index = 0;
@@ -344,6 +397,7 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
                                                                 const std::string& savepoint) {
   std::unique_ptr<AggregationJobs> jobs(new AggregationJobs());
   jobs->wal_ = wal;
+  jobs->metrics_ = &metrics;
   jobs->wal_positions_.assign(spec.aggregations.size(), 0);
   for (size_t index = 0; index < spec.aggregations.size(); ++index) {
     const AggregationSpec& aggregation = spec.aggregations[index];
@@ -351,8 +405,8 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     if (!graph.ok()) return graph.error();
     if (graph->sources.empty()) {
       spdlog::warn(
-          "aggregation {}: stream {} has no file source and sluice does not serve HTTP; "
-          "nothing to aggregate",
+          "aggregation {}: stream {} has no file or kafka source and sluice does not serve "
+          "HTTP; nothing to aggregate",
           aggregation.name, fmt::format("{}", fmt::join(aggregation.from, ", ")));
       continue;
     }
@@ -385,15 +439,34 @@ Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSp
     options.on_committed = [owner, index](const CheckpointMetadata& metadata) {
       owner->OnCommitted(index, metadata);
     };
+    std::vector<std::string> inputs;
+    std::vector<KafkaSource*> consumers;
+    for (const SourceStage& stage : graph->sources) {
+      inputs.push_back(stage.name);
+      if (auto* kafka = dynamic_cast<KafkaSource*>(stage.source.get())) consumers.push_back(kafka);
+    }
     auto job = JobExecutor::Start(std::move(*graph), std::move(options));
     if (!job.ok()) {
       return MakeError(job.error().code,
                        "aggregation " + aggregation.name + ": " + job.error().message,
                        job.error().where);
     }
+    // Scrape hooks read the consumers from here on: the job's start opened them.
+    for (KafkaSource* kafka : consumers) {
+      MetricRegistry* registry = &metrics;
+      jobs->scrape_hooks_.push_back(metrics.AddScrapeHook([kafka, registry, pipeline] {
+        for (const PartitionLag& lag : kafka->Lag()) {
+          registry
+              ->GetGauge(Metric::kSourceLag,
+                         {pipeline, kafka->name(),
+                          lag.partition.topic + "/" + std::to_string(lag.partition.partition)})
+              .Set(static_cast<double>(lag.lag));
+        }
+      }));
+    }
     spdlog::info("aggregation {} running: {} over {}", aggregation.name,
                  fmt::format("{}", fmt::join(aggregation.from, ", ")),
-                 wal != nullptr ? "the HTTP API and its files" : "its files");
+                 fmt::format("{}", fmt::join(inputs, ", ")));
     jobs->names_.push_back(aggregation.name);
     jobs->jobs_.push_back(std::move(*job));
   }
@@ -431,7 +504,13 @@ Result<std::string> AggregationJobs::Savepoint(const std::string& target) {
   return target;
 }
 
+AggregationJobs::~AggregationJobs() {
+  for (uint64_t hook : scrape_hooks_) metrics_->RemoveScrapeHook(hook);
+}
+
 Status AggregationJobs::Stop() {
+  for (uint64_t hook : scrape_hooks_) metrics_->RemoveScrapeHook(hook);
+  scrape_hooks_.clear();
   Status first;
   for (auto& job : jobs_) {
     Status stopped = job->Stop();

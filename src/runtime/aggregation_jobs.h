@@ -36,6 +36,7 @@ class AggregationJobs {
   Result<std::string> Savepoint(const std::string& target);
   /// Final checkpoint of every job, then stops them.
   Status Stop();
+  ~AggregationJobs();
 
  private:
   void OnCommitted(size_t job, const CheckpointMetadata& metadata);
@@ -45,6 +46,8 @@ class AggregationJobs {
   WriteAheadLog* wal_ = nullptr;
   std::mutex retain_mutex_;
   std::vector<uint64_t> wal_positions_;  // per job: last committed log sequence
+  MetricRegistry* metrics_ = nullptr;
+  std::vector<uint64_t> scrape_hooks_;  // the lag of the Kafka consumers, read at each scrape
 };
 
 }  // namespace sluice

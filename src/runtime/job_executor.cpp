@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "core/batch_codec.h"
 #include "dataflow/key_groups.h"
+#include "dataflow/split_watermarks.h"
 #include "metrics/component_metrics.h"
 #include "runtime/event_time.h"
 #include "sinks/dead_letter/dead_letter_sink.h"
@@ -445,7 +446,9 @@ class SourceRunner {
         index_(index),
         workers_(std::move(workers)),
         partitioner_(std::move(partitioner)),
-        dead_letters_(DeadLetterSchema()) {
+        dead_letters_(DeadLetterSchema()),
+        split_watermarks_(stage.watermark.max_out_of_orderness_ms,
+                          stage.watermark.idle_timeout_ms) {
     if (metrics != nullptr && !stage.watermark.time_field.empty()) {
       watermark_lag_ = &metrics->GetGauge(Metric::kWatermarkLag, {pipeline, stage.name});
     }
@@ -585,17 +588,32 @@ class SourceRunner {
         if (part.num_rows() > 0) workers_[subtask]->Send(DataMessage(part));
       }
     }
-    if (newest) {
-      int64_t watermark = *newest - stage_.watermark.max_out_of_orderness_ms;
-      if (watermark > watermark_) {
-        watermark_ = watermark;
-        Broadcast(WorkerMessage::Kind::kWatermark, watermark_);
-      }
+    if (!newest) return {};
+    if (poll_split_.empty()) {
+      AdvanceWatermark(*newest - stage_.watermark.max_out_of_orderness_ms);
+    } else {
+      split_watermarks_.Observe(poll_split_, *newest, SteadyClock::now());
+      AdvanceSplitWatermark();
+    }
+    return {};
+  }
+
+  void AdvanceWatermark(int64_t watermark) {
+    if (watermark > watermark_) {
+      watermark_ = watermark;
+      Broadcast(WorkerMessage::Kind::kWatermark, watermark_);
     }
     if (watermark_lag_ != nullptr && watermark_ != INT64_MIN) {
       watermark_lag_->Set(static_cast<double>(WallClockMillis() - watermark_) / 1000.0);
     }
-    return {};
+  }
+
+  /// A source of several splits (Kafka partitions): the smallest over its splits, so records
+  /// of a split behind the others are not late (SplitWatermarks).
+  void AdvanceSplitWatermark() {
+    std::optional<int64_t> watermark =
+        split_watermarks_.Current(stage_.source->Splits(), SteadyClock::now());
+    if (watermark) AdvanceWatermark(*watermark);
   }
 
   WorkerMessage DataMessage(const Batch& batch) {
@@ -643,6 +661,7 @@ class SourceRunner {
       received_->RecordsReceived(batch.num_rows() + refused.size(), batch.ByteSize());
       if (!refused.empty()) received_->DeadLettered(refused.size());
     }
+    poll_split_ = stage_.source->LastPollSplit();
     // A poll may hand out rows and report the end of input at once.
     if (batch.num_rows() > 0) {
       last_data_ = SteadyClock::now();
@@ -654,6 +673,7 @@ class SourceRunner {
         return {};
       case PollStatus::kIdle:
         if (job_.stopping()) drained_ = true;
+        if (time_column_ && !workers_.empty()) AdvanceSplitWatermark();
         if (!idle_sent_ && !workers_.empty() &&
             SecondsSince(last_data_) * 1000 >=
                 static_cast<double>(stage_.watermark.idle_timeout_ms)) {
@@ -717,6 +737,8 @@ class SourceRunner {
   TableBuffers buffers_;
   Batch dead_letters_;
   int64_t watermark_ = INT64_MIN;
+  SplitWatermarks split_watermarks_;  // of a source of several splits
+  std::string poll_split_;            // of the batch being delivered
   SteadyClock::time_point last_data_;
   bool idle_sent_ = false;
   std::atomic<bool> finished_{false};

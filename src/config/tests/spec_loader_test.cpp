@@ -1072,5 +1072,16 @@ TEST(QueueExampleSpecsTest, KafkaAndNatsExamplesLoad) {
   }
 }
 
+TEST(QueueExampleSpecsTest, KafkaWindowsExampleAggregatesAKafkaFedStream) {
+  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr) << "ctest sets SLUICE_SOURCE_DIR";
+  SpecLoadResult result =
+      LoadSpecFile(std::string(source_dir) + "/examples/kafka_windows/spec.yaml");
+  ASSERT_TRUE(result.ok()) << Dump(result);
+  ASSERT_EQ(result.spec->aggregations.size(), 1u);
+  EXPECT_EQ(result.spec->sources[0].type, "kafka");
+  EXPECT_EQ(result.spec->aggregations[0].from, std::vector<std::string>{"purchases"});
+}
+
 }  // namespace
 }  // namespace sluice

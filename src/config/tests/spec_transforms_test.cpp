@@ -209,17 +209,26 @@ TEST(SpecTransformsTest, FromErrors) {
   });
 }
 
-TEST(SpecTransformsTest, AStreamFedByAQueueSourceIsRefused) {
+TEST(SpecTransformsTest, AStreamFedByKafkaIsAggregated) {
   std::string yaml = Aggregation("    from: [web, app]\n");
   yaml.replace(yaml.find("aggregations:"), 0,
                "sources:\n  clicks:\n    type: kafka\n    stream: app\n"
                "    kafka: {brokers: 'a:9092', topics: [clicks], group_id: g}\n");
   SpecLoadResult result = Load(yaml);
+  EXPECT_TRUE(result.errors.empty()) << Dump(result);
+}
+
+TEST(SpecTransformsTest, AStreamFedByANatsSourceIsRefused) {
+  std::string yaml = Aggregation("    from: [web, app]\n");
+  yaml.replace(yaml.find("aggregations:"), 0,
+               "sources:\n  orders:\n    type: nats\n    stream: app\n"
+               "    nats: {url: 'nats://a:4222', stream: ORDERS, consumer: c}\n");
+  SpecLoadResult result = Load(yaml);
   ASSERT_EQ(result.errors.size(), 1u) << Dump(result);
   EXPECT_EQ(result.errors[0].code, ErrorCode::kSpecInvalidValue);
   EXPECT_NE(result.errors[0].ToString().find(
-                "aggregations.a.from: stream 'app' is fed by kafka source 'clicks'; aggregations "
-                "read file sources and HTTP ingestion only"),
+                "aggregations.a.from: stream 'app' is fed by nats source 'orders'; aggregations "
+                "read file and kafka sources and HTTP ingestion only, not nats sources yet"),
             std::string::npos)
       << Dump(result);
 }

@@ -50,6 +50,7 @@ KafkaSource::KafkaSource(std::string name, KafkaSourceSpec spec, uint32_t batch_
 }
 
 KafkaSource::~KafkaSource() {
+  for (rd_kafka_message_t* message : waiting_) rd_kafka_message_destroy(message);
   if (consumer_ != nullptr) {
     if (queue_ != nullptr) rd_kafka_queue_destroy(queue_);
     // Leaving the group hands the partitions to the other members at once instead of after
@@ -248,13 +249,18 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
   row_records_.clear();
   row_values_.clear();
   last_identity_.clear();
-  ssize_t count = rd_kafka_consume_batch_queue(queue_, static_cast<int>(spec_.poll_timeout.count()),
-                                               messages_.data(), messages_.size());
-  if (count < 0) {
-    return MakeError(ErrorCode::kKafkaClientError,
-                     fmt::format("consuming failed: {}", rd_kafka_err2str(rd_kafka_last_error())),
-                     name_);
+  last_split_.clear();
+  ssize_t count = 0;
+  if (waiting_.empty()) {
+    count = rd_kafka_consume_batch_queue(queue_, static_cast<int>(spec_.poll_timeout.count()),
+                                         messages_.data(), messages_.size());
+    if (count < 0) {
+      return MakeError(ErrorCode::kKafkaClientError,
+                       fmt::format("consuming failed: {}", rd_kafka_err2str(rd_kafka_last_error())),
+                       name_);
+    }
   }
+  if (one_partition_per_poll_) count = TakeOnePartition(count);
   Status failure;
   // One lock for the whole batch, only while deciding which messages are ours: Lag, Pause and
   // CommitPosition wait for that, not for the decoding.
@@ -394,6 +400,37 @@ void KafkaSource::Decode(std::span<rd_kafka_message_t* const> messages,
   }
 }
 
+ssize_t KafkaSource::TakeOnePartition(ssize_t fetched) {
+  waiting_.insert(waiting_.end(), messages_.begin(), messages_.begin() + fetched);
+  if (waiting_.empty()) return 0;
+  rd_kafka_message_t* first = waiting_.front();
+  if (first->err != RD_KAFKA_RESP_ERR_NO_ERROR || first->rkt == nullptr) {
+    // An error (a fatal one names no partition): handed to the caller on its own.
+    messages_[0] = first;
+    waiting_.erase(waiting_.begin());
+    return 1;
+  }
+  last_split_ = fmt::format("{}/{}", rd_kafka_topic_name(first->rkt), first->partition);
+  // Messages of the first one's partition, in their order, move to the front of messages_.
+  auto rest = std::stable_partition(waiting_.begin(), waiting_.end(), [&](rd_kafka_message_t* m) {
+    return m->rkt == first->rkt && m->partition == first->partition;
+  });
+  ssize_t count = rest - waiting_.begin();
+  std::copy(waiting_.begin(), rest, messages_.begin());
+  waiting_.erase(waiting_.begin(), rest);
+  return count;
+}
+
+std::vector<std::string> KafkaSource::Splits() const {
+  std::vector<std::string> splits;
+  if (!one_partition_per_poll_) return splits;
+  std::lock_guard lock(mutex_);
+  for (const auto& entry : owned_) {
+    splits.push_back(fmt::format("{}/{}", entry.first.topic, entry.first.partition));
+  }
+  return splits;
+}
+
 std::pair<std::string, std::string> KafkaSource::RowRecord(size_t row) const {
   const KeptRow& kept = row_records_[row];
   return {row_values_.substr(kept.begin, kept.size), Location(kept.partition, kept.offset)};
@@ -416,6 +453,9 @@ Status KafkaSource::Restore(const std::string& position) {
   auto offsets = ParsePosition(position);
   if (!offsets.ok()) return offsets.error();
   std::lock_guard lock(mutex_);
+  // Fetched before the seek below: read again from the restored offsets.
+  for (rd_kafka_message_t* message : waiting_) rd_kafka_message_destroy(message);
+  waiting_.clear();
   restored_ = *offsets;
   PartitionList seek = NewPartitionList(1);
   for (auto& [partition, offset] : owned_) {

@@ -49,6 +49,7 @@ class KafkaSource : public Source {
                                                const TableSpec& table);
 
   const Schema& schema() const { return decoder_.schema(); }
+  const std::string& name() const { return name_; }
 
   /// Creates the consumer and subscribes; partitions are assigned during the first polls.
   Status Open() override;
@@ -78,6 +79,15 @@ class KafkaSource : public Source {
   /// The partitions this member owns now.
   std::vector<TopicPartition> Assignment() const;
 
+  /// Hand out the messages of one partition per Poll (those of other partitions fetched with
+  /// them wait for the next Polls), named by LastPollSplit: an aggregation keeps a watermark
+  /// per partition.
+  void PollOnePartitionAtATime(bool one) { one_partition_per_poll_ = one; }
+  /// "topic/partition" of the last Poll's rows when polling one partition at a time.
+  std::string LastPollSplit() const override { return last_split_; }
+  /// "topic/partition" of every owned partition when polling one partition at a time.
+  std::vector<std::string> Splits() const override;
+
   /// Also keep, for each row of the last poll, its message value and "topic/partition@offset"
   /// (what a later check needs to dead-letter the row).
   void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
@@ -99,6 +109,9 @@ class KafkaSource : public Source {
   /// Sets the start of assigned partitions that have no checkpointed or committed offset to the
   /// first offset at or after the `timestamp:` start.
   void ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions);
+  /// Adds the `fetched` messages of messages_ to waiting_, moves those of the first waiting
+  /// message's partition back into messages_ and returns their count.
+  ssize_t TakeOnePartition(ssize_t fetched);
   /// Whether a fetched message is ours to hand out; if so, moves its partition's next offset
   /// past it. Called with mutex_ held.
   bool Accept(const rd_kafka_message_t& message);
@@ -143,6 +156,11 @@ class KafkaSource : public Source {
     std::string row_values;
   };
   std::vector<ExtraLane> extra_lanes_;
+  // Fetched but not handed out yet (one partition per poll); always empty while the client
+  // serves a rebalance, which happens only inside the fetch that runs when this is empty.
+  std::vector<rd_kafka_message_t*> waiting_;
+  bool one_partition_per_poll_ = false;
+  std::string last_split_;
 
   mutable std::mutex mutex_;                 // guards the partition maps and paused_
   std::map<TopicPartition, int64_t> owned_;  // owned partition -> next offset (-1 unknown)

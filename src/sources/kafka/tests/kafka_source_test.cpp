@@ -133,6 +133,37 @@ TEST_F(KafkaSourceTest, PollsEveryMessageOfAThreePartitionTopic) {
   EXPECT_EQ(source->LastPollIdentity(), "");
 }
 
+TEST_F(KafkaSourceTest, OnePartitionPerPollHandsOutEachPartitionInOrder) {
+  ProduceIds();
+  auto source = Source(Spec("split"), 64);
+  source->PollOnePartitionAtATime(true);
+  ASSERT_TRUE(source->Open().ok());
+  Seen seen;
+  std::set<std::string> splits_seen;
+  std::map<int32_t, int64_t> last_id;  // per partition: ids must rise within each
+  PollUntil(*source, seen, [&] {
+    size_t before = seen.ids.size();
+    PollOnce(*source, seen);
+    if (seen.ids.size() == before) return seen.ids.size() >= 300;
+    std::string split = source->LastPollSplit();
+    splits_seen.insert(split);
+    for (size_t i = before; i < seen.ids.size(); ++i) {
+      int32_t partition = static_cast<int32_t>(seen.ids[i] / 1000);
+      EXPECT_EQ(split, fmt::format("events/{}", partition)) << "id " << seen.ids[i];
+      EXPECT_GT(seen.ids[i], last_id.count(partition) > 0 ? last_id[partition] : -1);
+      last_id[partition] = seen.ids[i];
+    }
+    return seen.ids.size() >= 300;
+  });
+  EXPECT_EQ(Sorted(seen.ids), AllIds());
+  EXPECT_EQ(splits_seen, (std::set<std::string>{"events/0", "events/1", "events/2"}));
+  EXPECT_EQ(source->Splits(), (std::vector<std::string>{"events/0", "events/1", "events/2"}));
+  // Every partition resumes after its last message.
+  EXPECT_EQ(source->Position(), "events/0=100;events/1=100;events/2=100");
+  auto whole = Source(Spec("whole"));
+  EXPECT_TRUE(whole->Splits().empty());
+}
+
 TEST_F(KafkaSourceTest, LastPollIdentityNamesOffsetRanges) {
   cluster_->Produce({{.topic = "events", .partition = 1, .value = R"({"id": 1})"},
                      {.topic = "events", .partition = 1, .value = R"({"id": 2})"}});
