@@ -226,6 +226,7 @@ class SubtaskWorker {
   }
   void Join() {
     if (thread_.joinable()) thread_.join();
+    if (writer_.joinable()) writer_.join();
   }
 
   void Send(WorkerMessage message) {
@@ -369,7 +370,8 @@ class SubtaskWorker {
       return MakeError(ErrorCode::kCheckpointFailed,
                        "cannot create " + state_folder + ": " + error.message());
     }
-    if (Status saved = stage_.op->Snapshot(*state_, state_folder); !saved.ok()) return saved;
+    Result<Operator::SnapshotCompletion> snapshot = stage_.op->BeginSnapshot(*state_, state_folder);
+    if (!snapshot.ok()) return snapshot.error();
     JobExecutor::Ack ack;
     Status written = buffers_.WriteTo(folder, "w" + std::to_string(subtask_), ack);
     if (!written.ok()) return written;
@@ -377,7 +379,23 @@ class SubtaskWorker {
     aligning_ = false;
     for (Channel& each : channels_) each.blocked = false;
     UpdateStateGauges();
-    job_.Acknowledge(checkpoint, participant_, std::move(ack));
+    if (!*snapshot) {
+      job_.Acknowledge(checkpoint, participant_, std::move(ack));
+      return {};
+    }
+    // The state was captured at the barrier; it is written on another thread while this one goes
+    // on with the records after the barrier. The acknowledgement waits for the write, so the
+    // checkpoint completes only once the snapshot is durable. The previous write has finished:
+    // the coordinator starts a checkpoint only after the last one was acknowledged.
+    if (writer_.joinable()) writer_.join();
+    writer_ = std::thread(
+        [this, checkpoint, finish = std::move(*snapshot), ack = std::move(ack)]() mutable {
+          if (Status done = finish(); !done.ok()) {
+            job_.Fail(done.error());
+            return;
+          }
+          job_.Acknowledge(checkpoint, participant_, std::move(ack));
+        });
     return {};
   }
 
@@ -419,6 +437,7 @@ class SubtaskWorker {
   SteadyClock::time_point align_start_;
   bool shutdown_ = false;
   std::thread thread_;
+  std::thread writer_;             // writes the last snapshot the subtask captured
   std::mutex backpressure_mutex_;  // sources of several threads send
   uint64_t backpressure_micros_ = 0;
   Counter* records_in_ = nullptr;
