@@ -316,7 +316,11 @@ class MemoryWindowStore final : public WindowStore {
   Result<std::function<Status()>> BeginSnapshot(const std::string& directory) override {
     std::unique_lock lock(chain_->mutex);
     chain_->idle.wait(lock, [&] { return !chain_->writing; });
-    bool full = local_directory_.empty() || chain_->broken || chain_->pieces.empty();
+    // A delta at least as long as the state (after a window fired and dropped most keys, say)
+    // is no cheaper than a base, and a base starts a new chain.
+    uint64_t keys = index_.size();
+    bool full = local_directory_.empty() || chain_->broken || chain_->pieces.empty() ||
+                changed_.size() + tombstone_count_ >= keys;
     auto write = std::make_shared<ChainWrite>();
     write->local_directory = local_directory_;
     write->directory = directory;
@@ -339,7 +343,7 @@ class MemoryWindowStore final : public WindowStore {
     } else {
       write->chain = chain_->pieces;
       records_since_base_ += records;
-      if (records_since_base_ > std::max<uint64_t>(index_.size(), 1)) {
+      if (records_since_base_ > 2 * std::max<uint64_t>(keys, 1)) {
         write->base = ChainPiece{chain_->NewPieceName(), 0, 0};
         records_since_base_ = 0;
       }
