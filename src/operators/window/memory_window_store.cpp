@@ -454,12 +454,17 @@ class MemoryWindowStore final : public WindowStore {
     snapshot_chain::FinishRecord(out, record);
   }
 
-  /// Brings the node kAhead places on, and the aggregate block of the one kAhead / 2 on, into
-  /// the cache: with a million keys every node and block is a cache miss, and the encoding is
-  /// otherwise a chain of them.
+  /// Brings the node kAhead places on (every cache line of it: the windows and the snapshot
+  /// flags lie past the first), and the aggregate block of the one kAhead / 2 on, into the
+  /// cache: with a million keys every node and block is a cache miss, and the encoding is
+  /// otherwise a chain of them (`perf annotate` put 93 % of the loop on the store to `in_chain`
+  /// when only the node's first line was prefetched).
   static void PrefetchAhead(const std::vector<KeyNode*>& nodes, size_t i) {
     constexpr size_t kAhead = 16;
-    if (i + kAhead < nodes.size()) __builtin_prefetch(nodes[i + kAhead]);
+    if (i + kAhead < nodes.size()) {
+      const char* node = reinterpret_cast<const char*>(nodes[i + kAhead]);
+      for (size_t line = 0; line < sizeof(KeyNode); line += 64) __builtin_prefetch(node + line);
+    }
     if (i + kAhead / 2 < nodes.size()) {
       const KeyNode* near = nodes[i + kAhead / 2];
       if (!near->windows.empty()) __builtin_prefetch(near->windows.front().states);

@@ -101,24 +101,49 @@ Result<std::vector<std::string>> ReadPieces(const std::string& directory,
   return contents;
 }
 
-/// The surviving keys of a chain: later pieces replace or remove the keys of earlier ones.
-using Composed = std::unordered_map<std::string_view, Record>;
+/// The keys the deltas of a chain (every piece after the base) leave, each with the last
+/// record of it: a tombstone (no windows) when the key is gone.
+using Changes = std::unordered_map<std::string_view, Record>;
 
-Status Compose(const std::vector<std::string>& contents, const std::vector<ChainPiece>& pieces,
-               const std::string& directory, KeyGroupRange key_groups, Composed& keys) {
-  for (size_t i = 0; i < contents.size(); ++i) {
-    if (i == 0) keys.reserve(contents[0].size() / 64);
+Status CollectChanges(const std::vector<std::string>& contents,
+                      const std::vector<ChainPiece>& pieces, const std::string& directory,
+                      KeyGroupRange key_groups, Changes& changes) {
+  for (size_t i = 1; i < contents.size(); ++i) {
     Status status = ForEachRecord(contents[i], directory + "/" + pieces[i].name,
                                   [&](const Record& record) -> Status {
-                                    if (!key_groups.Contains(record.key_group)) return {};
-                                    if (record.windows.empty()) {
-                                      keys.erase(record.key);
-                                    } else {
-                                      keys[record.key] = record;
+                                    if (key_groups.Contains(record.key_group)) {
+                                      changes[record.key] = record;
                                     }
                                     return {};
                                   });
     if (!status.ok()) return status;
+  }
+  return {};
+}
+
+/// Calls `each` with every key the chain holds: the base's keys the deltas did not touch, as
+/// they are read, then the deltas' last records of the keys still there. Only the deltas are
+/// held in a map (the base is the bulk of a chain and is streamed).
+template <typename Each>
+Status ComposeInto(const std::vector<std::string>& contents, const std::vector<ChainPiece>& pieces,
+                   const std::string& directory, KeyGroupRange key_groups, Each&& each) {
+  Changes changes;
+  if (Status collected = CollectChanges(contents, pieces, directory, key_groups, changes);
+      !collected.ok()) {
+    return collected;
+  }
+  Status status = ForEachRecord(contents[0], directory + "/" + pieces[0].name,
+                                [&](const Record& record) -> Status {
+                                  if (!key_groups.Contains(record.key_group) ||
+                                      record.windows.empty() || changes.count(record.key) != 0) {
+                                    return {};
+                                  }
+                                  return each(record);
+                                });
+  if (!status.ok()) return status;
+  for (const auto& [key, record] : changes) {
+    if (record.windows.empty()) continue;
+    if (Status done = each(record); !done.ok()) return done;
   }
   return {};
 }
@@ -199,45 +224,23 @@ Status VisitChain(const std::string& directory, const std::vector<ChainPiece>& p
                   KeyGroupRange key_groups, const SnapshotVisitor& visit) {
   Result<std::vector<std::string>> contents = ReadPieces(directory, pieces);
   if (!contents.ok()) return contents.error();
-  auto visit_record = [&](const Record& record) -> Status {
+  return ComposeInto(*contents, pieces, directory, key_groups, [&](const Record& record) {
     return visit(record.key_group, record.key, record.windows);
-  };
-  if (contents->size() == 1) {
-    // A base alone: every record is a key, visited as it is read.
-    return ForEachRecord((*contents)[0], directory + "/" + pieces[0].name,
-                         [&](const Record& record) -> Status {
-                           if (!key_groups.Contains(record.key_group) || record.windows.empty()) {
-                             return {};
-                           }
-                           return visit_record(record);
-                         });
-  }
-  Composed keys;
-  if (Status composed = Compose(*contents, pieces, directory, key_groups, keys); !composed.ok()) {
-    return composed;
-  }
-  for (const auto& [key, record] : keys) {
-    if (Status visited = visit_record(record); !visited.ok()) return visited;
-  }
-  return {};
+  });
 }
 
 Status ComposeChain(const std::string& directory, const std::vector<ChainPiece>& pieces,
                     std::string& out) {
   Result<std::vector<std::string>> contents = ReadPieces(directory, pieces);
   if (!contents.ok()) return contents.error();
-  Composed keys;
-  if (Status composed = Compose(*contents, pieces, directory, KeyGroupRange{}, keys);
-      !composed.ok()) {
-    return composed;
-  }
   out.assign(kMagic, sizeof(kMagic));
-  for (const auto& [key, record] : keys) {
-    size_t offset = BeginRecord(out, record.key_group, record.key);
-    out.append(record.windows);
-    FinishRecord(out, offset);
-  }
-  return {};
+  return ComposeInto(*contents, pieces, directory, KeyGroupRange{},
+                     [&](const Record& record) -> Status {
+                       size_t offset = BeginRecord(out, record.key_group, record.key);
+                       out.append(record.windows);
+                       FinishRecord(out, offset);
+                       return {};
+                     });
 }
 
 }  // namespace snapshot_chain
