@@ -289,6 +289,14 @@ int RunCommand(const std::string& spec_path, const std::string& savepoint, StopS
     return kExitRuntimeFailure;
   }
   spdlog::info("embedded ClickHouse {} on {}", (*warehouse)->Version(), spec->warehouse.path);
+  if (!savepoint.empty()) {
+    // Refused before the migration: a savepoint that does not fit must leave the tables as
+    // they were (the pipeline cannot start from it, so it cannot use a migrated table).
+    if (Status fits = AggregationJobs::CheckSavepoint(*spec, **warehouse, savepoint); !fits.ok()) {
+      PrintError(fits.error());
+      return kExitRuntimeFailure;
+    }
+  }
   int exit_code = kExitOk;
   auto plan = PlanOrReport(**warehouse, *spec, exit_code);
   if (!plan.ok()) return exit_code;

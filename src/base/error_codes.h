@@ -128,7 +128,9 @@ namespace sluice {
   X(kLookupFailed, 470, "LOOKUP_FAILED",                                                           \
     "an enrichment lookup failed: connection or query error (fallback: fail)")                     \
   X(kLookupTimeout, 471, "LOOKUP_TIMEOUT",                                                         \
-    "an enrichment lookup did not answer within its timeout (fallback: fail)")
+    "an enrichment lookup did not answer within its timeout (fallback: fail)")                     \
+  X(kWindowSnapshotIncomplete, 480, "WINDOW_SNAPSHOT_INCOMPLETE",                                  \
+    "a piece of an incremental window state snapshot is missing or torn")
 
 enum class ErrorCode : uint16_t {
 #define SLUICE_ERROR_ENUM(name, number, label, description) name = number,

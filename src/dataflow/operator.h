@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,19 @@ class Operator {
   virtual Status Snapshot(const OperatorState& state, const std::string& directory) const {
     (void)state, (void)directory;
     return {};
+  }
+  /// What is left of a snapshot after the barrier (writing and syncing what the subtask
+  /// captured), run on another thread while the subtask goes on. It must not touch the
+  /// OperatorState. The snapshot is durable, and may count in a checkpoint, only once it has
+  /// returned success. Empty when nothing is left.
+  using SnapshotCompletion = std::function<Status()>;
+  /// Snapshot in two parts: captures the state at the barrier on the subtask's thread and returns
+  /// the rest, so that the subtask can go on processing while the snapshot is written. The
+  /// default does all of Snapshot at once.
+  virtual Result<SnapshotCompletion> BeginSnapshot(const OperatorState& state,
+                                                   const std::string& directory) const {
+    if (Status saved = Snapshot(state, directory); !saved.ok()) return saved.error();
+    return SnapshotCompletion();
   }
   /// Rebuilds state from the snapshot directories of every subtask of the checkpoint (the old
   /// parallelism may differ), keeping only keys in `state`'s context key groups.

@@ -390,6 +390,34 @@ uint64_t AggregationJobs::RetainAfterOnStart(const PipelineSpec& spec,
   return retain;
 }
 
+Status AggregationJobs::CheckSavepoint(const PipelineSpec& spec, Warehouse& warehouse,
+                                       const std::string& savepoint) {
+  for (const AggregationSpec& aggregation : spec.aggregations) {
+    std::string folder = (fs::path(savepoint) / aggregation.name).string();
+    auto loaded = CheckpointStore::Load(folder);
+    if (!loaded.ok()) return loaded.error();
+    auto graph = BuildGraph(spec, aggregation, warehouse, nullptr);
+    // A graph that cannot be built yet (it may need what the migration adds) is checked when
+    // the job restores, as every savepoint is.
+    if (!graph.ok() || !graph->keyed) continue;
+    const auto* window = dynamic_cast<const WindowOperator*>(graph->keyed->op.get());
+    if (window == nullptr) continue;
+    std::vector<std::string> snapshots;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(loaded->directory, error)) {
+      if (entry.is_directory() && entry.path().filename().string().rfind("op-", 0) == 0) {
+        snapshots.push_back(entry.path().string());
+      }
+    }
+    if (Status fits = window->CheckSnapshots(snapshots); !fits.ok()) {
+      return MakeError(fits.error().code,
+                       "aggregation " + aggregation.name + ": " + fits.error().message,
+                       fits.error().where);
+    }
+  }
+  return {};
+}
+
 Result<std::unique_ptr<AggregationJobs>> AggregationJobs::Start(const PipelineSpec& spec,
                                                                 Warehouse& warehouse,
                                                                 MetricRegistry& metrics,

@@ -29,6 +29,12 @@ class AggregationJobs {
   /// a `savepoint` the jobs start from its positions rather than their newest checkpoints.
   static uint64_t RetainAfterOnStart(const PipelineSpec& spec, const std::string& savepoint);
 
+  /// Whether the window state in `savepoint` fits the spec's aggregations (SAVEPOINT_MISMATCH
+  /// otherwise), from the snapshots' meta files only: called before the tables are migrated, so
+  /// that a refused savepoint leaves them as they were.
+  static Status CheckSavepoint(const PipelineSpec& spec, Warehouse& warehouse,
+                               const std::string& savepoint);
+
   bool empty() const { return jobs_.empty(); }
   /// Bounded input only: waits until every job has read all its files and committed.
   Status WaitFinished();

@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <random>
+#include <utility>
 
 #include "base/clock.h"
 #include "core/batch_codec.h"
@@ -104,9 +105,28 @@ class TableBuffers {
   /// Writes each run as `<prefix>-<n>.batch` into `folder`, in the order the runs began, names
   /// the files and their arrivals in `ack`, and empties the buffers. A file holds its schema
   /// before its rows, so that the commit reads it back whatever the table's schema is by then.
+  /// Rows of one table with one schema, and when they arrived.
+  struct Run {
+    std::string table;
+    Batch rows;
+    JobExecutor::Arrivals arrivals;
+  };
+
   Status WriteTo(const std::string& folder, const std::string& prefix, JobExecutor::Ack& ack) {
-    for (size_t n = 0; n < runs_.size(); ++n) {
-      Run& run = runs_[n];
+    return Write(Take(), folder, prefix, ack);
+  }
+
+  /// Everything held, leaving the buffers empty.
+  std::vector<Run> Take() {
+    last_run_.clear();
+    return std::exchange(runs_, {});
+  }
+
+  /// Writes `runs` into the checkpoint `folder`, one synced file each, and lists them in `ack`.
+  static Status Write(std::vector<Run> runs, const std::string& folder, const std::string& prefix,
+                      JobExecutor::Ack& ack) {
+    for (size_t n = 0; n < runs.size(); ++n) {
+      Run& run = runs[n];
       std::string name = prefix + "-" + std::to_string(n) + ".batch";
       std::string bytes;
       EncodeSchema(run.rows.schema(), bytes);
@@ -115,18 +135,10 @@ class TableBuffers {
       ack.pending.emplace_back(name, run.table);
       ack.arrivals[name] = std::move(run.arrivals);
     }
-    runs_.clear();
-    last_run_.clear();
     return {};
   }
 
  private:
-  struct Run {
-    std::string table;
-    Batch rows;
-    JobExecutor::Arrivals arrivals;
-  };
-
   static bool SameSchema(const Batch& left, const Batch& right) {
     const Schema& a = left.schema();
     const Schema& b = right.schema();
@@ -227,6 +239,7 @@ class SubtaskWorker {
   }
   void Join() {
     if (thread_.joinable()) thread_.join();
+    if (writer_.joinable()) writer_.join();
   }
 
   void Send(WorkerMessage message) {
@@ -370,15 +383,31 @@ class SubtaskWorker {
       return MakeError(ErrorCode::kCheckpointFailed,
                        "cannot create " + state_folder + ": " + error.message());
     }
-    if (Status saved = stage_.op->Snapshot(*state_, state_folder); !saved.ok()) return saved;
+    Result<Operator::SnapshotCompletion> snapshot = stage_.op->BeginSnapshot(*state_, state_folder);
+    if (!snapshot.ok()) return snapshot.error();
     JobExecutor::Ack ack;
-    Status written = buffers_.WriteTo(folder, "w" + std::to_string(subtask_), ack);
-    if (!written.ok()) return written;
     ack.alignment_seconds = SecondsSince(align_start_);
     aligning_ = false;
     for (Channel& each : channels_) each.blocked = false;
     UpdateStateGauges();
-    job_.Acknowledge(checkpoint, participant_, std::move(ack));
+    // The state was captured and the result rows taken at the barrier; both are written on
+    // another thread while this one goes on with the records after the barrier. The
+    // acknowledgement waits for the writes, so the checkpoint completes only once they are
+    // durable. The previous write has finished: the coordinator starts a checkpoint only after
+    // the last one was acknowledged.
+    if (writer_.joinable()) writer_.join();
+    writer_ = std::thread([this, checkpoint, folder, finish = std::move(*snapshot),
+                           rows = buffers_.Take(), ack = std::move(ack)]() mutable {
+      Status done = finish ? finish() : Status();
+      if (done.ok()) {
+        done = TableBuffers::Write(std::move(rows), folder, "w" + std::to_string(subtask_), ack);
+      }
+      if (!done.ok()) {
+        job_.Fail(done.error());
+        return;
+      }
+      job_.Acknowledge(checkpoint, participant_, std::move(ack));
+    });
     return {};
   }
 
@@ -420,6 +449,7 @@ class SubtaskWorker {
   SteadyClock::time_point align_start_;
   bool shutdown_ = false;
   std::thread thread_;
+  std::thread writer_;             // writes what the subtask captured at the last barrier
   std::mutex backpressure_mutex_;  // sources of several threads send
   uint64_t backpressure_micros_ = 0;
   Counter* records_in_ = nullptr;

@@ -284,6 +284,13 @@ TEST(SavepointRescaleTest, ChangedAggregatesAreRefused) {
   std::string savepoint = (folder.path() / "savepoint").string();
   WriteFile(spec, Spec(1, "memory"));
   RunAndSave(spec, log, savepoint, 200, 0);
+  std::string rows_before = Results(spec);
+  std::string columns_sql =
+      "query --format tsv --spec " + spec +
+      " \"SELECT name FROM system.columns WHERE table = 'tumbling' ORDER BY name\"";
+  auto columns_before = RunSluice(columns_sql);
+  ASSERT_EQ(columns_before.exit_code, 0) << columns_before.out;
+  ASSERT_NE(columns_before.out.find("spend"), std::string::npos) << columns_before.out;
   // Another aggregate changes what every window's state holds.
   WriteFile(spec, Spec(2, "memory", "      - {name: smallest, function: min, field: amount}\n"));
   SluiceProcess sluice(spec, log, {}, {"--from-savepoint", savepoint});
@@ -292,6 +299,13 @@ TEST(SavepointRescaleTest, ChangedAggregatesAreRefused) {
   std::string output = sluice.Log();
   EXPECT_NE(output.find("SAVEPOINT_MISMATCH"), std::string::npos) << output;
   EXPECT_NE(output.find("smallest = min(amount UInt64)"), std::string::npos) << output;
+  // Refused before the migration: the table did not gain the new aggregate's column, and its
+  // rows are those of the savepoint's run.
+  auto columns_after = RunSluice(columns_sql);
+  ASSERT_EQ(columns_after.exit_code, 0) << columns_after.out;
+  EXPECT_EQ(columns_after.out, columns_before.out);
+  EXPECT_EQ(columns_after.out.find("smallest"), std::string::npos) << columns_after.out;
+  EXPECT_EQ(Results(spec), rows_before);
 }
 
 TEST(SavepointRescaleTest, SavepointOlderThanTheLogIsRefused) {

@@ -238,7 +238,8 @@ Result<std::unique_ptr<OperatorState>> WindowOperator::CreateState(
     const OperatorContext& context) const {
   std::unique_ptr<WindowStore> store;
   if (config_.backend == StateBackendKind::kMemory) {
-    store = MakeMemoryWindowStore(layout_);
+    store = MakeMemoryWindowStore(
+        layout_, context.state_directory.empty() ? "" : context.state_directory + "/window_chain");
   } else {
     if (context.state_directory.empty()) {
       return ConfigError(config_, "the RocksDB state backend needs a state directory");
@@ -721,15 +722,70 @@ Status WindowOperator::OnEndOfInput(OperatorState& base, Emitter& out) const {
   return FireDue(state, kMaxTime, out);
 }
 
-Status WindowOperator::Snapshot(const OperatorState& base, const std::string& directory) const {
+Status WindowOperator::Snapshot(const OperatorState& state, const std::string& directory) const {
+  Result<SnapshotCompletion> completion = BeginSnapshot(state, directory);
+  if (!completion.ok()) return completion.error();
+  return *completion ? (*completion)() : Status();
+}
+
+Result<Operator::SnapshotCompletion> WindowOperator::BeginSnapshot(
+    const OperatorState& base, const std::string& directory) const {
   const WindowState& state = static_cast<const WindowState&>(base);
-  Status stored = state.store_->Snapshot(directory);
-  if (!stored.ok()) return stored;
+  Result<std::function<Status()>> stored = state.store_->BeginSnapshot(directory);
+  if (!stored.ok()) return stored.error();
   const KeyGroupRange& groups = state.context_.key_groups;
-  return WriteFileAtomically(directory, std::string(kMetaFile),
-                             "watermark " + std::to_string(state.watermark_) + "\nkey_groups " +
-                                 std::to_string(groups.begin) + " " + std::to_string(groups.end) +
-                                 "\nstate " + state_description_ + "\n");
+  std::string meta = "watermark " + std::to_string(state.watermark_) + "\nkey_groups " +
+                     std::to_string(groups.begin) + " " + std::to_string(groups.end) + "\nstate " +
+                     state_description_ + "\n";
+  return SnapshotCompletion(
+      [store_rest = std::move(*stored), directory, meta = std::move(meta)]() -> Status {
+        if (store_rest) {
+          if (Status written = store_rest(); !written.ok()) return written;
+        }
+        return WriteFileAtomically(directory, std::string(kMetaFile), meta);
+      });
+}
+
+Result<WindowOperator::SnapshotMeta> WindowOperator::ReadMeta(const std::string& directory) const {
+  std::string path = directory + "/" + std::string(kMetaFile);
+  std::ifstream file(path);
+  std::string word;
+  SnapshotMeta meta;
+  if (!(file >> word >> meta.watermark) || word != "watermark") {
+    return MakeError(ErrorCode::kWindowStateCorrupt,
+                     "the window snapshot's meta file is missing or unreadable", path);
+  }
+  // Snapshots written before the key-group range and the state description were recorded
+  // lack them: such a snapshot may hold any key group and is read whole.
+  for (std::string line; std::getline(file >> std::ws, line);) {
+    std::istringstream fields(line);
+    fields >> word;
+    if (word == "key_groups") {
+      if (!(fields >> meta.key_groups.begin >> meta.key_groups.end) ||
+          meta.key_groups.begin >= meta.key_groups.end || meta.key_groups.end > kKeyGroupCount) {
+        return MakeError(ErrorCode::kWindowStateCorrupt,
+                         "the window snapshot's key-group range is unreadable: " + line, path);
+      }
+    } else if (word == "state") {
+      std::string described = line.substr(std::min(line.size(), word.size() + 1));
+      if (described != state_description_) {
+        return MakeError(ErrorCode::kSavepointMismatch,
+                         "window '" + config_.name + "' was saved with " + described +
+                             "; the pipeline now has " + state_description_ +
+                             ". A savepoint restores only into the same keys, time, windows "
+                             "and aggregates (parallelism and state backend may change)",
+                         path);
+      }
+    }
+  }
+  return meta;
+}
+
+Status WindowOperator::CheckSnapshots(const std::vector<std::string>& directories) const {
+  for (const std::string& directory : directories) {
+    if (Result<SnapshotMeta> meta = ReadMeta(directory); !meta.ok()) return meta.error();
+  }
+  return {};
 }
 
 Status WindowOperator::Restore(OperatorState& base,
@@ -741,43 +797,12 @@ Status WindowOperator::Restore(OperatorState& base,
   int64_t watermark = kMaxTime;
   std::vector<StateSnapshot> snapshots;
   for (const std::string& directory : directories) {
-    std::string path = directory + "/" + std::string(kMetaFile);
-    std::ifstream file(path);
-    std::string word;
-    int64_t value = 0;
-    if (!(file >> word >> value) || word != "watermark") {
-      return MakeError(ErrorCode::kWindowStateCorrupt,
-                       "the window snapshot's meta file is missing or unreadable", path);
-    }
-    watermark = std::min(watermark, value);
-    // Snapshots written before the key-group range and the state description were recorded
-    // lack them: such a snapshot may hold any key group and is read whole.
-    StateSnapshot snapshot{directory, KeyGroupRange{}};
-    for (std::string line; std::getline(file >> std::ws, line);) {
-      std::istringstream fields(line);
-      fields >> word;
-      if (word == "key_groups") {
-        if (!(fields >> snapshot.key_groups.begin >> snapshot.key_groups.end) ||
-            snapshot.key_groups.begin >= snapshot.key_groups.end ||
-            snapshot.key_groups.end > kKeyGroupCount) {
-          return MakeError(ErrorCode::kWindowStateCorrupt,
-                           "the window snapshot's key-group range is unreadable: " + line, path);
-        }
-      } else if (word == "state") {
-        std::string described = line.substr(std::min(line.size(), word.size() + 1));
-        if (described != state_description_) {
-          return MakeError(ErrorCode::kSavepointMismatch,
-                           "window '" + config_.name + "' was saved with " + described +
-                               "; the pipeline now has " + state_description_ +
-                               ". A savepoint restores only into the same keys, time, windows "
-                               "and aggregates (parallelism and state backend may change)",
-                           path);
-        }
-      }
-    }
+    Result<SnapshotMeta> meta = ReadMeta(directory);
+    if (!meta.ok()) return meta.error();
+    watermark = std::min(watermark, meta->watermark);
     // Snapshots of other key groups hold nothing for this subtask.
-    if (snapshot.key_groups.end <= mine.begin || snapshot.key_groups.begin >= mine.end) continue;
-    snapshots.push_back(std::move(snapshot));
+    if (meta->key_groups.end <= mine.begin || meta->key_groups.begin >= mine.end) continue;
+    snapshots.push_back({directory, meta->key_groups});
   }
   if (!directories.empty()) state.watermark_ = watermark;
   return state.store_->Restore(snapshots, mine);

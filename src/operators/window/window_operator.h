@@ -82,11 +82,28 @@ class WindowOperator final : public Operator {
   Status OnProcessingTime(OperatorState& state, int64_t now_ms, Emitter& out) const override;
   Status OnEndOfInput(OperatorState& state, Emitter& out) const override;
   Status Snapshot(const OperatorState& state, const std::string& directory) const override;
+  /// Captures the state's changes since the last snapshot (memory backend) or a RocksDB
+  /// checkpoint at the barrier; writing and syncing the pieces and the meta file is left to the
+  /// returned completion.
+  Result<SnapshotCompletion> BeginSnapshot(const OperatorState& state,
+                                           const std::string& directory) const override;
   Status Restore(OperatorState& state, const std::vector<std::string>& directories) const override;
+  /// Reads only the meta files of the snapshots in `directories`: SAVEPOINT_MISMATCH when one was
+  /// written by an operator with other keys, time, windows or aggregates. Lets a savepoint be
+  /// checked before anything else changes (the tables' migration).
+  Status CheckSnapshots(const std::vector<std::string>& directories) const;
 
  private:
   WindowOperator(WindowOperatorConfig config, KeyEncoder encoder,
                  std::shared_ptr<const AggregateLayout> layout, Schema output_schema);
+
+  /// A snapshot's meta file: the watermark and key groups of the subtask that wrote it.
+  struct SnapshotMeta {
+    int64_t watermark = 0;
+    KeyGroupRange key_groups;  // all of them when the snapshot does not say
+  };
+  /// Reads and checks (state description) the meta file of the snapshot in `directory`.
+  Result<SnapshotMeta> ReadMeta(const std::string& directory) const;
 
   bool processing_time() const { return config_.time_field.empty(); }
   /// Windows a record can fall into: size / slide for hopping windows, else 1.

@@ -92,7 +92,14 @@ class WindowStore {
 
   /// Writes every key into `directory`, which the caller created empty. Called between units of
   /// work (after Flush).
-  virtual Status Snapshot(const std::string& directory) const = 0;
+  virtual Status Snapshot(const std::string& directory) = 0;
+  /// Snapshot in two parts: captures the state on the caller's thread and returns the rest
+  /// (writing, syncing), which may run on another thread while the store goes on changing; the
+  /// snapshot is durable once that has returned success. The default does all of Snapshot.
+  virtual Result<std::function<Status()>> BeginSnapshot(const std::string& directory) {
+    if (Status saved = Snapshot(directory); !saved.ok()) return saved.error();
+    return std::function<Status()>();
+  }
   /// Adds the keys of `key_groups` found in `snapshots` (any old parallelism, written by either
   /// backend). Called once, before any other call. A single RocksDB snapshot holding exactly
   /// `key_groups` (an unchanged parallelism) is taken whole: the RocksDB store opens a copy of
@@ -130,7 +137,11 @@ Status ReadMemorySnapshot(const std::string& directory, KeyGroupRange key_groups
 Status ReadRocksDbSnapshot(const std::string& directory, KeyGroupRange key_groups,
                            const SnapshotVisitor& visit);
 
-std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout);
+/// `local_directory` (may be empty) is a folder only this store uses: with one, snapshots are
+/// incremental (a chain of pieces kept there and hard-linked into each snapshot); without, every
+/// snapshot holds every key.
+std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout,
+                                                   const std::string& local_directory = "");
 /// Opens a fresh RocksDB database in `directory` (whatever was there is removed).
 Result<std::unique_ptr<WindowStore>> MakeRocksDbWindowStore(
     std::shared_ptr<const AggregateLayout> layout, const std::string& directory);

@@ -205,6 +205,7 @@ void CheckpointCost(uint64_t events, int repeats, const fs::path& folder) {
   std::vector<double> none_cpu;
   std::vector<double> every_second_cpu;
   uint64_t checkpoints = 0;
+  std::vector<double> checkpoints_per_second;
   uint64_t rows_none = 0;
   uint64_t rows_checkpointed = 0;
   for (int r = 0; r < repeats; ++r) {
@@ -215,6 +216,8 @@ void CheckpointCost(uint64_t events, int repeats, const fs::path& folder) {
     none_cpu.push_back(events / plain.cpu_seconds);
     every_second_cpu.push_back(events / checkpointed.cpu_seconds);
     checkpoints = checkpointed.checkpoints;
+    checkpoints_per_second.push_back(static_cast<double>(checkpointed.checkpoints) /
+                                     checkpointed.seconds);
     rows_none = plain.rows;
     rows_checkpointed = checkpointed.rows;
   }
@@ -227,6 +230,8 @@ void CheckpointCost(uint64_t events, int repeats, const fs::path& folder) {
               static_cast<unsigned long long>(rows_checkpointed), Figures(every_second, 1).c_str());
   std::printf("throughput lost to checkpoints: %.1f %% (wall time)\n",
               100.0 * (1.0 - Median(every_second) / Median(none)));
+  std::printf("checkpoints completed per second of run (interval 1 s): median %.2f (%s, x100)\n",
+              Median(checkpoints_per_second), Figures(checkpoints_per_second, 100).c_str());
   std::printf(
       "events per CPU second (all threads): none %.0f (%s), every second %.0f (%s): "
       "%.1f %% more CPU per event\n\n",
@@ -266,16 +271,43 @@ uint64_t FolderBytes(const fs::path& folder) {
   return bytes;
 }
 
+double SecondsSince(SteadyClock::time_point begin) {
+  return std::chrono::duration<double>(SteadyClock::now() - begin).count();
+}
+
+/// Snapshots `state` into a new folder `name`: the capture on this thread and the write (what
+/// the runtime runs on another thread) timed apart. Returns the folder.
+fs::path TimedSnapshot(const WindowOperator& op, const OperatorState& state, const fs::path& folder,
+                       const std::string& name, double& capture_seconds, double& write_seconds) {
+  fs::path directory = folder / name;
+  fs::remove_all(directory);
+  fs::create_directories(directory);
+  auto begin = SteadyClock::now();
+  Result<Operator::SnapshotCompletion> completion = op.BeginSnapshot(state, directory.string());
+  Check(completion.ok() ? Status() : Status(completion.error()), "snapshot capture");
+  capture_seconds = SecondsSince(begin);
+  begin = SteadyClock::now();
+  if (*completion) Check((*completion)(), "snapshot write");
+  write_seconds = SecondsSince(begin);
+  return directory;
+}
+
 void StateSize(uint64_t largest, const fs::path& folder) {
   std::printf(
-      "checkpoint time against state size: one subtask, every key one open window with "
-      "two events\n");
-  std::printf("%12s %12s %12s %12s %14s %12s\n", "keys", "state MB", "snapshot s", "file MB",
-              "snapshot MB/s", "restore s");
+      "checkpoint time against state size: one subtask, every key one open window with two "
+      "events; a base snapshot (every key), then one more event for every tenth key and an "
+      "incremental snapshot (the changed keys), then a restore of that chain\n");
+  std::printf("%10s %9s | %9s %9s %8s | %9s %9s %8s | %9s\n", "keys", "state MB", "capture s",
+              "write s", "MB", "capture s", "write s", "MB", "restore s");
+  std::printf("%10s %9s | %28s | %28s | %9s\n", "", "", "base (every key)",
+              "delta (a tenth of the keys)", "");
   std::unique_ptr<WindowOperator> op = MakeOperator();
   for (uint64_t keys = 10'000; keys <= largest; keys *= 10) {
     OperatorContext context;
     context.operator_id = "per_key_minute";
+    context.state_directory = (folder / "state").string();
+    fs::remove_all(context.state_directory);
+    fs::create_directories(context.state_directory);
     std::unique_ptr<OperatorState> state = op->CreateState(context).value();
     CountingEmitter out;
     // Two events per key, all in one minute (no window fires): the state holds every key.
@@ -288,28 +320,41 @@ void StateSize(uint64_t largest, const fs::path& folder) {
       Check(op->Process(*state, batch, out), "processing");
     }
     uint64_t state_bytes = state->StateBytes();
-    fs::path directory = folder / ("snapshot-" + std::to_string(keys));
-    fs::remove_all(directory);
-    fs::create_directories(directory);
-    auto begin = SteadyClock::now();
-    Check(op->Snapshot(*state, directory.string()), "snapshot");
-    double snapshot_seconds = std::chrono::duration<double>(SteadyClock::now() - begin).count();
-    uint64_t file_bytes = FolderBytes(directory);
+    double base_capture = 0;
+    double base_write = 0;
+    fs::path base = TimedSnapshot(*op, *state, folder, "base-" + std::to_string(keys), base_capture,
+                                  base_write);
+    uint64_t base_bytes = FolderBytes(base);
+    // One more event for every tenth key, in the same minute.
+    uint64_t touched = keys / 10;
+    for (uint64_t first = 0; first < touched; first += kBatchRows) {
+      Batch batch =
+          MakeEvents(first, std::min(touched, first + kBatchRows), touched, keys, 59'999, false);
+      Check(op->Process(*state, batch, out), "processing");
+    }
+    double delta_capture = 0;
+    double delta_write = 0;
+    fs::path delta = TimedSnapshot(*op, *state, folder, "delta-" + std::to_string(keys),
+                                   delta_capture, delta_write);
+    // The delta's folder also holds a link to the base: its own bytes are the difference.
+    uint64_t delta_bytes = FolderBytes(delta) - base_bytes;
     state.reset();
     std::unique_ptr<OperatorState> restored = op->CreateState(context).value();
-    begin = SteadyClock::now();
-    Check(op->Restore(*restored, {directory.string()}), "restore");
-    double restore_seconds = std::chrono::duration<double>(SteadyClock::now() - begin).count();
+    auto begin = SteadyClock::now();
+    Check(op->Restore(*restored, {delta.string()}), "restore");
+    double restore_seconds = SecondsSince(begin);
     if (restored->StateEntries() != keys) {
       std::fprintf(stderr, "restored %llu windows, expected %llu\n",
                    static_cast<unsigned long long>(restored->StateEntries()),
                    static_cast<unsigned long long>(keys));
       std::exit(1);
     }
-    fs::remove_all(directory);
-    std::printf("%12llu %12.1f %12.3f %12.1f %14.0f %12.3f\n",
-                static_cast<unsigned long long>(keys), state_bytes / 1e6, snapshot_seconds,
-                file_bytes / 1e6, file_bytes / 1e6 / snapshot_seconds, restore_seconds);
+    restored.reset();
+    fs::remove_all(base);
+    fs::remove_all(delta);
+    std::printf("%10llu %9.1f | %9.3f %9.3f %8.1f | %9.3f %9.3f %8.1f | %9.3f\n",
+                static_cast<unsigned long long>(keys), state_bytes / 1e6, base_capture, base_write,
+                base_bytes / 1e6, delta_capture, delta_write, delta_bytes / 1e6, restore_seconds);
   }
   std::printf("\n");
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <map>
 #include <random>
@@ -754,6 +755,175 @@ TEST_P(WindowOperatorTest, StateSizeIsReported) {
   }
   EXPECT_GT(state->StateBytes(), 0u);
 }
+
+constexpr auto kCopyAll =
+    std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing;
+
+/// The memory backend's incremental snapshots: a chain of pieces, one per snapshot, that a
+/// restore composes (each piece replaces or removes keys of the ones before).
+class SnapshotChainTest : public WindowOperatorTest {
+ protected:
+  /// The pieces a snapshot's manifest lists.
+  static size_t ChainLength(const std::string& snapshot) {
+    std::ifstream manifest(snapshot + "/window_chain");
+    size_t pieces = 0;
+    for (std::string line; std::getline(manifest, line);) {
+      if (line.rfind("piece ", 0) == 0) ++pieces;
+    }
+    return pieces;
+  }
+
+  static std::string PieceFile(const std::string& snapshot, size_t index) {
+    std::ifstream manifest(snapshot + "/window_chain");
+    size_t seen = 0;
+    for (std::string line; std::getline(manifest, line);) {
+      if (line.rfind("piece ", 0) != 0) continue;
+      if (seen++ == index) return snapshot + "/" + line.substr(6, line.find(' ', 6) - 6);
+    }
+    return "";
+  }
+
+  /// Runs the script's first `cut` steps with a snapshot after every step, returning the
+  /// snapshot folders (each a chain extending the one before, compacted now and then).
+  std::vector<std::string> SnapshotEveryStep(const WindowOperator& op,
+                                             const std::vector<Step>& script, size_t cut,
+                                             Collector& out) {
+    std::unique_ptr<WindowState> state = NewState(op);
+    std::vector<std::string> snapshots;
+    for (size_t step = 0; step < cut; ++step) {
+      Run(op, *state, {script[step]}, out);
+      snapshots.push_back(NewSnapshotDirectory());
+      Status saved = op.Snapshot(*state, snapshots.back());
+      EXPECT_TRUE(saved.ok()) << saved.error().ToString();
+    }
+    return snapshots;
+  }
+
+  /// A fresh subtask restored from `snapshot` that runs the script from `from` to the end.
+  Rows ResumeFrom(const WindowOperator& op, const std::string& snapshot,
+                  const std::vector<Step>& script, size_t from, Collector& out) {
+    std::unique_ptr<WindowState> state = NewState(op);
+    Status restored = op.Restore(*state, {snapshot});
+    EXPECT_TRUE(restored.ok()) << restored.error().ToString();
+    Run(op, *state, std::vector<Step>(script.begin() + static_cast<long>(from), script.end()), out);
+    return out.Take();
+  }
+};
+
+TEST_P(SnapshotChainTest, IncrementalChainRestoresAsAFullSnapshotDoes) {
+  std::vector<Step> script = LongScript();
+  size_t cut = script.size() / 2;
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    std::string name = "window kind " + std::to_string(static_cast<int>(config.kind));
+    std::unique_ptr<WindowOperator> op = Build(config);
+    Collector uninterrupted;
+    std::unique_ptr<WindowState> reference = NewState(*op);
+    Run(*op, *reference, script, uninterrupted);
+    Rows expected = uninterrupted.Take();
+
+    Collector before;
+    std::vector<std::string> snapshots = SnapshotEveryStep(*op, script, cut, before);
+    size_t longest = 0;
+    for (const std::string& snapshot : snapshots)
+      longest = std::max(longest, ChainLength(snapshot));
+    EXPECT_GT(longest, 1u) << name << ": no snapshot was incremental";
+    EXPECT_EQ(ChainLength(snapshots.front()), 1u) << name << ": the first snapshot is a base";
+
+    // Every snapshot of the run, chained or compacted, and taken before later ones compacted
+    // the chain away, resumes to the uninterrupted run's rows.
+    for (size_t taken : {size_t{0}, cut / 2, cut - 1}) {
+      // The rows up to the snapshot, from a run without snapshots, then the resumed rest.
+      Collector resumed;
+      Run(*op, *NewState(*op),
+          std::vector<Step>(script.begin(), script.begin() + static_cast<long>(taken) + 1),
+          resumed);
+      ExpectSameRows(ResumeFrom(*op, snapshots[taken], script, taken + 1, resumed), expected,
+                     name + ", snapshot after step " + std::to_string(taken) + " (" +
+                         std::to_string(ChainLength(snapshots[taken])) + " pieces)");
+    }
+
+    // The same chain read by the RocksDB backend and split over two subtasks.
+    WindowOperatorConfig rocksdb_config = config;
+    rocksdb_config.backend = StateBackendKind::kRocksDb;
+    std::unique_ptr<WindowOperator> rocksdb = Build(rocksdb_config);
+    Collector memory_out;
+    Collector rocksdb_out;
+    Rows from_memory = ResumeFrom(*op, snapshots[cut - 1], script, cut, memory_out);
+    Rows from_rocksdb = ResumeFrom(*rocksdb, snapshots[cut - 1], script, cut, rocksdb_out);
+    ExpectSameRows(from_rocksdb, from_memory, name + ", chain restored into RocksDB");
+  }
+}
+
+TEST_P(SnapshotChainTest, MissingOrTornPieceIsRefusedNotRestoredInPart) {
+  // Forty keys, then a few changed per batch: the deltas stay small and the chain long (a chain
+  // is compacted once its deltas hold more records than there are keys).
+  std::vector<Step> script;
+  std::vector<Event> first;
+  for (int user = 0; user < 40; ++user) first.push_back({"user" + std::to_string(user), 1000, 1});
+  script.push_back(first);
+  for (int batch = 1; batch < 6; ++batch) {
+    script.push_back(std::vector<Event>{{"user" + std::to_string(batch), 1000 + batch, 2},
+                                        {"new" + std::to_string(batch), 1000 + batch, 3}});
+  }
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 10'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  Collector out;
+  std::vector<std::string> snapshots = SnapshotEveryStep(*op, script, script.size(), out);
+  const std::string& chained = snapshots.back();
+  ASSERT_EQ(ChainLength(chained), 6u);
+  auto expect_refused = [&](const std::string& snapshot, const std::string& what) {
+    std::unique_ptr<WindowState> state = NewState(*op);
+    Status status = op->Restore(*state, {snapshot});
+    ASSERT_FALSE(status.ok()) << what;
+    EXPECT_EQ(status.error().code, ErrorCode::kWindowSnapshotIncomplete)
+        << what << ": " << status.error().ToString();
+  };
+  // The snapshots share their pieces (hard links): each case spoils another snapshot's copy.
+  std::string copy_of = [&](const std::string& from) {
+    std::string to = NewSnapshotDirectory();
+    std::filesystem::copy(from, to, kCopyAll);
+    return to;
+  }(chained);
+  std::filesystem::resize_file(PieceFile(copy_of, 1),
+                               std::filesystem::file_size(PieceFile(copy_of, 1)) - 1);
+  expect_refused(copy_of, "a torn delta");
+
+  std::string missing = NewSnapshotDirectory();
+  std::filesystem::copy(chained, missing, kCopyAll);
+  std::filesystem::remove(PieceFile(missing, 0));
+  expect_refused(missing, "a missing base");
+
+  std::string flipped = NewSnapshotDirectory();
+  std::filesystem::copy(chained, flipped, kCopyAll);
+  {
+    std::fstream piece(PieceFile(flipped, 2), std::ios::in | std::ios::out | std::ios::binary);
+    piece.seekp(20);
+    piece.put('\x7f');
+  }
+  expect_refused(flipped, "a changed byte in a delta");
+
+  std::string no_manifest = NewSnapshotDirectory();
+  std::filesystem::copy(chained, no_manifest, kCopyAll);
+  std::filesystem::remove(no_manifest + "/window_chain");
+  expect_refused(no_manifest, "no manifest");
+
+  std::string cut_manifest = NewSnapshotDirectory();
+  std::filesystem::copy(chained, cut_manifest, kCopyAll);
+  std::filesystem::resize_file(cut_manifest + "/window_chain",
+                               std::filesystem::file_size(cut_manifest + "/window_chain") - 6);
+  expect_refused(cut_manifest, "a truncated manifest");
+
+  // The untouched snapshot still restores.
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Status status = op->Restore(*state, {chained});
+  EXPECT_TRUE(status.ok()) << status.error().ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(Memory, SnapshotChainTest, ::testing::Values(StateBackendKind::kMemory),
+                         [](const ::testing::TestParamInfo<StateBackendKind>&) {
+                           return "Memory";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, WindowOperatorTest,
                          ::testing::Values(StateBackendKind::kMemory, StateBackendKind::kRocksDb),
