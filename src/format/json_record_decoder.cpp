@@ -224,7 +224,7 @@ class JsonRecordDecoder::Impl {
     return OkStatus();
   }
 
-  Status DecodeLeaf(simdjson::ondemand::value value, const PathNode& target, Batch& batch) {
+  Status DecodeLeaf(simdjson::ondemand::value& value, const PathNode& target, Batch& batch) {
     const DecodeField& field = fields_[static_cast<size_t>(target.column)];
     Column& column = batch.column(static_cast<size_t>(target.column));
     if ((field.required || field.default_value) && !column.nullable()) {
@@ -243,7 +243,7 @@ class JsonRecordDecoder::Impl {
     return OkStatus();
   }
 
-  Status DecodeNested(simdjson::ondemand::value value, int32_t node_index, Batch& batch) {
+  Status DecodeNested(simdjson::ondemand::value& value, int32_t node_index, Batch& batch) {
     simdjson::ondemand::json_type type;
     if (auto error = value.type().get(type)) return MalformedJson(error);
     // A null parent leaves every field below it missing.
@@ -287,7 +287,7 @@ class JsonRecordDecoder::Impl {
   }
 
   // Appends `"key":<value as written>` to the object text of the unknown-fields column.
-  Status KeepUnknown(std::string_view key, simdjson::ondemand::value value) {
+  Status KeepUnknown(std::string_view key, simdjson::ondemand::value& value) {
     Result<std::string_view> text = RawJsonText(value);
     if (!text.ok()) return text.error();
     if (extra_.size() > 1) extra_ += ',';

@@ -254,7 +254,7 @@ Status CheckDuplicateKeys(std::vector<std::string_view>& keys, size_t begin) {
   return status;
 }
 
-Status DecodeJsonValue(simdjson::ondemand::value value, Column& column,
+Status DecodeJsonValue(simdjson::ondemand::value& value, Column& column,
                        std::vector<std::string_view>& key_scratch, bool strict) {
   json_type type;
   if (auto error = value.type().get(type)) return MalformedJson(error);
