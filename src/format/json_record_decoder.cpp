@@ -185,7 +185,7 @@ class JsonRecordDecoder::Impl {
     if (!document.current_location().error()) {
       return MakeError(ErrorCode::kRecordMalformed, "unexpected content after the JSON object");
     }
-    return {};
+    return OkStatus();
   }
 
   Status DecodeObject(simdjson::ondemand::object& object, int32_t node_index, Batch& batch) {
@@ -221,10 +221,10 @@ class JsonRecordDecoder::Impl {
     if (!unique.ok()) {
       return WithPathPrefix(unique.error(), nodes_[static_cast<size_t>(node_index)].path);
     }
-    return {};
+    return OkStatus();
   }
 
-  Status DecodeLeaf(simdjson::ondemand::value value, const PathNode& target, Batch& batch) {
+  Status DecodeLeaf(simdjson::ondemand::value& value, const PathNode& target, Batch& batch) {
     const DecodeField& field = fields_[static_cast<size_t>(target.column)];
     Column& column = batch.column(static_cast<size_t>(target.column));
     if ((field.required || field.default_value) && !column.nullable()) {
@@ -240,14 +240,14 @@ class JsonRecordDecoder::Impl {
     }
     Status status = DecodeJsonValue(value, column, key_scratch_, strict_);
     if (!status.ok()) return WithPathPrefix(status.error(), target.path);
-    return {};
+    return OkStatus();
   }
 
-  Status DecodeNested(simdjson::ondemand::value value, int32_t node_index, Batch& batch) {
+  Status DecodeNested(simdjson::ondemand::value& value, int32_t node_index, Batch& batch) {
     simdjson::ondemand::json_type type;
     if (auto error = value.type().get(type)) return MalformedJson(error);
     // A null parent leaves every field below it missing.
-    if (type == simdjson::ondemand::json_type::null) return {};
+    if (type == simdjson::ondemand::json_type::null) return OkStatus();
     const std::string& path = nodes_[static_cast<size_t>(node_index)].path;
     if (type != simdjson::ondemand::json_type::object) {
       return MakeError(ErrorCode::kRecordTypeMismatch, "expected an object holding fields", path);
@@ -277,24 +277,24 @@ class JsonRecordDecoder::Impl {
       }
       AppendZeroValue(batch.column(i));
     }
-    return {};
+    return OkStatus();
   }
 
   static Status AppendDefault(const DecodeField& field, Column& column, const std::string& path) {
     Status status = AppendTextValue(*field.default_value, column);
     if (!status.ok()) return WithPathPrefix(status.error(), path);
-    return {};
+    return OkStatus();
   }
 
   // Appends `"key":<value as written>` to the object text of the unknown-fields column.
-  Status KeepUnknown(std::string_view key, simdjson::ondemand::value value) {
+  Status KeepUnknown(std::string_view key, simdjson::ondemand::value& value) {
     Result<std::string_view> text = RawJsonText(value);
     if (!text.ok()) return text.error();
     if (extra_.size() > 1) extra_ += ',';
     AppendJsonString(extra_, key);
     extra_ += ':';
     extra_ += *text;
-    return {};
+    return OkStatus();
   }
 
   std::vector<DecodeField> fields_;

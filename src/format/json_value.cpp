@@ -76,7 +76,7 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
       if (auto error = value.get_bool().get(flag)) return MalformedJson(error);
       if (kind == TypeKind::kBool) {
         column.AppendFixed(static_cast<uint8_t>(flag ? 1 : 0));
-        return {};
+        return OkStatus();
       }
       if (IsTextKind(kind) && !strict) return AppendTextValue(flag ? "true" : "false", column);
       return strict ? StrictMismatch(column, type) : Mismatch(column, type);
@@ -99,7 +99,7 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
       break;
   }
   AppendZeroValue(column);
-  return {};
+  return OkStatus();
 }
 
 Status DecodeArray(simdjson::ondemand::value& value, Column& column,
@@ -115,7 +115,7 @@ Status DecodeArray(simdjson::ondemand::value& value, Column& column,
     ++index;
   }
   column.CloseNestedRow();
-  return {};
+  return OkStatus();
 }
 
 Status DecodeMap(simdjson::ondemand::value& value, Column& column,
@@ -139,7 +139,7 @@ Status DecodeMap(simdjson::ondemand::value& value, Column& column,
   Status unique = CheckDuplicateKeys(key_scratch, keys_begin);
   if (!unique.ok()) return unique;
   column.CloseNestedRow();
-  return {};
+  return OkStatus();
 }
 
 Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
@@ -165,7 +165,7 @@ Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
                                  column.storage().ToString(), column.child_count()));
   }
   column.CloseNestedRow();
-  return {};
+  return OkStatus();
 }
 
 Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
@@ -198,7 +198,7 @@ Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
     if (!seen[i]) AppendZeroValue(column.child(i));
   }
   column.CloseNestedRow();
-  return {};
+  return OkStatus();
 }
 
 }  // namespace
@@ -254,13 +254,13 @@ Status CheckDuplicateKeys(std::vector<std::string_view>& keys, size_t begin) {
   return status;
 }
 
-Status DecodeJsonValue(simdjson::ondemand::value value, Column& column,
+Status DecodeJsonValue(simdjson::ondemand::value& value, Column& column,
                        std::vector<std::string_view>& key_scratch, bool strict) {
   json_type type;
   if (auto error = value.type().get(type)) return MalformedJson(error);
   if (type == json_type::null) {
     AppendZeroValue(column);
-    return {};
+    return OkStatus();
   }
   switch (column.storage().kind) {
     case TypeKind::kArray:

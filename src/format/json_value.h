@@ -17,7 +17,7 @@ namespace sluice {
 /// Appends `value` to `column`. A JSON null becomes NULL (nullable) or the zero value. On failure
 /// the column may hold a partial row (the caller truncates) and the Error's `where` is the path
 /// below the column, e.g. "[3]" or "[\"key\"].name". `strict`: see DecodeOptions::strict.
-Status DecodeJsonValue(simdjson::ondemand::value value, Column& column,
+Status DecodeJsonValue(simdjson::ondemand::value& value, Column& column,
                        std::vector<std::string_view>& key_scratch, bool strict);
 
 /// The value's JSON text as written: the whole object or array, a string with its quotes.

@@ -16,9 +16,34 @@ using UInt128 = unsigned __int128;
 constexpr int64_t kSecondsPerDay = 86400;
 constexpr size_t kMessageValueLimit = 64;
 
+// 10^0 .. 10^19, the powers every date-time precision and int64-sized decimal needs: a lookup
+// instead of a 128-bit multiplication per digit on each value.
+constexpr uint64_t kSmallPowersOfTen[] = {1ULL,
+                                          10ULL,
+                                          100ULL,
+                                          1000ULL,
+                                          10000ULL,
+                                          100000ULL,
+                                          1000000ULL,
+                                          10000000ULL,
+                                          100000000ULL,
+                                          1000000000ULL,
+                                          10000000000ULL,
+                                          100000000000ULL,
+                                          1000000000000ULL,
+                                          10000000000000ULL,
+                                          100000000000000ULL,
+                                          1000000000000000ULL,
+                                          10000000000000000ULL,
+                                          100000000000000000ULL,
+                                          1000000000000000000ULL,
+                                          10000000000000000000ULL};
+constexpr int kSmallPowersOfTenCount = 20;
+
 UInt128 PowerOfTen(int exponent) {
-  UInt128 value = 1;
-  for (int i = 0; i < exponent; ++i) value *= 10;
+  if (exponent < kSmallPowersOfTenCount) return kSmallPowersOfTen[exponent];
+  UInt128 value = kSmallPowersOfTen[kSmallPowersOfTenCount - 1];
+  for (int i = kSmallPowersOfTenCount - 1; i < exponent; ++i) value *= 10;
   return value;
 }
 
@@ -309,17 +334,25 @@ Int128 FloorDivide(Int128 value, Int128 divisor) {
   return quotient;
 }
 
+// DateTime64's range in seconds: 1900-01-01 00:00:00 .. 2299-12-31 23:59:59.
+constexpr int64_t kDateTime64MinSeconds = -25567 * kSecondsPerDay;
+constexpr int64_t kDateTime64MaxSeconds = 120530 * kSecondsPerDay - 1;
+
 Result<int64_t> CheckDateTimeRange(std::string_view text, Int128 ticks, TypeKind kind,
                                    int precision) {
-  Int128 per_second = static_cast<Int128>(PowerOfTen(precision));
-  Int128 seconds = FloorDivide(ticks, per_second);
-  Int128 min_seconds = 0;
-  Int128 max_seconds = UINT32_MAX;
-  if (kind == TypeKind::kDateTime64) {
-    min_seconds = DaysFromCivil(1900, 1, 1) * kSecondsPerDay;
-    max_seconds = DaysFromCivil(2300, 1, 1) * kSecondsPerDay - 1;
+  // Every valid value fits int64 ticks, so the range check runs in 64-bit arithmetic (a 128-bit
+  // division is a library call, and this runs for every date-time value).
+  bool in_range = ticks <= INT64_MAX && ticks >= INT64_MIN;
+  if (in_range) {
+    int64_t narrow = static_cast<int64_t>(ticks);
+    int64_t per_second = static_cast<int64_t>(kSmallPowersOfTen[precision]);
+    int64_t seconds = narrow / per_second;
+    if (narrow % per_second != 0 && narrow < 0) --seconds;
+    int64_t min_seconds = kind == TypeKind::kDateTime64 ? kDateTime64MinSeconds : 0;
+    int64_t max_seconds = kind == TypeKind::kDateTime64 ? kDateTime64MaxSeconds : UINT32_MAX;
+    in_range = seconds >= min_seconds && seconds <= max_seconds;
   }
-  if (seconds < min_seconds || seconds > max_seconds || ticks > INT64_MAX || ticks < INT64_MIN) {
+  if (!in_range) {
     return MakeError(
         ErrorCode::kRecordInvalidDate,
         fmt::format("{} is outside the range of {}", QuoteForMessage(text),
@@ -399,7 +432,48 @@ Result<double> ParseFloatText(std::string_view text, TypeKind kind) {
   return value;
 }
 
+// Plain `[-+]digits[.digits]` whose scaled value fits int64, the common case, in one pass with no
+// 128-bit arithmetic. False when the text needs the general path (exponent, many digits, out of
+// range, not a number); that path then decides, so results and errors stay the same.
+bool FastDecimal(std::string_view text, int precision, int scale, Int128& value) {
+  size_t at = 0;
+  bool negative = false;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    negative = text[0] == '-';
+    at = 1;
+  }
+  size_t integer_begin = at;
+  while (at < text.size() && IsDigit(text[at])) ++at;
+  size_t integer_digits = at - integer_begin;
+  // Below 10^18 after scaling: no int64 overflow whatever the digits are.
+  if (integer_digits + static_cast<size_t>(scale) > 18) return false;
+  int64_t magnitude = 0;
+  for (size_t i = integer_begin; i < at; ++i) magnitude = magnitude * 10 + (text[i] - '0');
+  if (at < text.size() && text[at] == '.') ++at;
+  size_t fraction_begin = at;
+  int taken = 0;
+  int round_digit = 0;
+  for (; at < text.size() && IsDigit(text[at]); ++at) {
+    if (taken < scale) {
+      magnitude = magnitude * 10 + (text[at] - '0');
+      ++taken;
+    } else if (at == fraction_begin + static_cast<size_t>(scale)) {
+      round_digit = text[at] - '0';
+    }
+  }
+  if (at != text.size() || (integer_digits == 0 && at == fraction_begin)) return false;
+  magnitude *= static_cast<int64_t>(kSmallPowersOfTen[scale - taken]);
+  if (round_digit >= 5) magnitude += 1;
+  if (precision <= 18 && magnitude >= static_cast<int64_t>(kSmallPowersOfTen[precision])) {
+    return false;
+  }
+  value = negative ? -static_cast<Int128>(magnitude) : static_cast<Int128>(magnitude);
+  return true;
+}
+
 Result<Int128> ParseDecimalText(std::string_view text, int precision, int scale) {
+  Int128 fast = 0;
+  if (FastDecimal(text, precision, scale, fast)) return fast;
   DecimalParts parts;
   if (!ScanDecimal(text, parts)) {
     return MakeError(ErrorCode::kRecordTypeMismatch,
@@ -536,7 +610,7 @@ Status AppendTextValue(std::string_view text, Column& column) {
           column.AppendFixed(static_cast<uint64_t>(*value));
           break;
       }
-      return {};
+      return OkStatus();
     }
     case TypeKind::kFloat32:
     case TypeKind::kFloat64: {
@@ -547,23 +621,23 @@ Status AppendTextValue(std::string_view text, Column& column) {
       } else {
         column.AppendFixed(*value);
       }
-      return {};
+      return OkStatus();
     }
     case TypeKind::kBool: {
       Result<bool> value = ParseBoolText(text);
       if (!value.ok()) return value.error();
       column.AppendFixed(static_cast<uint8_t>(*value ? 1 : 0));
-      return {};
+      return OkStatus();
     }
     case TypeKind::kDecimal: {
       Result<Int128> value = ParseDecimalText(text, storage.precision, storage.scale);
       if (!value.ok()) return value.error();
       column.AppendFixed(*value);
-      return {};
+      return OkStatus();
     }
     case TypeKind::kString:
       column.AppendString(text);
-      return {};
+      return OkStatus();
     case TypeKind::kFixedString:
       if (text.size() > storage.fixed_size) {
         return MakeError(ErrorCode::kRecordOutOfRange,
@@ -571,7 +645,7 @@ Status AppendTextValue(std::string_view text, Column& column) {
                                      QuoteForMessage(text), text.size(), storage.fixed_size));
       }
       column.AppendString(text);
-      return {};
+      return OkStatus();
     case TypeKind::kUuid:
       if (!IsCanonicalUuid(text)) {
         return MakeError(
@@ -579,20 +653,20 @@ Status AppendTextValue(std::string_view text, Column& column) {
             fmt::format("{} is not a UUID (8-4-4-4-12 hexadecimal digits)", QuoteForMessage(text)));
       }
       column.AppendString(text);
-      return {};
+      return OkStatus();
     case TypeKind::kDate:
     case TypeKind::kDate32: {
       Result<int32_t> days = ParseDateText(text, storage.kind);
       if (!days.ok()) return days.error();
       column.AppendFixed(*days);
-      return {};
+      return OkStatus();
     }
     case TypeKind::kDateTime:
     case TypeKind::kDateTime64: {
       Result<int64_t> ticks = ParseDateTimeText(text, storage.kind, storage.precision);
       if (!ticks.ok()) return ticks.error();
       column.AppendFixed(*ticks);
-      return {};
+      return OkStatus();
     }
     default:
       return MakeError(
@@ -656,7 +730,7 @@ void AppendZeroValue(Column& column) {
 Status CheckStrictText(std::string_view text, TypeKind kind) {
   switch (kind) {
     case TypeKind::kBool:
-      if (EqualsIgnoreCase(text, "true") || EqualsIgnoreCase(text, "false")) return {};
+      if (EqualsIgnoreCase(text, "true") || EqualsIgnoreCase(text, "false")) return OkStatus();
       return MakeError(
           ErrorCode::kRecordTypeMismatch,
           fmt::format("{} is not true or false (strict coercion)", QuoteForMessage(text)));
@@ -665,12 +739,12 @@ Status CheckStrictText(std::string_view text, TypeKind kind) {
     case TypeKind::kDateTime:
     case TypeKind::kDateTime64:
       // ISO text starts with YYYY-; numbers would be read as day numbers or epochs.
-      if (text.size() >= 5 && IsDigit(text[0]) && text[4] == '-') return {};
+      if (text.size() >= 5 && IsDigit(text[0]) && text[4] == '-') return OkStatus();
       return MakeError(ErrorCode::kRecordTypeMismatch,
                        fmt::format("{} is not an ISO date or date-time (strict coercion)",
                                    QuoteForMessage(text)));
     default:
-      return {};
+      return OkStatus();
   }
 }
 

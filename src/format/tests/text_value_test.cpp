@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace sluice {
 namespace {
@@ -75,6 +78,49 @@ TEST(TextValueTest, DecimalLimitsIntegerDigits) {
   EXPECT_EQ(DecimalError("1.2.3", 10, 2), ErrorCode::kRecordTypeMismatch);
   EXPECT_EQ(DecimalError("1e", 10, 2), ErrorCode::kRecordTypeMismatch);
   EXPECT_EQ(DecimalError("-", 10, 2), ErrorCode::kRecordTypeMismatch);
+}
+
+// Plain decimals take a 64-bit fast path; the same digits in exponent notation always take the
+// exact 128-bit path. Both must give the same value or the same error, at every precision/scale,
+// including rounding, carries into a new digit and the precision limit.
+TEST(TextValueTest, DecimalFastPathMatchesExactPath) {
+  const std::vector<std::string> integers = {"",   "0",        "5",        "9",
+                                             "12", "99999999", "12345678", "999999999999999999"};
+  const std::vector<std::string> fractions = {"",   "0",   "4",      "5",      "49",
+                                              "50", "995", "999999", "0000001"};
+  const std::vector<std::pair<int, int>> types = {{3, 2},  {5, 2},  {9, 0},   {10, 2},
+                                                  {12, 2}, {18, 4}, {18, 17}, {38, 6}};
+  size_t compared = 0;
+  for (const std::string& sign : {std::string(), std::string("-"), std::string("+")}) {
+    for (const std::string& integer : integers) {
+      for (const std::string& fraction : fractions) {
+        if (integer.empty() && fraction.empty()) continue;
+        std::string plain = sign + integer + (fraction.empty() ? "" : "." + fraction);
+        std::string exponent = sign + (integer.empty() ? "0" : integer) + fraction + "e-" +
+                               std::to_string(fraction.size());
+        for (auto [precision, scale] : types) {
+          Result<Int128> fast = ParseDecimalText(plain, precision, scale);
+          Result<Int128> exact = ParseDecimalText(exponent, precision, scale);
+          ASSERT_EQ(fast.ok(), exact.ok())
+              << plain << " as Decimal(" << precision << ", " << scale << ")";
+          if (fast.ok()) {
+            EXPECT_TRUE(*fast == *exact)
+                << plain << " as Decimal(" << precision << ", " << scale << ")";
+          } else {
+            EXPECT_EQ(fast.error().code, exact.error().code) << plain;
+          }
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 1000u);
+  EXPECT_EQ(Decimal("5.", 5, 2), 500);
+  EXPECT_EQ(Decimal("-0.00", 5, 2), 0);
+  EXPECT_EQ(Decimal("+1.25", 5, 1), 13);
+  EXPECT_EQ(DecimalError(".", 10, 2), ErrorCode::kRecordTypeMismatch);
+  EXPECT_EQ(DecimalError("1.-2", 10, 2), ErrorCode::kRecordTypeMismatch);
+  EXPECT_EQ(DecimalError("99999999.995", 10, 2), ErrorCode::kRecordOutOfRange);
 }
 
 TEST(TextValueTest, FloatsIncludeSpecialValues) {
@@ -172,6 +218,16 @@ TEST(TextValueTest, InvalidDateTimesAreRejected) {
             ErrorCode::kRecordInvalidDate);
   EXPECT_EQ(ParseDateTimeText("2300-01-01T00:00:00", TypeKind::kDateTime64, 3).error().code,
             ErrorCode::kRecordInvalidDate);
+  EXPECT_EQ(*ParseDateTimeText("2299-12-31T23:59:59.999", TypeKind::kDateTime64, 3),
+            (DaysFromCivil(2300, 1, 1) * 86400 - 1) * 1000 + 999);
+  EXPECT_EQ(*ParseDateTimeText("1900-01-01T00:00:00.000", TypeKind::kDateTime64, 3),
+            DaysFromCivil(1900, 1, 1) * 86400 * 1000);
+  EXPECT_EQ(*ParseDateTimeText("2106-02-07T06:28:15", TypeKind::kDateTime, 0), 4294967295);
+  EXPECT_EQ(ParseDateTimeText("2106-02-07T06:28:16", TypeKind::kDateTime, 0).error().code,
+            ErrorCode::kRecordInvalidDate);
+  // Epoch milliseconds before 1970 floor to the second below.
+  EXPECT_EQ(*ParseDateTimeText("-100000000500", TypeKind::kDateTime64, 0), -100000001);
+  EXPECT_EQ(*ParseDateTimeText("-100000000500", TypeKind::kDateTime64, 3), -100000000500);
   // DateTime64(9) ends in 2262, where int64 nanoseconds overflow.
   EXPECT_EQ(ParseDateTimeText("2263-01-01T00:00:00", TypeKind::kDateTime64, 9).error().code,
             ErrorCode::kRecordInvalidDate);
