@@ -50,7 +50,10 @@ class [[nodiscard]] Result {
 template <>
 class [[nodiscard]] Result<void> {
  public:
-  Result() = default;
+  // User-provided, so that `return {};` does not zero-fill the whole Error before constructing
+  // it, as value-initialization of a defaulted constructor does: on the per-value decode paths
+  // that `rep stos` was ~8 % of JSON decoding.
+  Result() {}  // NOLINT(modernize-use-equals-default)
   Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
 
   bool ok() const { return !failed_; }

@@ -124,7 +124,7 @@ class CsvRecordDecoder::Impl {
       return MakeError(ErrorCode::kRecordWrongFieldCount,
                        fmt::format("expected {} fields, found {}", expected, position));
     }
-    return OkStatus();
+    return {};
   }
 
   // Reads the quoted field starting at `at`; returns the index after its closing quote.
@@ -167,7 +167,7 @@ class CsvRecordDecoder::Impl {
     int32_t index = column_at_position_[position];
     if (index == kSkippedColumn) {
       if (extra_column_ != kSkippedColumn) KeepUnknown(position, text, quoted);
-      return OkStatus();
+      return {};
     }
     const DecodeField& field = fields_[static_cast<size_t>(index)];
     Column& column = batch.column(static_cast<size_t>(index));
@@ -185,7 +185,7 @@ class CsvRecordDecoder::Impl {
       bool explicit_null = !quoted && text == "\\N" && column.nullable();
       if (field.default_value && !explicit_null) return AppendDefault(field, column);
       AppendZeroValue(column);
-      return OkStatus();
+      return {};
     }
     Status status;
     if (IsNestedKind(kind)) {
@@ -195,7 +195,7 @@ class CsvRecordDecoder::Impl {
       if (status.ok()) status = AppendTextValue(text, column);
     }
     if (!status.ok()) return WithPathPrefix(status.error(), field.name);
-    return OkStatus();
+    return {};
   }
 
   // Array, Map and Tuple fields hold JSON text, e.g. "[1,2]" or "{""k"":1}".
@@ -221,7 +221,7 @@ class CsvRecordDecoder::Impl {
     if (!document.current_location().error()) {
       return MakeError(ErrorCode::kRecordMalformed, "unexpected content after the JSON value");
     }
-    return OkStatus();
+    return {};
   }
 
   Status FillMissing(Batch& batch) {
@@ -243,13 +243,13 @@ class CsvRecordDecoder::Impl {
       }
       AppendZeroValue(batch.column(i));
     }
-    return OkStatus();
+    return {};
   }
 
   static Status AppendDefault(const DecodeField& field, Column& column) {
     Status status = AppendTextValue(*field.default_value, column);
     if (!status.ok()) return WithPathPrefix(status.error(), field.name);
-    return OkStatus();
+    return {};
   }
 
   // Appends `"header name":"text"` (null for an empty or \N field) to the unknown-fields object.

@@ -185,7 +185,7 @@ class JsonRecordDecoder::Impl {
     if (!document.current_location().error()) {
       return MakeError(ErrorCode::kRecordMalformed, "unexpected content after the JSON object");
     }
-    return OkStatus();
+    return {};
   }
 
   Status DecodeObject(simdjson::ondemand::object& object, int32_t node_index, Batch& batch) {
@@ -221,7 +221,7 @@ class JsonRecordDecoder::Impl {
     if (!unique.ok()) {
       return WithPathPrefix(unique.error(), nodes_[static_cast<size_t>(node_index)].path);
     }
-    return OkStatus();
+    return {};
   }
 
   Status DecodeLeaf(simdjson::ondemand::value& value, const PathNode& target, Batch& batch) {
@@ -240,14 +240,14 @@ class JsonRecordDecoder::Impl {
     }
     Status status = DecodeJsonValue(value, column, key_scratch_, strict_);
     if (!status.ok()) return WithPathPrefix(status.error(), target.path);
-    return OkStatus();
+    return {};
   }
 
   Status DecodeNested(simdjson::ondemand::value& value, int32_t node_index, Batch& batch) {
     simdjson::ondemand::json_type type;
     if (auto error = value.type().get(type)) return MalformedJson(error);
     // A null parent leaves every field below it missing.
-    if (type == simdjson::ondemand::json_type::null) return OkStatus();
+    if (type == simdjson::ondemand::json_type::null) return {};
     const std::string& path = nodes_[static_cast<size_t>(node_index)].path;
     if (type != simdjson::ondemand::json_type::object) {
       return MakeError(ErrorCode::kRecordTypeMismatch, "expected an object holding fields", path);
@@ -277,13 +277,13 @@ class JsonRecordDecoder::Impl {
       }
       AppendZeroValue(batch.column(i));
     }
-    return OkStatus();
+    return {};
   }
 
   static Status AppendDefault(const DecodeField& field, Column& column, const std::string& path) {
     Status status = AppendTextValue(*field.default_value, column);
     if (!status.ok()) return WithPathPrefix(status.error(), path);
-    return OkStatus();
+    return {};
   }
 
   // Appends `"key":<value as written>` to the object text of the unknown-fields column.
@@ -294,7 +294,7 @@ class JsonRecordDecoder::Impl {
     AppendJsonString(extra_, key);
     extra_ += ':';
     extra_ += *text;
-    return OkStatus();
+    return {};
   }
 
   std::vector<DecodeField> fields_;

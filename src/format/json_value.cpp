@@ -76,7 +76,7 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
       if (auto error = value.get_bool().get(flag)) return MalformedJson(error);
       if (kind == TypeKind::kBool) {
         column.AppendFixed(static_cast<uint8_t>(flag ? 1 : 0));
-        return OkStatus();
+        return {};
       }
       if (IsTextKind(kind) && !strict) return AppendTextValue(flag ? "true" : "false", column);
       return strict ? StrictMismatch(column, type) : Mismatch(column, type);
@@ -99,7 +99,7 @@ Status DecodeScalar(simdjson::ondemand::value& value, json_type type, Column& co
       break;
   }
   AppendZeroValue(column);
-  return OkStatus();
+  return {};
 }
 
 Status DecodeArray(simdjson::ondemand::value& value, Column& column,
@@ -115,7 +115,7 @@ Status DecodeArray(simdjson::ondemand::value& value, Column& column,
     ++index;
   }
   column.CloseNestedRow();
-  return OkStatus();
+  return {};
 }
 
 Status DecodeMap(simdjson::ondemand::value& value, Column& column,
@@ -139,7 +139,7 @@ Status DecodeMap(simdjson::ondemand::value& value, Column& column,
   Status unique = CheckDuplicateKeys(key_scratch, keys_begin);
   if (!unique.ok()) return unique;
   column.CloseNestedRow();
-  return OkStatus();
+  return {};
 }
 
 Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
@@ -165,7 +165,7 @@ Status DecodeTupleFromArray(simdjson::ondemand::value& value, Column& column,
                                  column.storage().ToString(), column.child_count()));
   }
   column.CloseNestedRow();
-  return OkStatus();
+  return {};
 }
 
 Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
@@ -198,7 +198,7 @@ Status DecodeTupleFromObject(simdjson::ondemand::value& value, Column& column,
     if (!seen[i]) AppendZeroValue(column.child(i));
   }
   column.CloseNestedRow();
-  return OkStatus();
+  return {};
 }
 
 }  // namespace
@@ -260,7 +260,7 @@ Status DecodeJsonValue(simdjson::ondemand::value& value, Column& column,
   if (auto error = value.type().get(type)) return MalformedJson(error);
   if (type == json_type::null) {
     AppendZeroValue(column);
-    return OkStatus();
+    return {};
   }
   switch (column.storage().kind) {
     case TypeKind::kArray:

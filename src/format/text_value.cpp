@@ -610,7 +610,7 @@ Status AppendTextValue(std::string_view text, Column& column) {
           column.AppendFixed(static_cast<uint64_t>(*value));
           break;
       }
-      return OkStatus();
+      return {};
     }
     case TypeKind::kFloat32:
     case TypeKind::kFloat64: {
@@ -621,23 +621,23 @@ Status AppendTextValue(std::string_view text, Column& column) {
       } else {
         column.AppendFixed(*value);
       }
-      return OkStatus();
+      return {};
     }
     case TypeKind::kBool: {
       Result<bool> value = ParseBoolText(text);
       if (!value.ok()) return value.error();
       column.AppendFixed(static_cast<uint8_t>(*value ? 1 : 0));
-      return OkStatus();
+      return {};
     }
     case TypeKind::kDecimal: {
       Result<Int128> value = ParseDecimalText(text, storage.precision, storage.scale);
       if (!value.ok()) return value.error();
       column.AppendFixed(*value);
-      return OkStatus();
+      return {};
     }
     case TypeKind::kString:
       column.AppendString(text);
-      return OkStatus();
+      return {};
     case TypeKind::kFixedString:
       if (text.size() > storage.fixed_size) {
         return MakeError(ErrorCode::kRecordOutOfRange,
@@ -645,7 +645,7 @@ Status AppendTextValue(std::string_view text, Column& column) {
                                      QuoteForMessage(text), text.size(), storage.fixed_size));
       }
       column.AppendString(text);
-      return OkStatus();
+      return {};
     case TypeKind::kUuid:
       if (!IsCanonicalUuid(text)) {
         return MakeError(
@@ -653,20 +653,20 @@ Status AppendTextValue(std::string_view text, Column& column) {
             fmt::format("{} is not a UUID (8-4-4-4-12 hexadecimal digits)", QuoteForMessage(text)));
       }
       column.AppendString(text);
-      return OkStatus();
+      return {};
     case TypeKind::kDate:
     case TypeKind::kDate32: {
       Result<int32_t> days = ParseDateText(text, storage.kind);
       if (!days.ok()) return days.error();
       column.AppendFixed(*days);
-      return OkStatus();
+      return {};
     }
     case TypeKind::kDateTime:
     case TypeKind::kDateTime64: {
       Result<int64_t> ticks = ParseDateTimeText(text, storage.kind, storage.precision);
       if (!ticks.ok()) return ticks.error();
       column.AppendFixed(*ticks);
-      return OkStatus();
+      return {};
     }
     default:
       return MakeError(
@@ -730,7 +730,7 @@ void AppendZeroValue(Column& column) {
 Status CheckStrictText(std::string_view text, TypeKind kind) {
   switch (kind) {
     case TypeKind::kBool:
-      if (EqualsIgnoreCase(text, "true") || EqualsIgnoreCase(text, "false")) return OkStatus();
+      if (EqualsIgnoreCase(text, "true") || EqualsIgnoreCase(text, "false")) return {};
       return MakeError(
           ErrorCode::kRecordTypeMismatch,
           fmt::format("{} is not true or false (strict coercion)", QuoteForMessage(text)));
@@ -739,12 +739,12 @@ Status CheckStrictText(std::string_view text, TypeKind kind) {
     case TypeKind::kDateTime:
     case TypeKind::kDateTime64:
       // ISO text starts with YYYY-; numbers would be read as day numbers or epochs.
-      if (text.size() >= 5 && IsDigit(text[0]) && text[4] == '-') return OkStatus();
+      if (text.size() >= 5 && IsDigit(text[0]) && text[4] == '-') return {};
       return MakeError(ErrorCode::kRecordTypeMismatch,
                        fmt::format("{} is not an ISO date or date-time (strict coercion)",
                                    QuoteForMessage(text)));
     default:
-      return OkStatus();
+      return {};
   }
 }
 

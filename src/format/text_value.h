@@ -8,14 +8,6 @@
 
 namespace sluice {
 
-// The success Status of the decoders' per-value functions. `return {}` value-initializes a
-// Status, which zero-fills its whole Error (88 bytes, a `rep stos` that took ~8 % of JSON decode
-// time in perf) before constructing it; a default-initialized local returned by name is not.
-inline Status OkStatus() {
-  Status ok;
-  return ok;
-}
-
 // Text-to-value conversion shared by the JSON decoder (strings and raw number tokens) and the
 // CSV decoder (every field). Each parser validates and range-checks for one storage kind; the
 // Error it returns carries the code and message but no `where`: the decoder knows the field path.
