@@ -19,6 +19,14 @@ Result<PollStatus> WalSource::Poll(Batch& batch, std::vector<DeadLetter>& dead_l
   auto records = wal_.ReadAfter(after_, max_records_, 16 << 20);
   if (!records.ok()) return records.error();
   if (records->empty()) return PollStatus::kIdle;
+  // The log's sequences are dense: a first record past after_ + 1 means the records between
+  // were released under this reader, and aggregating on would leave them out without a trace.
+  if (records->front().sequence != after_ + 1) {
+    return MakeError(ErrorCode::kWalCorrupt,
+                     fmt::format("the write-ahead log no longer holds records {}-{} that this "
+                                 "reader has not read yet",
+                                 after_ + 1, records->front().sequence - 1));
+  }
   last_poll_first_ = records->front().sequence;
   for (const WalRecord& record : *records) {
     std::string_view payload = record.payload;
@@ -67,6 +75,17 @@ Status WalSource::Restore(const std::string& position) {
                                  "{} (its oldest is {}): they were committed and released after "
                                  "this position was saved, so restoring it would skip them",
                                  *sequence, first));
+  }
+  // A position past the log's end names records the log no longer has (it was cut short or
+  // replaced): the sequences after it are handed out again to new records, which this reader
+  // would then skip as already read.
+  uint64_t last = wal_.last_sequence();
+  if (*sequence > last) {
+    return MakeError(ErrorCode::kSavepointMismatch,
+                     fmt::format("the position is write-ahead log record {} but the log ends at "
+                                 "{}: new records would get the sequences up to {} and be "
+                                 "skipped as already read",
+                                 *sequence, last, *sequence));
   }
   after_ = *sequence;
   return {};
