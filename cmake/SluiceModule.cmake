@@ -8,10 +8,11 @@ function(sluice_module name)
   target_link_libraries(sluice_${name} PUBLIC ${ARG_DEPENDS} PRIVATE sluice_warnings)
 endfunction()
 
-# sluice_test(NAME SOURCES ... DEPENDS ...) defines a GoogleTest program registered with ctest.
+# sluice_test(NAME [SERIAL] SOURCES ... DEPENDS ...) defines a GoogleTest program registered with
+# ctest.
 # LABELS "unit" tests run in the sanitizer build; "e2e" tests need the embedded engine.
 function(sluice_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "" "SOURCES;DEPENDS;LABELS" ${ARGN})
   if(NOT SLUICE_BUILD_TESTS)
     return()
   endif()
@@ -30,7 +31,13 @@ function(sluice_test name)
   # Tests find fixtures in the source tree and the sluice binary in the build tree.
   target_compile_definitions(${name} PRIVATE SLUICE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                              SLUICE_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}"
+  # SERIAL tests kill sluice processes at chosen moments and wait for what follows: ctest runs
+  # them alone, so that a test beside them does not move those moments.
+  set(serial FALSE)
+  if(ARG_SERIAL)
+    set(serial TRUE)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" RUN_SERIAL ${serial}
     ENVIRONMENT "SLUICE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()

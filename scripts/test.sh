@@ -50,5 +50,6 @@ done
 ((fuzz_failed == 0)) || exit 1
 
 echo "== end-to-end tests (release build, embedded ClickHouse) =="
-# Two at a time: most of an end-to-end test is waiting for servers, processes and checkpoints.
+# Two at a time: most of an end-to-end test is waiting for servers, processes and checkpoints;
+# the tests that kill sluice at chosen moments run alone (SERIAL in their CMakeLists).
 ctest --test-dir "$root/build/release" -LE unit --output-on-failure -j"$jobs"
