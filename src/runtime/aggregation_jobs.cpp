@@ -218,8 +218,38 @@ std::string AggregationGroup(const SourceSpec& source, const AggregationSpec& ag
   return source.kafka->group_id + "." + aggregation.name;
 }
 
+/// The stage of a source that decodes the stream's records itself (a file, a Kafka topic): the
+/// stream's validation, then the aggregation's transforms. Records the validation refuses are
+/// left out: the stream's own load of the same source writes them to the dead-letter table.
+Result<SourceStage> DecodingSourceStage(const AggregationSpec& aggregation,
+                                        const Transforms& transforms, const StreamSpec& stream,
+                                        std::string name, Schema schema,
+                                        std::unique_ptr<Source> source) {
+  SourceStage stage;
+  stage.name = std::move(name);
+  stage.schema = std::move(schema);
+  if (stream.NeedsValidation()) {
+    auto validate = ValidateOperator::Build(stream, stage.schema);
+    if (!validate.ok()) return validate.error();
+    stage.chain.push_back(
+        {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name, stage.schema,
+                                         std::move(*validate), nullptr),
+         {}});
+  }
+  if (Status added = AddTransforms(aggregation, transforms, stream, stage.schema, stage);
+      !added.ok()) {
+    return added.error();
+  }
+  stage.source = std::move(source);
+  stage.dead_letters_written_elsewhere = true;
+  stage.to_keyed = true;
+  stage.stream = stream.name;
+  stage.dead_letter_table = DeadLetterTableName(stream);
+  return stage;
+}
+
 /// A Kafka source of `stream` read for the aggregation, one partition per poll (a watermark per
-/// partition). Its refused records are left out: the stream's own Kafka job stores them.
+/// partition).
 Result<SourceStage> KafkaStage(const AggregationSpec& aggregation, const Transforms& transforms,
                                const SourceSpec& source, const StreamSpec& stream,
                                const TableSpec& table) {
@@ -234,27 +264,9 @@ Result<SourceStage> KafkaStage(const AggregationSpec& aggregation, const Transfo
     return error.error();
   }
   kafka->PollOnePartitionAtATime(true);
-  SourceStage stage;
-  stage.name = "kafka:" + source.name;
-  stage.schema = kafka->schema();
-  if (stream.NeedsValidation()) {
-    auto validate = ValidateOperator::Build(stream, stage.schema);
-    if (!validate.ok()) return validate.error();
-    stage.chain.push_back(
-        {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name, stage.schema,
-                                         std::move(*validate), nullptr),
-         {}});
-  }
-  if (Status added = AddTransforms(aggregation, transforms, stream, stage.schema, stage);
-      !added.ok()) {
-    return added.error();
-  }
-  stage.source = std::move(kafka);
-  stage.dead_letters_written_elsewhere = true;
-  stage.to_keyed = true;
-  stage.stream = stream.name;
-  stage.dead_letter_table = DeadLetterTableName(stream);
-  return stage;
+  Schema schema = kafka->schema();
+  return DecodingSourceStage(aggregation, transforms, stream, "kafka:" + source.name,
+                             std::move(schema), std::move(kafka));
 }
 
 Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& aggregation,
@@ -276,28 +288,12 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
       if (source.stream != stream.name || source.type != "file") continue;
       auto file = std::make_unique<FileSource>(source, StreamDecodeFields(stream, table),
                                                StreamDecodeOptions(stream));
-      SourceStage stage;
-      stage.name = "file:" + source.name;
-      stage.schema = file->schema();
-      if (stream.NeedsValidation()) {
-        auto validate = ValidateOperator::Build(stream, stage.schema);
-        if (!validate.ok()) return validate.error();
-        stage.chain.push_back(
-            {std::make_shared<ValidateStage>(aggregation.name + ".validate", stream.name,
-                                             stage.schema, std::move(*validate), nullptr),
-             {}});
-      }
-      if (Status added = AddTransforms(aggregation, *transforms, stream, stage.schema, stage);
-          !added.ok()) {
-        return added.error();
-      }
-      stage.source = std::move(file);
-      stage.dead_letters_written_elsewhere = true;  // by the raw load of the same file
-      stage.watermark = watermark;
-      stage.to_keyed = true;
-      stage.stream = stream.name;
-      stage.dead_letter_table = DeadLetterTableName(stream);
-      graph.sources.push_back(std::move(stage));
+      Schema schema = file->schema();
+      auto stage = DecodingSourceStage(aggregation, *transforms, stream, "file:" + source.name,
+                                       std::move(schema), std::move(file));
+      if (!stage.ok()) return stage.error();
+      stage->watermark = watermark;
+      graph.sources.push_back(std::move(*stage));
     }
     for (const SourceSpec& source : spec.sources) {
       if (source.stream != stream.name || source.type != "kafka") continue;
