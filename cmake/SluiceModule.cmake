@@ -33,11 +33,7 @@ function(sluice_test name)
                              SLUICE_BINARY_DIR="${PROJECT_BINARY_DIR}")
   # SERIAL tests kill sluice processes at chosen moments and wait for what follows: ctest runs
   # them alone, so that a test beside them does not move those moments.
-  set(serial FALSE)
-  if(ARG_SERIAL)
-    set(serial TRUE)
-  endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" RUN_SERIAL ${serial}
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" RUN_SERIAL ${ARG_SERIAL}
     ENVIRONMENT "SLUICE_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
