@@ -77,6 +77,17 @@ Result<uint64_t> FileSize(int fd, const std::string& path) {
   return static_cast<uint64_t>(info.st_size);
 }
 
+Result<std::string> ReadWholeFile(const std::string& path) {
+  Result<FileDescriptor> file = OpenFile(path, O_RDONLY);
+  if (!file.ok()) return file.error();
+  Result<uint64_t> size = FileSize(file->get(), path);
+  if (!size.ok()) return size.error();
+  std::string contents(*size, '\0');
+  Status read = ReadExactAt(file->get(), contents.data(), contents.size(), 0, path);
+  if (!read.ok()) return read.error();
+  return contents;
+}
+
 Status SyncDirectory(const std::string& directory) {
   auto fd = OpenFile(directory, O_RDONLY | O_DIRECTORY);
   if (!fd.ok()) return fd.error();

@@ -36,6 +36,8 @@ Status WriteAllAt(int fd, std::string_view bytes, uint64_t offset, const std::st
 /// Reads exactly `size` bytes at `offset`; a short read (end of file) is an error.
 Status ReadExactAt(int fd, char* out, size_t size, uint64_t offset, const std::string& path);
 Result<uint64_t> FileSize(int fd, const std::string& path);
+/// The whole file in one sized read (a stream read through istreambuf_iterator goes byte by byte).
+Result<std::string> ReadWholeFile(const std::string& path);
 /// fsync of a directory, which makes the creation, rename or removal of its entries durable.
 Status SyncDirectory(const std::string& directory);
 /// Replaces `directory/name` with `contents` so that a crash leaves the old or the new file,

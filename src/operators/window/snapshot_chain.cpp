@@ -61,17 +61,6 @@ Status ForEachRecord(std::string_view in, const std::string& path, Each&& each) 
   return {};
 }
 
-Result<std::string> ReadWhole(const std::string& path) {
-  Result<FileDescriptor> file = OpenFile(path, O_RDONLY);
-  if (!file.ok()) return file.error();
-  Result<uint64_t> size = FileSize(file->get(), path);
-  if (!size.ok()) return size.error();
-  std::string contents(*size, '\0');
-  Status read = ReadExactAt(file->get(), contents.data(), contents.size(), 0, path);
-  if (!read.ok()) return read.error();
-  return contents;
-}
-
 /// Reads every piece, refusing one that is missing or differs from the manifest in size or
 /// checksum: a chain is restored whole or not at all.
 Result<std::vector<std::string>> ReadPieces(const std::string& directory,
@@ -87,7 +76,7 @@ Result<std::vector<std::string>> ReadPieces(const std::string& directory,
     };
     std::error_code error;
     if (!std::filesystem::exists(path, error)) return incomplete("is missing");
-    Result<std::string> read = ReadWhole(path);
+    Result<std::string> read = ReadWholeFile(path);
     if (!read.ok()) return read.error();
     if (read->size() != piece.size) {
       return incomplete("is torn: " + std::to_string(read->size()) + " bytes, the manifest says " +
@@ -150,7 +139,7 @@ Status ComposeInto(const std::vector<std::string>& contents, const std::vector<C
 
 Result<std::vector<ChainPiece>> ReadManifest(const std::string& directory) {
   std::string path = directory + "/" + std::string(kManifestFile);
-  Result<std::string> text = ReadWhole(path);
+  Result<std::string> text = ReadWholeFile(path);
   if (!text.ok()) return text.error();
   auto incomplete = [&](const std::string& why) {
     return MakeError(ErrorCode::kWindowSnapshotIncomplete, "the snapshot chain's manifest " + why,
@@ -263,7 +252,7 @@ Status ReadMemorySnapshot(const std::string& directory, KeyGroupRange key_groups
                          ") and no single state file: it is incomplete and is refused",
                      directory);
   }
-  Result<std::string> contents = snapshot_chain::ReadWhole(path);
+  Result<std::string> contents = ReadWholeFile(path);
   if (!contents.ok()) return contents.error();
   return snapshot_chain::ForEachRecord(*contents, path, [&](const auto& record) -> Status {
     if (!key_groups.Contains(record.key_group)) return {};
