@@ -81,6 +81,8 @@ namespace sluice {
     "the warehouse wrote a different number of rows than sent")                                    \
   X(kMigrationDestructive, 303, "MIGRATION_DESTRUCTIVE",                                           \
     "a schema change that would lose data or needs a table rebuild")                               \
+  X(kWarehouseInsertLost, 304, "WAREHOUSE_INSERT_LOST",                                            \
+    "a crash cut an insert short and the engine kept part of its token without its rows")          \
   X(kIoError, 400, "IO_ERROR", "reading or writing a file failed")                                 \
   X(kInternal, 401, "INTERNAL", "an internal invariant failed (a bug in sluice)")                  \
   X(kUsage, 402, "USAGE", "the command line is not valid")                                         \

@@ -1,12 +1,16 @@
 #include "warehouse/embedded_warehouse.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "base/strings.h"
@@ -28,7 +32,7 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
   auto api = ChdbApi::Load(library_path);
   if (!api.ok()) return api.error();
 
-  std::lock_guard lock(g_open_mutex);
+  std::unique_lock lock(g_open_mutex);
   if (g_open != nullptr) {
     return MakeError(ErrorCode::kWarehouseUnavailable,
                      fmt::format("the embedded warehouse is already open on {} in this process; "
@@ -52,10 +56,6 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
                                  data_path));
   }
   std::unique_ptr<EmbeddedWarehouse> warehouse(new EmbeddedWarehouse(*api, connection, data_path));
-  auto version = warehouse->Query("SELECT version()", "TabSeparated");
-  if (!version.ok()) return version.error();
-  warehouse->version_ = std::string(Trim(version->data));
-
   g_open = warehouse.get();
   if (!g_exit_handler_installed) {
     g_exit_handler_installed = true;
@@ -64,6 +64,12 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
       if (g_open != nullptr) g_open->Close();
     });
   }
+  lock.unlock();  // from here a failure destroys the warehouse, whose destructor takes the lock
+
+  auto version = warehouse->Query("SELECT version()", "TabSeparated");
+  if (!version.ok()) return version.error();
+  warehouse->version_ = std::string(Trim(version->data));
+  if (Status journal = warehouse->OpenJournal(); !journal.ok()) return journal.error();
   return warehouse;
 }
 
@@ -104,6 +110,12 @@ bool EmbeddedWarehouse::ObserveQueries(QueryObserver observer) {
 
 Result<QueryResult> EmbeddedWarehouse::Query(std::string_view sql, std::string_view format) {
   std::lock_guard lock(mutex_);
+  // Any statement but a SELECT may have created, dropped or moved a table.
+  std::string_view statement = Trim(sql);
+  if (statement.size() < 6 || !std::equal(statement.begin(), statement.begin() + 6, "SELECT",
+                                          [](char a, char b) { return std::toupper(a) == b; })) {
+    block_marks_.reset();
+  }
   return RunLocked(sql, format);
 }
 
@@ -170,9 +182,127 @@ void EmbeddedWarehouse::Report(std::string_view sql, bool failed, double elapsed
   observer_(record);
 }
 
+Status EmbeddedWarehouse::OpenJournal() {
+  auto journal = InsertJournal::Load(data_path_ + "/sluice-insert-journal");
+  if (!journal.ok()) return journal.error();
+  std::lock_guard lock(mutex_);
+  journal_.emplace(std::move(journal).value());
+  // Tables load in the background (async_load_databases): the block marks and the blocks
+  // counted below must see every table's parts, so wait for the loader first.
+  for (int waited_ms = 0;; waited_ms += 20) {
+    auto pending = RunLocked(
+        "SELECT count() FROM system.asynchronous_loader WHERE status = 'PENDING'", "TabSeparated");
+    if (!pending.ok() || Trim(pending->data) == "0") break;
+    if (waited_ms % 10000 == 0) spdlog::info("waiting for the embedded engine to load its tables");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!journal_->in_flight()) return {};
+  auto committed = BlocksAboveLocked(journal_->in_flight()->marks);
+  if (!committed.ok()) return committed.error();
+  spdlog::warn(
+      "an insert under token '{}' was cut short by the last exit; {} of its blocks had been "
+      "committed, so its retry {}",
+      journal_->in_flight()->token, *committed,
+      *committed == 0 ? "will carry a new token"
+                      : "keeps its token and is checked for blocks dropped without their rows");
+  return journal_->Resolve(*committed);
+}
+
+Result<BlockMarks> EmbeddedWarehouse::BlockMarksLocked() {
+  if (!block_marks_) {
+    auto tables = RunLocked(
+        "SELECT database || '.' || name, arrayJoin(data_paths) FROM system.tables WHERE "
+        "engine LIKE '%MergeTree' AND database NOT IN ('system', 'information_schema', "
+        "'INFORMATION_SCHEMA')",
+        "TabSeparated");
+    if (!tables.ok()) return tables.error();
+    std::vector<std::pair<std::string, std::string>> folders;
+    for (const std::string& line : SplitLines(tables->data)) {
+      size_t tab = line.find('\t');
+      if (tab != std::string::npos) folders.emplace_back(line.substr(0, tab), line.substr(tab + 1));
+    }
+    block_marks_.emplace(std::move(folders));
+  }
+  return block_marks_->Read();
+}
+
+Result<uint64_t> EmbeddedWarehouse::BlocksAboveLocked(const BlockMarks& marks) {
+  auto parts = RunLocked(
+      "SELECT database, table, min_block_number, max_block_number FROM system.parts WHERE "
+      "active AND database NOT IN ('system', 'information_schema', 'INFORMATION_SCHEMA')",
+      "TabSeparated");
+  if (!parts.ok()) return parts.error();
+  return CountBlocksAbove(marks, parts->data);
+}
+
+Result<uint64_t> EmbeddedWarehouse::RepeatedBlocksLocked() {
+  // Every block an insert writes is counted by MergeTreeDataWriterBlocks, and each one that
+  // becomes a part also by Inserted*Parts: the difference is the blocks dropped as repeats.
+  // (DuplicatedInsertedBlocks is no count of blocks: 26.5 adds 3 per block dropped.)
+  auto repeated = RunLocked(
+      "SELECT sumIf(value, event = 'MergeTreeDataWriterBlocks') - "
+      "sumIf(value, event IN ('InsertedWideParts', 'InsertedCompactParts')) FROM system.events",
+      "TabSeparated");
+  if (!repeated.ok()) return repeated.error();
+  return std::strtoull(repeated->data.c_str(), nullptr, 10);
+}
+
 Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {
+  if (request.batch->num_rows() == 0) return QueryResult{};
+  std::lock_guard lock(mutex_);
+  const std::string& token = request.deduplication_token;
+  if (token.empty() || !journal_) return InsertLocked(request, token);
+
+  // A suspect none of whose blocks landed may have left its token behind without its rows: a
+  // new token makes sure the retry is not dropped. One with blocks committed keeps its token so
+  // that those are dropped as repeats, and no more than those may be.
+  const SuspectInsert* suspect = journal_->FindSuspect(token);
+  std::string attempt_token = token;
+  std::optional<uint64_t> allowed_repeats;
+  if (suspect != nullptr && suspect->committed_blocks == 0) {
+    attempt_token = journal_->FreshToken(token);
+  } else if (suspect != nullptr) {
+    attempt_token = suspect->attempt_token;
+    allowed_repeats = suspect->committed_blocks;
+  }
+  auto marks = BlockMarksLocked();
+  if (!marks.ok()) return marks.error();
+  auto repeats_before = allowed_repeats ? RepeatedBlocksLocked() : Result<uint64_t>(0);
+  if (!repeats_before.ok()) return repeats_before.error();
+  if (Status begun = journal_->Begin(token, attempt_token, *marks); !begun.ok()) {
+    return begun.error();
+  }
+
+  auto result = InsertLocked(request, attempt_token);
+  if (!result.ok()) {
+    // A failed insert may have committed some of its blocks, like one cut short by a crash:
+    // its retry is settled the same way.
+    auto committed = BlocksAboveLocked(*marks);
+    if (committed.ok()) (void)journal_->Resolve(*committed);
+    return result;
+  }
+  if (allowed_repeats) {
+    auto repeats_after = RepeatedBlocksLocked();
+    if (!repeats_after.ok()) return repeats_after.error();
+    uint64_t repeats = *repeats_after - *repeats_before;
+    if (repeats > *allowed_repeats) {
+      (void)journal_->Finish(token);
+      return MakeError(
+          ErrorCode::kWarehouseInsertLost,
+          fmt::format("the retry of an insert cut short by a crash was dropped as a repeat in {} "
+                      "blocks, but only {} of its blocks had been committed: the engine kept "
+                      "the token of {} block(s) without their rows, which are lost",
+                      repeats, *allowed_repeats, repeats - *allowed_repeats),
+          fmt::format("{}.{} (token '{}')", request.database, request.table, token));
+    }
+  }
+  if (Status finished = journal_->Finish(token); !finished.ok()) return finished.error();
+  return result;
+}
+
+Result<QueryResult> EmbeddedWarehouse::InsertLocked(const InsertRequest& request,
+                                                    const std::string& token) {
   const Batch& batch = *request.batch;
-  if (batch.num_rows() == 0) return QueryResult{};
   ArrowBatchExport exported(batch);
 
   std::string columns;
@@ -181,7 +311,6 @@ Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {
     columns += QuoteIdentifier(batch.schema()[i].name);
   }
 
-  std::lock_guard lock(mutex_);
   // Scan names live in one registry for the whole process; a counter keeps them unique.
   std::string scan_name = fmt::format("sluice_insert_{}", next_scan_id_++);
   if (api_->arrow_array_scan(*connection_, scan_name.c_str(), exported.schema(),
@@ -193,13 +322,13 @@ Result<QueryResult> EmbeddedWarehouse::Insert(const InsertRequest& request) {
   std::string sql = fmt::format("INSERT INTO {}.{} ({}) SELECT {} FROM arrowstream('{}')",
                                 QuoteIdentifier(request.database), QuoteIdentifier(request.table),
                                 columns, columns, scan_name);
-  if (!request.deduplication_token.empty()) {
+  if (!token.empty()) {
     // Views fed by the table must drop a replayed block too, or their aggregates would count
     // it twice while the table itself stays exact.
     sql += fmt::format(
         " SETTINGS insert_deduplication_token = {}, "
         "deduplicate_blocks_in_dependent_materialized_views = 1",
-        QuoteString(request.deduplication_token));
+        QuoteString(token));
   }
   auto result = RunLocked(sql, "TabSeparated");
   api_->arrow_unregister_table(*connection_, scan_name.c_str());

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "warehouse/chdb_api.h"
+#include "warehouse/insert_journal.h"
 #include "warehouse/warehouse.h"
 
 namespace sluice {
@@ -29,6 +31,9 @@ class EmbeddedWarehouse : public Warehouse {
   using Warehouse::Query;
   /// Hands the batch over as Arrow arrays (no row serialization, binary-safe) and runs
   /// INSERT ... SELECT from it; fails unless the engine wrote every row of the batch.
+  /// An insert with a deduplication token is noted in the insert journal while it runs, so that
+  /// its retry after a crash is neither dropped as a repeat of rows that never landed nor
+  /// doubled (see InsertJournal).
   Result<QueryResult> Insert(const InsertRequest& request) override;
   std::string Version() override;
   /// Every statement run through this object (queries, inserts, the engine's own checks). The
@@ -43,6 +48,15 @@ class EmbeddedWarehouse : public Warehouse {
  private:
   EmbeddedWarehouse(const ChdbApi* api, ChdbApi::Connection** connection, std::string data_path);
   Result<QueryResult> RunLocked(std::string_view sql, std::string_view format);
+  /// Runs the insert under `token` (the one the engine sees), checking the rows written.
+  Result<QueryResult> InsertLocked(const InsertRequest& request, const std::string& token);
+  /// Reads the insert journal and settles an insert that a crash interrupted.
+  Status OpenJournal();
+  Result<BlockMarks> BlockMarksLocked();
+  /// How many blocks above `marks` the engine's tables hold now.
+  Result<uint64_t> BlocksAboveLocked(const BlockMarks& marks);
+  /// Blocks the engine has dropped as repeats since it started.
+  Result<uint64_t> RepeatedBlocksLocked();
   void Close();
 
   const ChdbApi* api_;
@@ -51,6 +65,9 @@ class EmbeddedWarehouse : public Warehouse {
   std::string data_path_;
   std::string version_;
   uint64_t next_scan_id_ = 0;
+  std::optional<InsertJournal> journal_;  // guarded by mutex_, like the one below
+  /// Over the MergeTree tables there were at the last statement other than a SELECT.
+  std::optional<BlockMarkReader> block_marks_;
   /// The engine's totals of rows and bytes read from tables since it started.
   struct ReadTotals {
     uint64_t rows = 0;
