@@ -530,9 +530,11 @@ Status WriteAheadLog::SetRetainAfter(uint64_t sequence) {
 }
 
 Status WriteAheadLog::RemoveObsoleteSegments() {
+  // Appends wait until the files are gone: an empty active segment removed here has the name
+  // the next append's new segment would take, and unlinking after that would remove the new one.
+  std::lock_guard write_lock(write_mu_);
   std::vector<std::shared_ptr<Segment>> removed;
   {
-    std::lock_guard write_lock(write_mu_);
     std::lock_guard state_lock(state_mu_);
     uint64_t obsolete = std::min(delivered_sequence_, retain_after_);
     while (!segments_.empty() && segments_.front()->last_sequence <= obsolete) {
