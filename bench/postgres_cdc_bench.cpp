@@ -4,6 +4,7 @@
 //
 //   postgres_cdc_bench [--rows N] [--changes M] [--parallelism P] [--lag-rate R]
 //                      [--lag-seconds S] [--batch-rows B (the source's batch_rows, 65536)]
+//                      [--snapshot-batch-rows B (postgres.snapshot_batch_rows, 1048576)]
 //
 // Then the lag from commit to ClickHouse at a steady offered load of R rows/s for S seconds.
 
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
   uint64_t lag_rate = 75000;
   uint64_t lag_seconds = 10;
   uint32_t batch_rows = 65536;
+  uint32_t snapshot_batch_rows = sluice::PostgresCdcSpec{}.snapshot_batch_rows;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--rows") rows = std::stoull(argv[i + 1]);
@@ -106,6 +108,9 @@ int main(int argc, char** argv) {
     if (flag == "--lag-rate") lag_rate = std::stoull(argv[i + 1]);
     if (flag == "--lag-seconds") lag_seconds = std::stoull(argv[i + 1]);
     if (flag == "--batch-rows") batch_rows = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    if (flag == "--snapshot-batch-rows") {
+      snapshot_batch_rows = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    }
   }
   sluice::testing::PostgresServer server;
   if (!server.Start()) {
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
     spec.dsn = server.dsn();
     spec.tables = {"public.big"};
     spec.snapshot_parallelism = parallelism;
+    spec.snapshot_batch_rows = snapshot_batch_rows;
     sluice::PostgresCdcSource source("bench", spec, batch_rows, warehouse.get());
 
     // 1. The snapshot through sluice.
@@ -191,8 +197,8 @@ int main(int argc, char** argv) {
                 stream_stats.poll_seconds, stream_stats.poll_cpu_seconds);
     // Logical decoding keeps a transaction in memory up to logical_decoding_work_mem, then
     // spills it to disk in the walsender: a cost on the server side of the stream.
-    auto spilled = server.Query(
-        "SELECT spill_txns, spill_bytes, total_txns FROM pg_stat_replication_slots");
+    auto spilled =
+        server.Query("SELECT spill_txns, spill_bytes, total_txns FROM pg_stat_replication_slots");
     if (!spilled.empty()) {
       std::printf("          (slot: spilled transactions, bytes, transactions: %s)\n",
                   spilled.front().c_str());

@@ -79,6 +79,38 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
   return joined;
 }
 
+std::string EscapeField(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\t') {
+      out += "%09";
+    } else if (c == '\n') {
+      out += "%0A";
+    } else if (c == '%') {
+      out += "%25";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string UnescapeField(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      std::string_view code = text.substr(i + 1, 2);
+      out += code == "09" ? '\t' : code == "0A" ? '\n' : '%';
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 bool IsIdentifier(std::string_view name) {
   if (name.empty() || name.size() > kMaxIdentifierLength) return false;
   auto is_letter = [](char c) {

@@ -19,6 +19,11 @@ std::vector<std::string> SplitLines(std::string_view text);
 bool StartsWith(std::string_view text, std::string_view prefix);
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 
+/// For one field of a tab-separated line in sluice's own files: tab, newline and percent are
+/// written as %09, %0A, %25, so that a field may hold any byte.
+std::string EscapeField(std::string_view text);
+std::string UnescapeField(std::string_view text);
+
 /// Longest name sluice accepts for anything it writes into SQL.
 inline constexpr size_t kMaxIdentifierLength = 128;
 

@@ -225,7 +225,10 @@ struct PostgresCdcSpec {
   bool create_publication = true;     // create the publication when missing, else it must exist
   bool snapshot = true;               // copy the tables first ("initial") or not ("never")
   uint32_t snapshot_parallelism = 2;  // connections copying one table, by primary-key ranges
-  std::string table_prefix;           // ClickHouse table = prefix + source table name
+  /// Rows per insert while copying: larger than the source's streaming batches, because a
+  /// snapshot is one long bulk load into one table, where fewer, larger parts pay off.
+  uint32_t snapshot_batch_rows = 1'048'576;
+  std::string table_prefix;  // ClickHouse table = prefix + source table name
 };
 
 /// A database table read by repeated queries on a cursor column (PostgreSQL or MariaDB/MySQL).
@@ -252,8 +255,8 @@ struct SourceSpec {
   bool csv_header = true;  // first CSV line names the columns
   char csv_delimiter = ',';
   uint32_t batch_rows = 65536;
-  std::optional<KafkaSourceSpec> kafka;  // set for type kafka
-  std::optional<NatsSourceSpec> nats;    // set for type nats
+  std::optional<KafkaSourceSpec> kafka;         // set for type kafka
+  std::optional<NatsSourceSpec> nats;           // set for type nats
   std::optional<PostgresCdcSpec> postgres_cdc;  // type postgres_cdc
   std::optional<SqlPollSpec> sql_poll;          // type sql_poll
   SpecLocation where;

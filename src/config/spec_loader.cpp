@@ -12,10 +12,10 @@
 #include <limits>
 #include <sstream>
 
+#include "aggregate/aggregate_function.h"
 #include "base/strings.h"
 #include "config/clickhouse_syntax.h"
 #include "config/section_reader.h"
-#include "aggregate/aggregate_function.h"
 #include "config/spec_schema.h"
 #include "expression/expression.h"
 #include "format/text_value.h"
@@ -83,7 +83,6 @@ bool IsDateKind(TypeKind kind) {
 bool IsNestedKind(TypeKind kind) {
   return kind == TypeKind::kArray || kind == TypeKind::kMap || kind == TypeKind::kTuple;
 }
-
 
 /// Validates one spec against the descriptor tables and the cross-references between sections.
 /// Sections are read in dependency order (tables, views, streams, sources) whatever their order
@@ -210,10 +209,12 @@ class SpecLoader {
     CheckpointSpec& checkpoint = spec_.checkpoint;
     checkpoint.where = errors_.Locate(reader.mark());
     checkpoint.path = ResolvePath(base_dir_, reader.String("path"));
-    if (auto interval = reader.Duration("interval", std::chrono::milliseconds(10), std::chrono::hours(1))) {
+    if (auto interval =
+            reader.Duration("interval", std::chrono::milliseconds(10), std::chrono::hours(1))) {
       checkpoint.interval = *interval;
     }
-    if (auto retain = reader.Int("retain", 1, 100)) checkpoint.retain = static_cast<uint32_t>(*retain);
+    if (auto retain = reader.Int("retain", 1, 100))
+      checkpoint.retain = static_cast<uint32_t>(*retain);
   }
 
   /// The records an aggregation reads, for messages: "stream 'events'" or, with a union, a map or
@@ -560,8 +561,8 @@ class SpecLoader {
     TypeKind kind = type.Storage().kind;
     bool fits = kind == TypeKind::kDate || kind == TypeKind::kDate32 ||
                 kind == TypeKind::kDateTime || kind == TypeKind::kDateTime64 ||
-                kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 ||
-                kind == TypeKind::kInt32 || kind == TypeKind::kUInt32;
+                kind == TypeKind::kInt64 || kind == TypeKind::kUInt64 || kind == TypeKind::kInt32 ||
+                kind == TypeKind::kUInt32;
     if (!fits) {
       errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(key),
                   fmt::format("{}: field '{}' is {}; event time must be a Date, DateTime, "
@@ -586,7 +587,8 @@ class SpecLoader {
         Schema schema;
         for (const auto& [field, type] : aggregation.fields) schema.push_back({field, type});
         size_t offset = 0;
-        Result<Expression> compiled = Expression::CompileCondition(aggregation.filter, schema, &offset);
+        Result<Expression> compiled =
+            Expression::CompileCondition(aggregation.filter, schema, &offset);
         if (!compiled.ok()) {
           errors_.Add(compiled.error().code,
                       PointInto(reader.Get("filter"), reader.MarkOf("filter"), offset),
@@ -606,21 +608,25 @@ class SpecLoader {
     }
     if (reader.Has("window")) LoadWindow(reader, aggregation);
     if (reader.Has("event_time")) LoadEventTime(reader, aggregation, known);
-    if (auto lateness = reader.Duration("allowed_lateness", std::chrono::milliseconds(0), std::chrono::days(7))) {
+    if (auto lateness = reader.Duration("allowed_lateness", std::chrono::milliseconds(0),
+                                        std::chrono::days(7))) {
       aggregation.allowed_lateness = *lateness;
     }
     if (reader.Has("aggregates")) LoadAggregates(reader, aggregation, known);
     aggregation.table = reader.Has("table") ? reader.String("table") : name;
-    CheckName("table", aggregation.table, reader.PathOf("table"), reader.Has("table") ? reader.MarkOf("table") : mark);
-    aggregation.late_table = reader.Has("late_table") ? reader.String("late_table") : name + "_late";
+    CheckName("table", aggregation.table, reader.PathOf("table"),
+              reader.Has("table") ? reader.MarkOf("table") : mark);
+    aggregation.late_table =
+        reader.Has("late_table") ? reader.String("late_table") : name + "_late";
     CheckName("table", aggregation.late_table, reader.PathOf("late_table"),
               reader.Has("late_table") ? reader.MarkOf("late_table") : mark);
     for (const std::string& table : {aggregation.table, aggregation.late_table}) {
       if (spec_.FindTable(table) != nullptr) {
-        errors_.Add(ErrorCode::kSpecDuplicateName, reader.Has("table") ? reader.MarkOf("table") : mark,
-                    fmt::format("{}: table '{}' is also defined in tables; an aggregation creates its "
-                                "own tables",
-                                path, table));
+        errors_.Add(
+            ErrorCode::kSpecDuplicateName, reader.Has("table") ? reader.MarkOf("table") : mark,
+            fmt::format("{}: table '{}' is also defined in tables; an aggregation creates its "
+                        "own tables",
+                        path, table));
       }
     }
     if (auto parallelism = reader.Int("parallelism", 0, 128)) {
@@ -631,8 +637,8 @@ class SpecLoader {
       aggregation.state_backend = AggregationSpec::StateBackend::kRocksDb;
     } else if (backend != "memory") {
       errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("state_backend"),
-                  fmt::format("{}: unknown state backend '{}'{}", reader.PathOf("state_backend"), backend,
-                              DidYouMean(backend, {"memory", "rocksdb"})));
+                  fmt::format("{}: unknown state backend '{}'{}", reader.PathOf("state_backend"),
+                              backend, DidYouMean(backend, {"memory", "rocksdb"})));
     }
     spec_.aggregations.push_back(std::move(aggregation));
   }
@@ -711,10 +717,12 @@ class SpecLoader {
                                           event_time.field, reader.MarkOf("field"));
       if (type != nullptr) RequireEventTimeType(event_time.field, *type, reader, "field");
     }
-    if (auto bound = reader.Duration("max_out_of_orderness", std::chrono::milliseconds(0), std::chrono::days(7))) {
+    if (auto bound = reader.Duration("max_out_of_orderness", std::chrono::milliseconds(0),
+                                     std::chrono::days(7))) {
       event_time.max_out_of_orderness = *bound;
     }
-    if (auto idle = reader.Duration("idle_timeout", std::chrono::milliseconds(1), std::chrono::days(7))) {
+    if (auto idle =
+            reader.Duration("idle_timeout", std::chrono::milliseconds(1), std::chrono::days(7))) {
       event_time.idle_timeout = *idle;
     }
     aggregation.event_time = std::move(event_time);
@@ -736,9 +744,10 @@ class SpecLoader {
       aggregate.name = reader.String("name");
       CheckName("column", aggregate.name, reader.PathOf("name"), reader.MarkOf("name"));
       if (std::find(taken.begin(), taken.end(), aggregate.name) != taken.end()) {
-        errors_.Add(ErrorCode::kSpecDuplicateName, reader.MarkOf("name"),
-                    fmt::format("{}: column '{}' is already a key, window or earlier aggregate column",
-                                reader.PathOf("name"), aggregate.name));
+        errors_.Add(
+            ErrorCode::kSpecDuplicateName, reader.MarkOf("name"),
+            fmt::format("{}: column '{}' is already a key, window or earlier aggregate column",
+                        reader.PathOf("name"), aggregate.name));
       }
       taken.push_back(aggregate.name);
       aggregate.function = reader.String("function");
@@ -760,7 +769,8 @@ class SpecLoader {
                              reader.MarkOf("field"));
       }
       if (reader.Has("function")) {
-        AggregateCall call{aggregate.function, aggregate.name, aggregate.field, aggregate.level, aggregate.k};
+        AggregateCall call{aggregate.function, aggregate.name, aggregate.field, aggregate.level,
+                           aggregate.k};
         if (aggregate.function != "count" && !reader.Has("field")) {
           errors_.Add(ErrorCode::kSpecMissingKey, reader.mark(),
                       fmt::format("{}: {} needs a field", path, aggregate.function));
@@ -1349,8 +1359,9 @@ class SpecLoader {
     if (reader.Has("rules")) LoadRules(reader, stream);
     if (reader.Has("event_time")) {
       stream.event_time = reader.String("event_time");
-      if (const StreamFieldSpec* field = RequireStreamField(
-              stream, reader.PathOf("event_time"), stream.event_time, reader.MarkOf("event_time"))) {
+      if (const StreamFieldSpec* field =
+              RequireStreamField(stream, reader.PathOf("event_time"), stream.event_time,
+                                 reader.MarkOf("event_time"))) {
         RequireEventTimeType(field->name, field->type, reader, "event_time");
       }
     }
@@ -1758,9 +1769,9 @@ class SpecLoader {
     if (kind != "file") {
       for (std::string_view file_key : {"path", "format", "csv"}) {
         if (reader.Has(file_key)) {
-          errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf(file_key),
-                      fmt::format("{}: only a file source has {}", reader.PathOf(file_key),
-                                  file_key));
+          errors_.Add(
+              ErrorCode::kSpecInvalidValue, reader.MarkOf(file_key),
+              fmt::format("{}: only a file source has {}", reader.PathOf(file_key), file_key));
         }
       }
       if (!reader.Has(kind)) {
@@ -2004,6 +2015,9 @@ class SpecLoader {
     spec.snapshot = snapshot != "never";
     if (auto parallelism = reader.Int("snapshot_parallelism", 1, 64)) {
       spec.snapshot_parallelism = static_cast<uint32_t>(*parallelism);
+    }
+    if (auto batch_rows = reader.Int("snapshot_batch_rows", 1, 10'000'000)) {
+      spec.snapshot_batch_rows = static_cast<uint32_t>(*batch_rows);
     }
     spec.table_prefix = reader.String("table_prefix");
     return spec;

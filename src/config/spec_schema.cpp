@@ -783,6 +783,11 @@ constexpr KeyDescriptor kPostgresCdcKeys[] = {
      .default_value = "2",
      .description = "Connections copying one table, by ranges of a single integer primary "
                     "key, 1 to 64."},
+    {.key = "snapshot_batch_rows",
+     .kind = KeyKind::kInt,
+     .default_value = "1048576",
+     .description = "Rows per insert while copying the tables, 1 to 10000000; a batch is also "
+                    "inserted once it holds 256 MiB."},
     {.key = "table_prefix",
      .default_value = "",
      .description = "Prefix of the ClickHouse table names."},

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/strings.h"
 #include "state/posix_file.h"
 
 namespace sluice {
@@ -19,53 +20,18 @@ constexpr std::string_view kInProgressSuffix = ".inprogress";
 // Version 2: each pending batch file holds its schema before its rows.
 constexpr std::string_view kFormatLine = "sluice-checkpoint 2";
 
-// Values may hold any byte: tab, newline and percent are written as %09, %0A, %25.
-std::string Escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\t')
-      out += "%09";
-    else if (c == '\n')
-      out += "%0A";
-    else if (c == '%')
-      out += "%25";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string Unescape(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() + 0 && i + 2 <= text.size() - 1) {
-      std::string_view code = text.substr(i + 1, 2);
-      if (code == "09")
-        out += '\t';
-      else if (code == "0A")
-        out += '\n';
-      else
-        out += '%';
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 std::string Encode(const CheckpointMetadata& metadata) {
   std::ostringstream out;
   out << kFormatLine << "\n";
   out << "id\t" << metadata.id << "\n";
   out << "created_ms\t" << metadata.created_ms << "\n";
   out << "parallelism\t" << metadata.parallelism << "\n";
-  out << "run\t" << Escape(metadata.run_id) << "\n";
+  out << "run\t" << EscapeField(metadata.run_id) << "\n";
   for (const auto& [source, position] : metadata.source_positions) {
-    out << "position\t" << Escape(source) << "\t" << Escape(position) << "\n";
+    out << "position\t" << EscapeField(source) << "\t" << EscapeField(position) << "\n";
   }
   for (const auto& [file, table] : metadata.pending_batches) {
-    out << "pending\t" << Escape(file) << "\t" << Escape(table) << "\n";
+    out << "pending\t" << EscapeField(file) << "\t" << EscapeField(table) << "\n";
   }
   out << "end\n";
   return out.str();
@@ -111,11 +77,11 @@ Result<CheckpointMetadata> Decode(const std::string& text, const std::string& pa
       } else if (parts[0] == "parallelism" && parts.size() == 2) {
         metadata.parallelism = static_cast<uint32_t>(std::stoul(std::string(parts[1])));
       } else if (parts[0] == "run" && parts.size() == 2) {
-        metadata.run_id = Unescape(parts[1]);
+        metadata.run_id = UnescapeField(parts[1]);
       } else if (parts[0] == "position" && parts.size() == 3) {
-        metadata.source_positions.emplace_back(Unescape(parts[1]), Unescape(parts[2]));
+        metadata.source_positions.emplace_back(UnescapeField(parts[1]), UnescapeField(parts[2]));
       } else if (parts[0] == "pending" && parts.size() == 3) {
-        metadata.pending_batches.emplace_back(Unescape(parts[1]), Unescape(parts[2]));
+        metadata.pending_batches.emplace_back(UnescapeField(parts[1]), UnescapeField(parts[2]));
       } else if (parts[0] == "end" && parts.size() == 1) {
         ended = true;
         break;

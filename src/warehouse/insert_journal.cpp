@@ -1,5 +1,6 @@
 #include "warehouse/insert_journal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -9,8 +10,8 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "base/strings.h"
@@ -23,37 +24,6 @@ constexpr std::string_view kEnd = "end\n";
 // A crash interrupts at most one insert per start; more suspects than this means their retries
 // never came (their checkpoints were removed), and the oldest are forgotten.
 constexpr size_t kMaxSuspects = 256;
-
-// Tokens and names are written one field per tab-separated column.
-std::string Escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string Unescape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 1 < text.size()) {
-      char next = text[++i];
-      out += next == 't' ? '\t' : next == 'n' ? '\n' : next;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 std::vector<std::string_view> Fields(std::string_view line) {
   std::vector<std::string_view> fields;
@@ -99,15 +69,15 @@ Result<InsertJournal> InsertJournal::Load(std::string path) {
     if (kind == "retries" && fields.size() == 2) {
       if (!ParseNumber(fields[1], journal.retries_)) return corrupt(i, "bad retry count");
     } else if (kind == "suspect" && fields.size() == 4) {
-      SuspectInsert suspect{Unescape(fields[1]), Unescape(fields[2])};
+      SuspectInsert suspect{UnescapeField(fields[1]), UnescapeField(fields[2])};
       if (!ParseNumber(fields[3], suspect.committed_blocks)) return corrupt(i, "bad block count");
       journal.suspects_.push_back(std::move(suspect));
     } else if (kind == "inflight" && fields.size() == 3) {
-      journal.in_flight_ = InFlight{Unescape(fields[1]), Unescape(fields[2]), {}};
+      journal.in_flight_ = InFlight{UnescapeField(fields[1]), UnescapeField(fields[2]), {}};
     } else if (kind == "mark" && fields.size() == 3 && journal.in_flight_) {
       uint64_t block = 0;
       if (!ParseNumber(fields[2], block)) return corrupt(i, "bad block number");
-      journal.in_flight_->marks[Unescape(fields[1])] = block;
+      journal.in_flight_->marks[UnescapeField(fields[1])] = block;
     } else {
       return corrupt(i, fmt::format("unexpected line '{}'", lines[i].substr(0, 80)));
     }
@@ -152,14 +122,14 @@ Status InsertJournal::Save() const {
   std::string text(kHeader);
   text += fmt::format("\nretries\t{}\n", retries_);
   for (const SuspectInsert& s : suspects_) {
-    text += fmt::format("suspect\t{}\t{}\t{}\n", Escape(s.token), Escape(s.attempt_token),
+    text += fmt::format("suspect\t{}\t{}\t{}\n", EscapeField(s.token), EscapeField(s.attempt_token),
                         s.committed_blocks);
   }
   if (in_flight_) {
-    text += fmt::format("inflight\t{}\t{}\n", Escape(in_flight_->token),
-                        Escape(in_flight_->attempt_token));
+    text += fmt::format("inflight\t{}\t{}\n", EscapeField(in_flight_->token),
+                        EscapeField(in_flight_->attempt_token));
     for (const auto& [table, block] : in_flight_->marks) {
-      text += fmt::format("mark\t{}\t{}\n", Escape(table), block);
+      text += fmt::format("mark\t{}\t{}\n", EscapeField(table), block);
     }
   }
   text += kEnd;
@@ -194,24 +164,29 @@ uint64_t CountBlocksAbove(const BlockMarks& marks, std::string_view parts) {
 }
 
 std::optional<uint64_t> HighestBlockInFolder(const std::string& folder) {
+  // readdir rather than std::filesystem: a busy table's folder holds hundreds of parts (outdated
+  // ones stay for minutes) and is listed before each insert into it.
+  std::unique_ptr<DIR, int (*)(DIR*)> directory(::opendir(folder.c_str()), &::closedir);
+  if (!directory) return std::nullopt;
   std::optional<uint64_t> highest;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+  while (const dirent* entry = ::readdir(directory.get())) {
     // Temporary parts (tmp_insert_...), detached/ and the table's own files fail the parse.
-    std::string name = entry.path().filename().string();
-    std::vector<std::string_view> fields;
-    for (size_t start = 0;;) {
+    if (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN) continue;
+    std::string_view fields[5];
+    size_t count = 0;
+    std::string_view name(entry->d_name);
+    for (size_t start = 0; count < 5;) {
       size_t underscore = name.find('_', start);
-      fields.push_back(std::string_view(name).substr(start, underscore - start));
-      if (underscore == std::string::npos) break;
+      fields[count++] = name.substr(start, underscore - start);
+      if (underscore == std::string_view::npos) break;
       start = underscore + 1;
+      if (count == 5) count = 6;  // more fields than a part name has
     }
     uint64_t min_block = 0;
     uint64_t max_block = 0;
     uint64_t level = 0;
-    if ((fields.size() != 4 && fields.size() != 5) || !ParseNumber(fields[1], min_block) ||
-        !ParseNumber(fields[2], max_block) || !ParseNumber(fields[3], level) ||
-        !entry.is_directory(error)) {
+    if ((count != 4 && count != 5) || !ParseNumber(fields[1], min_block) ||
+        !ParseNumber(fields[2], max_block) || !ParseNumber(fields[3], level)) {
       continue;
     }
     highest = std::max(highest.value_or(0), max_block);
@@ -224,8 +199,9 @@ BlockMarkReader::BlockMarkReader(std::vector<std::pair<std::string, std::string>
 }
 
 BlockMarks BlockMarkReader::Read() {
-  // Times within this margin of the listing may hide a change made right after it.
-  constexpr int64_t kCoarseTimeNs = 2'000'000'000;
+  // Times within this margin of the listing may hide a change made right after it (Linux file
+  // systems keep times at the granularity of the kernel's tick, at most 10 ms).
+  constexpr int64_t kCoarseTimeNs = 100'000'000;
   const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();

@@ -11,6 +11,15 @@
 namespace sluice {
 namespace {
 
+TEST(EscapeFieldTest, TabsNewlinesAndPercentRoundTripWithoutSeparators) {
+  const std::string value = "a\tb\nc%d%09";
+  std::string escaped = EscapeField(value);
+  EXPECT_EQ(escaped, "a%09b%0Ac%25d%2509");
+  EXPECT_EQ(escaped.find_first_of("\t\n"), std::string::npos);
+  EXPECT_EQ(UnescapeField(escaped), value);
+  EXPECT_EQ(UnescapeField("trailing %"), "trailing %");
+}
+
 TEST(IdentifierTest, AcceptsLettersDigitsAndUnderscore) {
   EXPECT_TRUE(IsIdentifier("user_events"));
   EXPECT_TRUE(IsIdentifier("_private"));

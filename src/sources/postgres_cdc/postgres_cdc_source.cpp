@@ -337,7 +337,7 @@ Status PostgresCdcSource::StartSnapshotTable() {
   job.snapshot_name = snapshot_name_;
   job.schema = table.schema;
   job.type_oids = table.oids;
-  job.batch_rows = batch_rows_;
+  job.batch_rows = spec_.snapshot_batch_rows;
   std::string columns;
   for (const std::string& column : table.columns) {
     columns += fmt::format("{}{}", columns.empty() ? "" : ", ", query_->Identifier(column));

@@ -32,7 +32,10 @@ struct SnapshotJob {
   std::vector<std::string> queries;  // COPY (SELECT ...) TO STDOUT, one per range
   Schema schema;                     // the stream schema (source columns, _version, _is_deleted)
   std::vector<uint32_t> type_oids;   // PostgreSQL type of each source column, in schema order
-  uint32_t batch_rows = 65536;
+  uint32_t batch_rows = 1'048'576;
+  /// A batch is handed over at this size too, whatever its rows: wide rows must not make the
+  /// queued batches (two per connection) outgrow memory.
+  size_t batch_bytes = size_t{256} << 20;
 };
 
 /// Copies one table with one connection per query, in parallel, each in a REPEATABLE READ

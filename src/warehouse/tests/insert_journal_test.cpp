@@ -40,12 +40,12 @@ TEST_F(InsertJournalTest, MissingFileIsAnEmptyJournal) {
 TEST_F(InsertJournalTest, InsertInFlightSurvivesTheProcessWithItsMarks) {
   {
     InsertJournal journal = Load();
-    // Tabs, newlines and backslashes in a token must not break the line format.
-    ASSERT_TRUE(journal.Begin("p/t\t1\n\\x", "p/t\t1\n\\x", {{"db.t", 7}, {"db.u", 12}}).ok());
+    // Tabs, newlines and percent signs in a token must not break the line format.
+    ASSERT_TRUE(journal.Begin("p/t\t1\n%09x", "p/t\t1\n%09x", {{"db.t", 7}, {"db.u", 12}}).ok());
   }
   InsertJournal reloaded = Load();
   ASSERT_TRUE(reloaded.in_flight());
-  EXPECT_EQ(reloaded.in_flight()->token, "p/t\t1\n\\x");
+  EXPECT_EQ(reloaded.in_flight()->token, "p/t\t1\n%09x");
   EXPECT_EQ(reloaded.in_flight()->marks, (BlockMarks{{"db.t", 7}, {"db.u", 12}}));
 }
 
