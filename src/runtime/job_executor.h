@@ -28,7 +28,11 @@ struct JobOptions {
   uint32_t checkpoints_retained = 3;
   std::string state_directory;  // local operator state (RocksDB), one folder per subtask
   std::string restore_from;     // a savepoint folder; empty: the newest checkpoint, if any
-  size_t queue_capacity = 32;   // batches waiting per keyed subtask before sources block
+  /// Data batches waiting per keyed subtask before sources block. A checkpoint barrier queues
+  /// behind them (aligned checkpoints), so this bounds how long a barrier waits: 4 batches of
+  /// 8192 events are tens of milliseconds of the subtask's work, where 32 were 0.7-2.5 s
+  /// behind a 1 M-key window (docs/benchmarks.md, "Checkpoint cost").
+  size_t queue_capacity = 4;
   /// Makes the sink for a table; called on the checkpoint thread only.
   std::function<std::unique_ptr<Sink>(const std::string& table)> make_sink;
   /// Every table the job may write (including those a source names per poll); pre-committed
