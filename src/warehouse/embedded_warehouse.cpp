@@ -47,7 +47,11 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
         fmt::format("cannot create the warehouse folder {}: {}", data_path, error.message()));
   }
   std::string path_argument = "--path=" + data_path;
-  std::vector<char*> argv = {const_cast<char*>("sluice"), path_argument.data()};
+  // Tables load while connecting, not on the engine's background loader: a load job there
+  // failed once with "recursive_mutex lock failed" and the engine would not open at all.
+  std::string loading_argument = "--async_load_databases=0";
+  std::vector<char*> argv = {const_cast<char*>("sluice"), path_argument.data(),
+                             loading_argument.data()};
   ChdbApi::Connection** connection = (*api)->connect(static_cast<int>(argv.size()), argv.data());
   if (connection == nullptr || *connection == nullptr) {
     return MakeError(ErrorCode::kWarehouseUnavailable,
