@@ -1,6 +1,7 @@
 #include "base/strings.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace sluice {
 
@@ -77,6 +78,22 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
     joined += parts[i];
   }
   return joined;
+}
+
+std::vector<std::string_view> SplitFields(std::string_view line, char separator) {
+  std::vector<std::string_view> fields;
+  size_t start = 0;
+  while (true) {
+    size_t found = line.find(separator, start);
+    fields.push_back(line.substr(start, found == std::string_view::npos ? found : found - start));
+    if (found == std::string_view::npos) return fields;
+    start = found + 1;
+  }
+}
+
+bool ParseUint64(std::string_view text, uint64_t& value) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size();
 }
 
 std::string EscapeField(std::string_view text) {

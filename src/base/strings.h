@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ std::string SuggestClosest(std::string_view word, const std::vector<std::string>
 
 std::string_view Trim(std::string_view text);
 std::vector<std::string> SplitLines(std::string_view text);
+/// The fields of one line between `separator`s (tab by default), empty ones included.
+std::vector<std::string_view> SplitFields(std::string_view line, char separator = '\t');
+/// The whole of `text` as a decimal unsigned number; false for anything else.
+bool ParseUint64(std::string_view text, uint64_t& value);
 bool StartsWith(std::string_view text, std::string_view prefix);
 std::string Join(const std::vector<std::string>& parts, std::string_view separator);
 

@@ -37,17 +37,6 @@ std::string Encode(const CheckpointMetadata& metadata) {
   return out.str();
 }
 
-std::vector<std::string_view> SplitTabs(std::string_view line) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (true) {
-    size_t tab = line.find('\t', start);
-    parts.push_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
-    if (tab == std::string_view::npos) return parts;
-    start = tab + 1;
-  }
-}
-
 Result<CheckpointMetadata> Decode(const std::string& text, const std::string& path) {
   auto corrupt = [&](const std::string& why, int line) {
     return MakeError(ErrorCode::kCheckpointCorrupt, why, path + ":" + std::to_string(line));
@@ -68,7 +57,7 @@ Result<CheckpointMetadata> Decode(const std::string& text, const std::string& pa
       if (line != kFormatLine) return corrupt("not a sluice checkpoint (first line)", number);
       continue;
     }
-    auto parts = SplitTabs(line);
+    auto parts = SplitFields(line);
     try {
       if (parts[0] == "id" && parts.size() == 2) {
         metadata.id = std::stoull(std::string(parts[1]));

@@ -5,12 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 #include <vector>
 
 #include "base/strings.h"
@@ -48,7 +46,8 @@ Result<std::unique_ptr<EmbeddedWarehouse>> EmbeddedWarehouse::Open(
   }
   std::string path_argument = "--path=" + data_path;
   // Tables load while connecting, not on the engine's background loader: a load job there
-  // failed once with "recursive_mutex lock failed" and the engine would not open at all.
+  // failed once with "recursive_mutex lock failed" and the engine would not open at all. The
+  // insert journal also needs every table's parts listed before it settles an insert.
   std::string loading_argument = "--async_load_databases=0";
   std::vector<char*> argv = {const_cast<char*>("sluice"), path_argument.data(),
                              loading_argument.data()};
@@ -191,15 +190,8 @@ Status EmbeddedWarehouse::OpenJournal() {
   if (!journal.ok()) return journal.error();
   std::lock_guard lock(mutex_);
   journal_.emplace(std::move(journal).value());
-  // Tables load in the background (async_load_databases): the block marks and the blocks
-  // counted below must see every table's parts, so wait for the loader first.
-  for (int waited_ms = 0;; waited_ms += 20) {
-    auto pending = RunLocked(
-        "SELECT count() FROM system.asynchronous_loader WHERE status = 'PENDING'", "TabSeparated");
-    if (!pending.ok() || Trim(pending->data) == "0") break;
-    if (waited_ms % 10000 == 0) spdlog::info("waiting for the embedded engine to load its tables");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // The tables were loaded while connecting (async_load_databases=0), so the parts counted
+  // below are all there.
   if (!journal_->in_flight()) return {};
   auto committed = BlocksAboveLocked(journal_->in_flight()->marks);
   if (!committed.ok()) return committed.error();

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -24,22 +23,6 @@ constexpr std::string_view kEnd = "end\n";
 // A crash interrupts at most one insert per start; more suspects than this means their retries
 // never came (their checkpoints were removed), and the oldest are forgotten.
 constexpr size_t kMaxSuspects = 256;
-
-std::vector<std::string_view> Fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t start = 0;
-  while (true) {
-    size_t tab = line.find('\t', start);
-    fields.push_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
-    if (tab == std::string_view::npos) return fields;
-    start = tab + 1;
-  }
-}
-
-bool ParseNumber(std::string_view text, uint64_t& value) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return error == std::errc() && end == text.data() + text.size();
-}
 
 }  // namespace
 
@@ -64,19 +47,19 @@ Result<InsertJournal> InsertJournal::Load(std::string path) {
       ended = true;
       continue;
     }
-    std::vector<std::string_view> fields = Fields(lines[i]);
+    std::vector<std::string_view> fields = SplitFields(lines[i]);
     const std::string_view kind = fields[0];
     if (kind == "retries" && fields.size() == 2) {
-      if (!ParseNumber(fields[1], journal.retries_)) return corrupt(i, "bad retry count");
+      if (!ParseUint64(fields[1], journal.retries_)) return corrupt(i, "bad retry count");
     } else if (kind == "suspect" && fields.size() == 4) {
       SuspectInsert suspect{UnescapeField(fields[1]), UnescapeField(fields[2])};
-      if (!ParseNumber(fields[3], suspect.committed_blocks)) return corrupt(i, "bad block count");
+      if (!ParseUint64(fields[3], suspect.committed_blocks)) return corrupt(i, "bad block count");
       journal.suspects_.push_back(std::move(suspect));
     } else if (kind == "inflight" && fields.size() == 3) {
       journal.in_flight_ = InFlight{UnescapeField(fields[1]), UnescapeField(fields[2]), {}};
     } else if (kind == "mark" && fields.size() == 3 && journal.in_flight_) {
       uint64_t block = 0;
-      if (!ParseNumber(fields[2], block)) return corrupt(i, "bad block number");
+      if (!ParseUint64(fields[2], block)) return corrupt(i, "bad block number");
       journal.in_flight_->marks[UnescapeField(fields[1])] = block;
     } else {
       return corrupt(i, fmt::format("unexpected line '{}'", lines[i].substr(0, 80)));
@@ -148,11 +131,11 @@ Status InsertJournal::Save() const {
 uint64_t CountBlocksAbove(const BlockMarks& marks, std::string_view parts) {
   uint64_t blocks = 0;
   for (const std::string& line : SplitLines(parts)) {
-    std::vector<std::string_view> fields = Fields(line);
+    std::vector<std::string_view> fields = SplitFields(line);
     uint64_t min_block = 0;
     uint64_t max_block = 0;
-    if (fields.size() != 4 || !ParseNumber(fields[2], min_block) ||
-        !ParseNumber(fields[3], max_block)) {
+    if (fields.size() != 4 || !ParseUint64(fields[2], min_block) ||
+        !ParseUint64(fields[3], max_block)) {
       continue;
     }
     auto mark = marks.find(fmt::format("{}.{}", fields[0], fields[1]));
@@ -172,21 +155,12 @@ std::optional<uint64_t> HighestBlockInFolder(const std::string& folder) {
   while (const dirent* entry = ::readdir(directory.get())) {
     // Temporary parts (tmp_insert_...), detached/ and the table's own files fail the parse.
     if (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN) continue;
-    std::string_view fields[5];
-    size_t count = 0;
-    std::string_view name(entry->d_name);
-    for (size_t start = 0; count < 5;) {
-      size_t underscore = name.find('_', start);
-      fields[count++] = name.substr(start, underscore - start);
-      if (underscore == std::string_view::npos) break;
-      start = underscore + 1;
-      if (count == 5) count = 6;  // more fields than a part name has
-    }
+    std::vector<std::string_view> fields = SplitFields(entry->d_name, '_');
     uint64_t min_block = 0;
     uint64_t max_block = 0;
     uint64_t level = 0;
-    if ((count != 4 && count != 5) || !ParseNumber(fields[1], min_block) ||
-        !ParseNumber(fields[2], max_block) || !ParseNumber(fields[3], level)) {
+    if ((fields.size() != 4 && fields.size() != 5) || !ParseUint64(fields[1], min_block) ||
+        !ParseUint64(fields[2], max_block) || !ParseUint64(fields[3], level)) {
       continue;
     }
     highest = std::max(highest.value_or(0), max_block);

@@ -10,7 +10,7 @@
 
 namespace sluice {
 
-/// The highest block number among the active parts of each MergeTree table, keyed
+/// The highest block number among the parts of each MergeTree table, keyed
 /// "database.table" (tables without parts are absent).
 using BlockMarks = std::map<std::string, uint64_t>;
 
@@ -33,7 +33,7 @@ struct SuspectInsert {
 /// interrupted insert committed: none means its retry needs a new token; some means the retry
 /// keeps the token and must see no more blocks dropped as repeats than were committed.
 ///
-/// The file is replaced by rename, without fsync: it has to survive the death of the process,
+/// The file is rewritten in place, without fsync: it has to survive the death of the process,
 /// which leaves the page cache intact (the engine does not sync its deduplication log either).
 class InsertJournal {
  public:

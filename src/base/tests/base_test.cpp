@@ -20,6 +20,22 @@ TEST(EscapeFieldTest, TabsNewlinesAndPercentRoundTripWithoutSeparators) {
   EXPECT_EQ(UnescapeField("trailing %"), "trailing %");
 }
 
+TEST(SplitFieldsTest, KeepsEmptyFieldsAndSplitsOnTheSeparatorGiven) {
+  EXPECT_EQ(SplitFields("a\t\tb"), (std::vector<std::string_view>{"a", "", "b"}));
+  EXPECT_EQ(SplitFields(""), (std::vector<std::string_view>{""}));
+  EXPECT_EQ(SplitFields("all_1_2_0", '_'), (std::vector<std::string_view>{"all", "1", "2", "0"}));
+}
+
+TEST(ParseUint64Test, TakesOnlyAWholeDecimalNumber) {
+  uint64_t value = 0;
+  EXPECT_TRUE(ParseUint64("18446744073709551615", value));
+  EXPECT_EQ(value, UINT64_MAX);
+  EXPECT_FALSE(ParseUint64("", value));
+  EXPECT_FALSE(ParseUint64("12x", value));
+  EXPECT_FALSE(ParseUint64("-1", value));
+  EXPECT_FALSE(ParseUint64("18446744073709551616", value));
+}
+
 TEST(IdentifierTest, AcceptsLettersDigitsAndUnderscore) {
   EXPECT_TRUE(IsIdentifier("user_events"));
   EXPECT_TRUE(IsIdentifier("_private"));

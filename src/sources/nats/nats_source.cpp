@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <cstdlib>
 
 #include "base/clock.h"
+#include "base/strings.h"
 #include "sources/stream_fields.h"
 
 namespace sluice {
@@ -34,11 +34,6 @@ std::string FormatRanges(const std::set<uint64_t>& sequences) {
     text += first == last ? fmt::format("{}", first) : fmt::format("{}-{}", first, last);
   }
   return text;
-}
-
-bool ParseNumber(std::string_view text, uint64_t& value) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return error == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 }  // namespace
@@ -280,7 +275,7 @@ Result<NatsSource::ParsedPosition> NatsSource::ParsePosition(const std::string& 
     return bad("is not well-formed");
   }
   parsed.consumer = position.substr(0, at);
-  if (!ParseNumber(std::string_view(position).substr(at + 1, colon - at - 1), parsed.last)) {
+  if (!ParseUint64(std::string_view(position).substr(at + 1, colon - at - 1), parsed.last)) {
     return bad("has no last sequence");
   }
   std::string_view ranges = std::string_view(position).substr(colon + 1);
@@ -290,8 +285,8 @@ Result<NatsSource::ParsedPosition> NatsSource::ParsePosition(const std::string& 
     size_t dash = range.find('-');
     uint64_t first = 0;
     uint64_t last = 0;
-    if (!ParseNumber(range.substr(0, dash), first) ||
-        (dash != std::string_view::npos && !ParseNumber(range.substr(dash + 1), last))) {
+    if (!ParseUint64(range.substr(0, dash), first) ||
+        (dash != std::string_view::npos && !ParseUint64(range.substr(dash + 1), last))) {
       return bad(fmt::format("has a bad range '{}'", range));
     }
     if (dash == std::string_view::npos) last = first;
