@@ -396,6 +396,9 @@ struct AggregationSpec {
   std::string late_table;    // defaults to "<name>_late"
   uint32_t parallelism = 0;  // 0: the machine's cores
   StateBackend state_backend = StateBackend::kMemory;
+  /// Several sluice processes share the Kafka topic the aggregation reads, and each
+  /// partition's window state moves with it (the first key field is the partition number).
+  bool state_follows_partitions = false;
   SpecLocation where;
 };
 

@@ -640,7 +640,59 @@ class SpecLoader {
                   fmt::format("{}: unknown state backend '{}'{}", reader.PathOf("state_backend"),
                               backend, DidYouMean(backend, {"memory", "rocksdb"})));
     }
+    aggregation.state_follows_partitions = reader.Bool("state_follows_partitions");
+    if (aggregation.state_follows_partitions && known) CheckPartitionState(reader, aggregation);
     spec_.aggregations.push_back(std::move(aggregation));
+  }
+
+  /// `state_follows_partitions`: the aggregation reads one Kafka topic and its first key field
+  /// is the partition number, so that each partition's keys form one key group that can move
+  /// to another process with the partition.
+  void CheckPartitionState(const SectionReader& reader, const AggregationSpec& aggregation) {
+    auto refuse = [&](const std::string& why) {
+      errors_.Add(ErrorCode::kSpecInvalidValue, reader.MarkOf("state_follows_partitions"),
+                  fmt::format("{}: {}", reader.PathOf("state_follows_partitions"), why));
+    };
+    if (aggregation.from.size() != 1) {
+      return refuse("state follows the partitions of one Kafka topic: read one stream");
+    }
+    const std::string& stream = aggregation.from.front();
+    const SourceSpec* kafka = nullptr;
+    for (const SourceSpec& source : spec_.sources) {
+      if (source.stream != stream) continue;
+      if (source.type != "kafka" || kafka != nullptr || !source.kafka) {
+        return refuse(fmt::format(
+            "stream '{}' must be fed by one kafka source only, not also by {} source '{}'",
+            stream, source.type, source.name));
+      }
+      kafka = &source;
+    }
+    if (kafka == nullptr) return refuse(fmt::format("stream '{}' has no kafka source", stream));
+    if (kafka->kafka->topics.size() != 1) {
+      return refuse(fmt::format("source '{}' must read one topic", kafka->name));
+    }
+    std::string partition_field;
+    for (const auto& [what, field] : kafka->kafka->message.metadata) {
+      if (what == "partition") partition_field = field;
+    }
+    if (partition_field.empty()) {
+      return refuse(fmt::format(
+          "source '{}' must store the partition number in a field (kafka.metadata.partition)",
+          kafka->name));
+    }
+    if (aggregation.key_by.empty() || aggregation.key_by.front() != partition_field) {
+      return refuse(fmt::format("the first key_by field must be '{}', the partition number, so "
+                                "that each partition's keys move with it",
+                                partition_field));
+    }
+    for (const auto& [name, type] : aggregation.fields) {
+      if (name != partition_field) continue;
+      if (type.kind < TypeKind::kInt8 || type.kind > TypeKind::kUInt64) {
+        refuse(fmt::format("field '{}' is {}; the partition number needs an integer type that "
+                           "is not Nullable",
+                           name, type.ToString()));
+      }
+    }
   }
 
   void LoadWindow(const SectionReader& owner, AggregationSpec& aggregation) {

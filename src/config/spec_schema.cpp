@@ -120,6 +120,14 @@ constexpr KeyDescriptor kAggregationKeys[] = {
      .default_value = "memory",
      .description = "`memory` (hash maps) or `rocksdb` (state larger than memory, on disk "
                     "next to the checkpoints)."},
+    {.key = "state_follows_partitions",
+     .kind = KeyKind::kBool,
+     .default_value = "false",
+     .description = "Several sluice processes share the Kafka topic (one source, one topic, "
+                    "at most 128 partitions) and each partition's window state moves with it "
+                    "between them. The first `key_by` field must be the source's "
+                    "`kafka.metadata.partition` field; the topic must be partitioned by the "
+                    "rest of the key. HTTP input is not aggregated then (see docs/streaming.md)."},
 };
 
 constexpr KeyDescriptor kEnrichKeys[] = {

@@ -24,6 +24,26 @@ inline uint32_t KeyGroupOf(uint64_t key_hash) {
   return static_cast<uint32_t>(key_hash % kKeyGroupCount);
 }
 
+/// How a key's group is chosen. By default from the key's hash, which spreads keys evenly. State
+/// that follows the Kafka partition its records come from (several processes sharing a topic)
+/// instead takes the partition number the key starts with: its first key field is an integer
+/// of `partition_width` bytes, so each partition's keys form one key group, whose snapshot
+/// another process can load when the partition moves there.
+struct KeyGrouping {
+  size_t partition_width = 0;  // 0: by hash
+
+  bool by_partition() const { return partition_width != 0; }
+  /// The group of a key in KeyEncoder's bytes; `key_hash` is KeyHash(key_bytes).
+  uint32_t Of(std::string_view key_bytes, uint64_t key_hash) const {
+    return by_partition() ? OfPartitionKey(key_bytes) : KeyGroupOf(key_hash);
+  }
+  uint32_t Of(std::string_view key_bytes) const {
+    return by_partition() ? OfPartitionKey(key_bytes) : KeyGroupOf(KeyHash(key_bytes));
+  }
+  /// The leading partition number of a key (0 when it is null).
+  uint32_t OfPartitionKey(std::string_view key_bytes) const;
+};
+
 /// The subtask that owns `group` under `parallelism`: an even split in order.
 inline uint32_t SubtaskOfKeyGroup(uint32_t group, uint32_t parallelism) {
   return group * parallelism / kKeyGroupCount;

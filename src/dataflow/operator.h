@@ -107,6 +107,21 @@ class Operator {
     (void)state, (void)directories;
     return {};
   }
+
+  /// Keyed state that moves between processes with its input's partition (one key group per
+  /// partition): DropKeyGroup forgets every key of `key_group` (the partition went elsewhere);
+  /// AdoptKeyGroup then loads that group's keys from the snapshot directories of a checkpoint
+  /// another process took (the partition came here). Called between batches; the default
+  /// refuses, for operators whose state cannot move.
+  virtual Status DropKeyGroup(OperatorState& state, uint32_t key_group) const {
+    (void)state, (void)key_group;
+    return MakeError(ErrorCode::kInternal, "operator " + name() + " cannot move its state");
+  }
+  virtual Status AdoptKeyGroup(OperatorState& state, uint32_t key_group,
+                               const std::vector<std::string>& directories) const {
+    (void)directories;
+    return DropKeyGroup(state, key_group);
+  }
 };
 
 }  // namespace sluice

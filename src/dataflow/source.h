@@ -56,6 +56,27 @@ class Source {
     (void)position;
     return {};
   }
+  /// CommitPosition, naming the committed checkpoint (an absolute folder) that holds the
+  /// keyed state at `position`: a source whose splits carry their state along (Kafka
+  /// partitions shared by several processes) records it upstream for the split's next owner.
+  virtual Status CommitCheckpoint(const std::string& position, const std::string& checkpoint) {
+    (void)checkpoint;
+    return CommitPosition(position);
+  }
+
+  /// For a source whose splits each own one key group of the keyed state (Kafka partitions
+  /// shared by several processes): the key groups whose state must change hands before the
+  /// records the next Poll returns, in order. Each handoff drops the group's keys and, when
+  /// `adopt_from` names a checkpoint folder (taken by the split's previous owner), loads them
+  /// from there. Taken (and cleared) by the pipeline after every Poll.
+  struct KeyGroupHandoff {
+    uint32_t key_group = 0;
+    std::string adopt_from;
+  };
+  virtual std::vector<KeyGroupHandoff> TakeKeyGroupHandoffs() { return {}; }
+  /// Checkpoint folders the source's upstream still names as where a split's state is (from
+  /// the Kafka group's committed offsets): pruning keeps them while they are named. Any thread.
+  virtual std::vector<std::string> ReferencedCheckpoints() const { return {}; }
 };
 
 /// Where rows leave a pipeline.

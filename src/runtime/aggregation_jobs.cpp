@@ -264,6 +264,7 @@ Result<SourceStage> KafkaStage(const AggregationSpec& aggregation, const Transfo
     return error.error();
   }
   kafka->PollOnePartitionAtATime(true);
+  kafka->FollowPartitionState(aggregation.state_follows_partitions);
   Schema schema = kafka->schema();
   return DecodingSourceStage(aggregation, transforms, stream, "kafka:" + source.name,
                              std::move(schema), std::move(kafka));
@@ -302,7 +303,9 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
       stage->watermark = watermark;
       graph.sources.push_back(std::move(*stage));
     }
-    if (wal != nullptr) {
+    // State that follows Kafka partitions belongs to partitions: records posted over HTTP
+    // have none (they still land in the stream's table).
+    if (wal != nullptr && !aggregation.state_follows_partitions) {
       uint32_t index = 0;
       while (spec.streams[index].name != stream.name) ++index;
       SourceStage stage;
@@ -345,6 +348,15 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
   config.backend = aggregation.state_backend == AggregationSpec::StateBackend::kRocksDb
                        ? StateBackendKind::kRocksDb
                        : StateBackendKind::kMemory;
+  if (aggregation.state_follows_partitions) {
+    // The loader checked that the first key field holds the partition number.
+    for (const Field& field : schema) {
+      if (field.name == aggregation.key_by.front()) {
+        config.key_grouping.partition_width = Column::FixedWidth(field.type);
+      }
+    }
+  }
+  KeyGrouping grouping = config.key_grouping;
   auto window = WindowOperator::Make(std::move(config));
   if (!window.ok()) return window.error();
   KeyedStage keyed;
@@ -352,6 +364,7 @@ Result<JobGraph> BuildGraph(const PipelineSpec& spec, const AggregationSpec& agg
   keyed.op = std::shared_ptr<const Operator>(std::move(*window));
   keyed.port_tables = {aggregation.table, aggregation.late_table};
   keyed.late_port = 1;
+  keyed.grouping = grouping;
   keyed.parallelism = aggregation.parallelism != 0
                           ? aggregation.parallelism
                           : std::max(1u, std::thread::hardware_concurrency());

@@ -30,11 +30,12 @@ double SecondsSince(SteadyClock::time_point start) {
 
 /// What travels from a source thread to a keyed subtask.
 struct WorkerMessage {
-  enum class Kind { kData, kWatermark, kIdle, kBarrier, kEnd, kShutdown };
+  enum class Kind { kData, kWatermark, kIdle, kBarrier, kEnd, kShutdown, kHandoff };
   Kind kind = Kind::kData;
   uint32_t channel = 0;  // the sending source
-  int64_t value = 0;     // watermark (ms) or checkpoint id
+  int64_t value = 0;     // watermark (ms), checkpoint id or key group
   std::unique_ptr<Batch> batch;
+  std::string adopt_from;  // kHandoff: the checkpoint to load the key group from, if any
 };
 
 /// A keyed subtask's input: data waits for room (backpressure), control messages never do, so
@@ -182,6 +183,19 @@ class ChainEmitter : public Emitter {
 std::string MakeRunId() {
   std::random_device device;
   return fmt::format("{:x}-{:08x}", WallClockMillis(), device());
+}
+
+/// The operator snapshot folders (op-<subtask>) of a checkpoint, in order.
+std::vector<std::string> StateFolders(const std::string& checkpoint) {
+  std::vector<std::string> folders;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(checkpoint, error)) {
+    if (entry.is_directory() && entry.path().filename().string().rfind("op-", 0) == 0) {
+      folders.push_back(entry.path().string());
+    }
+  }
+  std::sort(folders.begin(), folders.end());
+  return folders;
 }
 
 uint64_t FolderBytes(const std::string& folder) {
@@ -358,10 +372,45 @@ class SubtaskWorker {
       }
       case WorkerMessage::Kind::kBarrier:
         return OnBarrier(channel, static_cast<uint64_t>(message.value));
+      case WorkerMessage::Kind::kHandoff:
+        return HandOver(static_cast<uint32_t>(message.value), message.adopt_from);
       case WorkerMessage::Kind::kShutdown:
         shutdown_ = true;
         return {};
     }
+    return {};
+  }
+
+  /// A Kafka partition changed hands: its key group's state goes, and comes from the
+  /// checkpoint of its previous owner when one is named.
+  Status HandOver(uint32_t key_group, const std::string& adopt_from) {
+    if (Status dropped = stage_.op->DropKeyGroup(*state_, key_group); !dropped.ok()) {
+      return dropped;
+    }
+    if (!adopt_from.empty()) {
+      auto checkpoint = CheckpointStore::Load(adopt_from);
+      if (!checkpoint.ok() || !checkpoint->committed) {
+        return MakeError(ErrorCode::kStateHandoffFailed,
+                         "the state of key group " + std::to_string(key_group) +
+                             " is named in the Kafka group's committed offsets but its "
+                             "checkpoint is missing or not committed" +
+                             (checkpoint.ok() ? "" : ": " + checkpoint.error().message),
+                         adopt_from);
+      }
+      std::vector<std::string> snapshots = StateFolders(adopt_from);
+      if (Status adopted = stage_.op->AdoptKeyGroup(*state_, key_group, snapshots);
+          !adopted.ok()) {
+        return MakeError(ErrorCode::kStateHandoffFailed,
+                         "loading the state of key group " + std::to_string(key_group) +
+                             " failed: " + adopted.error().message,
+                         adopted.error().where.empty() ? adopt_from : adopted.error().where);
+      }
+    }
+    uint64_t before = state_->StateEntries();
+    UpdateStateGauges();
+    spdlog::info("{}: key group {} {}{} ({} entries in subtask {})", stage_.op->name(),
+                 key_group, adopt_from.empty() ? "dropped" : "adopted from ", adopt_from, before,
+                 subtask_);
     return {};
   }
 
@@ -469,13 +518,14 @@ class SourceRunner {
  public:
   SourceRunner(JobExecutor& job, SourceStage& stage, const std::string& pipeline, size_t index,
                std::vector<SubtaskWorker*> workers, std::optional<KeyEncoder> partitioner,
-               MetricRegistry* metrics)
+               KeyGrouping grouping, MetricRegistry* metrics)
       : job_(job),
         stage_(stage),
         job_name_(pipeline),
         index_(index),
         workers_(std::move(workers)),
         partitioner_(std::move(partitioner)),
+        grouping_(grouping),
         dead_letters_(DeadLetterSchema()),
         split_watermarks_(stage.watermark.max_out_of_orderness_ms,
                           stage.watermark.idle_timeout_ms) {
@@ -533,21 +583,28 @@ class SourceRunner {
   bool drained() const { return drained_.load() || finished_.load(); }
   const std::string& name() const { return stage_.name; }
 
-  /// Asks the source's thread to confirm `position` upstream before its next poll.
-  void RequestCommit(std::string position) {
+  /// Asks the source's thread to confirm `position` upstream before its next poll; `checkpoint`
+  /// is the committed checkpoint's folder.
+  void RequestCommit(std::string position, std::string checkpoint) {
     std::lock_guard lock(commit_mutex_);
     commit_position_ = std::move(position);
+    commit_checkpoint_ = std::move(checkpoint);
+  }
+  std::vector<std::string> ReferencedCheckpoints() const {
+    return stage_.source->ReferencedCheckpoints();
   }
 
  private:
   Status ConfirmCommitted() {
     std::optional<std::string> position;
+    std::string checkpoint;
     {
       std::lock_guard lock(commit_mutex_);
       position.swap(commit_position_);
+      checkpoint.swap(commit_checkpoint_);
     }
     if (!position) return {};
-    return stage_.source->CommitPosition(*position);
+    return stage_.source->CommitCheckpoint(*position, checkpoint);
   }
 
   Status AnswerBarrier(uint64_t checkpoint) {
@@ -609,7 +666,7 @@ class SourceRunner {
       std::string key;
       for (size_t row = 0; row < batch.num_rows(); ++row) {
         partitioner_->Encode(batch, row, key);
-        uint32_t group = KeyGroupOf(KeyHash(key));
+        uint32_t group = grouping_.Of(key);
         keep[SubtaskOfKeyGroup(group, static_cast<uint32_t>(parallelism))][row] = 1;
       }
       for (size_t subtask = 0; subtask < parallelism; ++subtask) {
@@ -692,6 +749,17 @@ class SourceRunner {
       if (!refused.empty()) received_->DeadLettered(refused.size());
     }
     poll_split_ = stage_.source->LastPollSplit();
+    // State changes hands before the records of the partitions that moved.
+    for (Source::KeyGroupHandoff& handoff : stage_.source->TakeKeyGroupHandoffs()) {
+      if (workers_.empty()) continue;
+      WorkerMessage message;
+      message.kind = WorkerMessage::Kind::kHandoff;
+      message.channel = static_cast<uint32_t>(index_);
+      message.value = handoff.key_group;
+      message.adopt_from = std::move(handoff.adopt_from);
+      workers_[SubtaskOfKeyGroup(handoff.key_group, static_cast<uint32_t>(workers_.size()))]->Send(
+          std::move(message));
+    }
     // A poll may hand out rows and report the end of input at once.
     if (batch.num_rows() > 0) {
       last_data_ = SteadyClock::now();
@@ -762,6 +830,7 @@ class SourceRunner {
   size_t index_;
   std::vector<SubtaskWorker*> workers_;
   std::optional<KeyEncoder> partitioner_;
+  KeyGrouping grouping_;
   std::vector<std::unique_ptr<OperatorState>> chain_states_;
   std::optional<size_t> time_column_;
   TableBuffers buffers_;
@@ -776,6 +845,7 @@ class SourceRunner {
   std::atomic<bool> terminate_{false};
   std::mutex commit_mutex_;
   std::optional<std::string> commit_position_;
+  std::string commit_checkpoint_;
   std::thread thread_;
   Gauge* watermark_lag_ = nullptr;
   std::unique_ptr<ComponentMetrics> received_;
@@ -864,15 +934,7 @@ Status JobExecutor::Restore() {
   std::vector<SubtaskWorker*> worker_pointers;
   if (graph_.keyed) {
     std::vector<std::string> state_folders;
-    if (restored) {
-      std::error_code error;
-      for (const auto& entry : fs::directory_iterator(restored->directory, error)) {
-        if (entry.is_directory() && entry.path().filename().string().rfind("op-", 0) == 0) {
-          state_folders.push_back(entry.path().string());
-        }
-      }
-      std::sort(state_folders.begin(), state_folders.end());
-    }
+    if (restored) state_folders = StateFolders(restored->directory);
     uint32_t parallelism = std::max<uint32_t>(graph_.keyed->parallelism, 1);
     for (uint32_t subtask = 0; subtask < parallelism; ++subtask) {
       auto worker = std::make_unique<SubtaskWorker>(
@@ -909,8 +971,9 @@ Status JobExecutor::Restore() {
       partitioner = std::move(*encoder);
       targets = worker_pointers;
     }
-    auto runner = std::make_unique<SourceRunner>(*this, stage, graph_.pipeline, index, targets,
-                                                 std::move(partitioner), options_.metrics);
+    auto runner = std::make_unique<SourceRunner>(
+        *this, stage, graph_.pipeline, index, targets, std::move(partitioner),
+        graph_.keyed ? graph_.keyed->grouping : KeyGrouping{}, options_.metrics);
     const std::string* position = nullptr;
     if (restored) {
       for (const auto& [name, saved] : restored->metadata.source_positions) {
@@ -1072,9 +1135,11 @@ Result<std::string> JobExecutor::TakeCheckpoint() {
   StoredCheckpoint stored{*complete, metadata, false};
   if (Status committed = Commit(stored, &arrivals); !committed.ok()) return committed.error();
   if (Status marked = store_.MarkCommitted(*complete); !marked.ok()) return marked.error();
+  // Absolute: another process loads a moved partition's state from it.
+  std::string absolute = fs::absolute(*complete).lexically_normal().string();
   for (auto& source : sources_) {
     for (const auto& [name, position] : metadata.source_positions) {
-      if (name == source->name()) source->RequestCommit(position);
+      if (name == source->name()) source->RequestCommit(position, absolute);
     }
   }
   if (options_.on_committed) options_.on_committed(metadata);
@@ -1089,7 +1154,11 @@ Result<std::string> JobExecutor::TakeCheckpoint() {
     metrics.GetGauge(Metric::kLastCheckpoint, {graph_.pipeline})
         .Set(static_cast<double>(metadata.created_ms) / 1000.0);
   }
-  if (Status pruned = store_.Prune(); !pruned.ok()) {
+  std::set<std::string> referenced;
+  for (auto& source : sources_) {
+    for (std::string& folder : source->ReferencedCheckpoints()) referenced.insert(std::move(folder));
+  }
+  if (Status pruned = store_.Prune(referenced); !pruned.ok()) {
     spdlog::warn("removing old checkpoints failed: {}", pruned.error().ToString());
   }
   return *complete;

@@ -56,6 +56,9 @@ struct KeyedStage {
   std::vector<std::string> port_tables;  // table of each output port, port 0 first
   std::optional<size_t> late_port;       // the port whose rows count as late records
   uint32_t parallelism = 1;
+  /// How keys map to key groups (and so to subtasks): by hash, or by the leading partition
+  /// field when the state follows Kafka partitions between processes.
+  KeyGrouping grouping;
 };
 
 /// A streaming job: sources with chained operators, optionally one key_by exchange into a keyed

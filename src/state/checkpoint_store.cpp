@@ -142,10 +142,11 @@ Status CheckpointStore::MarkCommitted(const std::string& directory) {
   return WriteFileAtomically(directory, std::string(kCommittedFile), "committed\n");
 }
 
-Status CheckpointStore::Prune() {
+Status CheckpointStore::Prune(const std::set<std::string>& referenced) {
   std::error_code error;
   uint32_t kept = 0;
   for (const auto& [id, folder] : CompleteFolders(root_)) {
+    if (referenced.contains(fs::absolute(folder).lexically_normal().string())) continue;
     // Only committed checkpoints count towards retention: the newest one may still be
     // committing, and an older one is what a restart would fall back to meanwhile.
     bool committed = fs::exists(folder / kCommittedFile);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,9 +47,9 @@ class CheckpointStore {
   /// Writes the metadata, syncs, and renames the folder: the checkpoint is complete.
   Result<std::string> Complete(const CheckpointMetadata& metadata);
   Status MarkCommitted(const std::string& directory);
-  /// Keeps the `retain` newest complete checkpoints and removes the rest and any in-progress
-  /// leftovers.
-  Status Prune();
+  /// Keeps the `retain` newest complete checkpoints, and those in `referenced` (folders another
+  /// process may still load state from), and removes the rest and any in-progress leftovers.
+  Status Prune(const std::set<std::string>& referenced = {});
   /// The newest complete checkpoint, if any.
   Result<std::optional<StoredCheckpoint>> Latest() const;
   /// Copies a committed checkpoint to `target` (a new folder) as a self-contained savepoint.

@@ -226,8 +226,9 @@ class KeyIndex {
 /// spares removing timers from the index when a session window moves.
 class MemoryWindowStore final : public WindowStore {
  public:
-  MemoryWindowStore(std::shared_ptr<const AggregateLayout> layout, std::string local_directory)
-      : WindowStore(std::move(layout)), local_directory_(std::move(local_directory)) {}
+  MemoryWindowStore(std::shared_ptr<const AggregateLayout> layout, std::string local_directory,
+                    KeyGrouping grouping)
+      : WindowStore(std::move(layout), grouping), local_directory_(std::move(local_directory)) {}
 
   ~MemoryWindowStore() override {
     index_.ForEach([&](KeyNode& node) {
@@ -360,6 +361,40 @@ class MemoryWindowStore final : public WindowStore {
   }
 
   Status Restore(const std::vector<StateSnapshot>& snapshots, KeyGroupRange key_groups) override {
+    return AddKeyGroups(snapshots, key_groups);
+  }
+
+  Status DropKeyGroups(KeyGroupRange key_groups) override {
+    // Timers first: they point at the nodes about to go.
+    for (auto it = timers_.begin(); it != timers_.end();) {
+      std::erase_if(it->second, [&](const TimerRef& ref) {
+        if (!key_groups.Contains(ref.node->key_group)) return false;
+        --ref.node->timer_refs;
+        return true;
+      });
+      it = it->second.empty() ? timers_.erase(it) : std::next(it);
+    }
+    order_.clear();
+    index_.ForEach([&](KeyNode& node) {
+      if (key_groups.Contains(node.key_group)) order_.push_back(&node);
+    });
+    for (KeyNode* node : order_) {
+      ReleaseWindows(arena_, *node);
+      if (node->dirty_slot != kClean) Unmark(*node);
+      if (node->in_chain) {
+        size_t record = snapshot_chain::BeginRecord(tombstones_, node->key_group, node->key);
+        snapshot_chain::FinishRecord(tombstones_, record);
+        ++tombstone_count_;
+      }
+      index_.Erase(node);
+      nodes_.delete_object(node);
+    }
+    order_.clear();
+    return {};
+  }
+
+  Status AddKeyGroups(const std::vector<StateSnapshot>& snapshots,
+                      KeyGroupRange key_groups) override {
     for (const StateSnapshot& snapshot : snapshots) {
       const std::string& directory = snapshot.directory;
       SnapshotVisitor visit = [&](uint32_t, std::string_view key,
@@ -425,7 +460,7 @@ class MemoryWindowStore final : public WindowStore {
     node->key = node->bytes;
     node->hash = hash;
     // The index hashes keys as KeyHash does (XXH3): the key group needs no second hash.
-    node->key_group = KeyGroupOf(hash);
+    node->key_group = grouping_.Of(key, hash);
     index_.Insert(node, hash);
     List(*node);
     MarkChanged(*node);
@@ -540,8 +575,9 @@ class MemoryWindowStore final : public WindowStore {
 }  // namespace
 
 std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout,
-                                                   const std::string& local_directory) {
-  return std::make_unique<MemoryWindowStore>(std::move(layout), local_directory);
+                                                   const std::string& local_directory,
+                                                   KeyGrouping grouping) {
+  return std::make_unique<MemoryWindowStore>(std::move(layout), local_directory, grouping);
 }
 
 }  // namespace sluice

@@ -123,8 +123,9 @@ Status ScanWindows(ReadOnlySnapshot& snapshot, KeyGroupRange key_groups, const s
 /// back in one WriteBatch at Flush (the write-ahead log is off: checkpoints are the durability).
 class RocksDbWindowStore final : public WindowStore {
  public:
-  RocksDbWindowStore(std::shared_ptr<const AggregateLayout> layout, std::string path)
-      : WindowStore(std::move(layout)), path_(std::move(path)) {}
+  RocksDbWindowStore(std::shared_ptr<const AggregateLayout> layout, std::string path,
+                     KeyGrouping grouping)
+      : WindowStore(std::move(layout), grouping), path_(std::move(path)) {}
 
   ~RocksDbWindowStore() override {
     for (auto& [key, key_state] : cache_) ReleaseWindows(arena_, key_state);
@@ -145,7 +146,7 @@ class RocksDbWindowStore final : public WindowStore {
     auto it = cache_.try_emplace(std::string(key)).first;
     KeyState& key_state = it->second;
     key_state.key = it->first;
-    key_state.key_group = KeyGroupOf(KeyHash(key));
+    key_state.key_group = grouping_.Of(key);
     db_key_.clear();
     PutBigEndian(db_key_, key_state.key_group, 2);
     db_key_.append(key);
@@ -231,6 +232,35 @@ class RocksDbWindowStore final : public WindowStore {
         IsRocksDbSnapshot(snapshots[0].directory)) {
       return OpenCheckpoint(snapshots[0].directory + "/rocksdb");
     }
+    return AddKeyGroups(snapshots, key_groups);
+  }
+
+  Status DropKeyGroups(KeyGroupRange key_groups) override {
+    if (Status flushed = Flush(); !flushed.ok()) return flushed;
+    std::string begin;
+    std::string end;
+    PutBigEndian(begin, key_groups.begin, 2);
+    PutBigEndian(end, key_groups.end, 2);
+    rocksdb::Status status =
+        db_->DeleteRange(write_options_, handles_[kWindows], begin, end);
+    if (!status.ok()) return BackendError("removing key groups", status, path_);
+    // Timers are ordered by time: the key groups' ones are found by the group inside each key.
+    std::unique_ptr<rocksdb::Iterator> timers(
+        db_->NewIterator(rocksdb::ReadOptions(), handles_[kTimers]));
+    for (timers->SeekToFirst(); timers->Valid(); timers->Next()) {
+      rocksdb::Slice key = timers->key();
+      if (key.size() < 18) {
+        return MakeError(ErrorCode::kWindowStateCorrupt, "a timer entry is truncated", path_);
+      }
+      if (!key_groups.Contains(static_cast<uint32_t>(GetBigEndian(key.data() + 8, 2)))) continue;
+      pending_.Delete(handles_[kTimers], key);
+    }
+    if (!timers->status().ok()) return BackendError("scanning timers", timers->status(), path_);
+    return WritePending();
+  }
+
+  Status AddKeyGroups(const std::vector<StateSnapshot>& snapshots,
+                      KeyGroupRange key_groups) override {
     for (const StateSnapshot& snapshot : snapshots) {
       Status status = IsRocksDbSnapshot(snapshot.directory)
                           ? CopyRange(snapshot.directory + "/rocksdb", key_groups)
@@ -402,6 +432,8 @@ class RocksDbWindowStore final : public WindowStore {
       }
       if (!key_groups.Contains(static_cast<uint32_t>(GetBigEndian(key.data() + 8, 2)))) continue;
       pending_.Put(handles_[kTimers], key, rocksdb::Slice());
+      // Added to a store in use, a copied timer may lie before the last one popped.
+      if (key.ToStringView() < std::string_view(scan_from_)) scan_from_ = key.ToString();
       if (pending_.GetDataSize() > (4u << 20)) {
         Status written = WritePending();
         if (!written.ok()) return written;
@@ -444,8 +476,9 @@ Status ReadRocksDbSnapshot(const std::string& directory, KeyGroupRange key_group
 }
 
 Result<std::unique_ptr<WindowStore>> MakeRocksDbWindowStore(
-    std::shared_ptr<const AggregateLayout> layout, const std::string& directory) {
-  auto store = std::make_unique<RocksDbWindowStore>(std::move(layout), directory);
+    std::shared_ptr<const AggregateLayout> layout, const std::string& directory,
+    KeyGrouping grouping) {
+  auto store = std::make_unique<RocksDbWindowStore>(std::move(layout), directory, grouping);
   Status opened = store->Open();
   if (!opened.ok()) return opened.error();
   return std::unique_ptr<WindowStore>(std::move(store));

@@ -6,6 +6,7 @@
 
 #include "aggregate/aggregate_function.h"
 #include "core/batch.h"
+#include "dataflow/key_groups.h"
 
 namespace sluice {
 
@@ -39,6 +40,9 @@ struct WindowOperatorConfig {
   int64_t allowed_lateness_ms = 0;
   std::vector<AggregateCall> aggregates;
   StateBackendKind backend = StateBackendKind::kMemory;
+  /// By hash (the default), or by a leading partition key field for state that moves with its
+  /// Kafka partition between processes.
+  KeyGrouping key_grouping;
 };
 
 }  // namespace sluice

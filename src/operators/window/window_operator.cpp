@@ -122,6 +122,9 @@ std::string DescribeState(const WindowOperatorConfig& config) {
     if (call.function == "top_k") out += " k " + std::to_string(call.k);
   }
   out += ")";
+  // Keys are split into key groups differently: a snapshot of either kind restores only into
+  // the same.
+  if (config.key_grouping.by_partition()) out += "; key groups by partition";
   return out;
 }
 
@@ -199,6 +202,20 @@ Result<std::unique_ptr<WindowOperator>> WindowOperator::Make(WindowOperatorConfi
   if (!encoder.ok()) {
     return MakeError(encoder.error().code, encoder.error().message, "window '" + config.name + "'");
   }
+  if (config.key_grouping.by_partition()) {
+    // The partition number leads every key: a fixed-width integer of the grouping's width.
+    const DataType* first = config.key_fields.empty()
+                                ? nullptr
+                                : FieldType(config.input_schema, config.key_fields.front());
+    bool integer = first != nullptr && first->kind >= TypeKind::kInt8 &&
+                   first->kind <= TypeKind::kUInt64;
+    if (!integer ||
+        Column::FixedWidth(*first) != config.key_grouping.partition_width) {
+      return ConfigError(config,
+                         "state that follows Kafka partitions needs the partition number, a "
+                         "non-nullable integer field, as the first key field");
+    }
+  }
   Result<std::shared_ptr<const AggregateLayout>> layout =
       AggregateLayout::Make(config.input_schema, config.aggregates);
   if (!layout.ok()) {
@@ -239,13 +256,15 @@ Result<std::unique_ptr<OperatorState>> WindowOperator::CreateState(
   std::unique_ptr<WindowStore> store;
   if (config_.backend == StateBackendKind::kMemory) {
     store = MakeMemoryWindowStore(
-        layout_, context.state_directory.empty() ? "" : context.state_directory + "/window_chain");
+        layout_, context.state_directory.empty() ? "" : context.state_directory + "/window_chain",
+        config_.key_grouping);
   } else {
     if (context.state_directory.empty()) {
       return ConfigError(config_, "the RocksDB state backend needs a state directory");
     }
     Result<std::unique_ptr<WindowStore>> opened =
-        MakeRocksDbWindowStore(layout_, context.state_directory + "/window_state");
+        MakeRocksDbWindowStore(layout_, context.state_directory + "/window_state",
+                               config_.key_grouping);
     if (!opened.ok()) return opened.error();
     store = std::move(opened).value();
   }
@@ -806,6 +825,23 @@ Status WindowOperator::Restore(OperatorState& base,
   }
   if (!directories.empty()) state.watermark_ = watermark;
   return state.store_->Restore(snapshots, mine);
+}
+
+Status WindowOperator::DropKeyGroup(OperatorState& base, uint32_t key_group) const {
+  WindowState& state = static_cast<WindowState&>(base);
+  return state.store_->DropKeyGroups({key_group, key_group + 1});
+}
+
+Status WindowOperator::AdoptKeyGroup(OperatorState& base, uint32_t key_group,
+                                     const std::vector<std::string>& directories) const {
+  WindowState& state = static_cast<WindowState&>(base);
+  std::vector<StateSnapshot> snapshots;
+  for (const std::string& directory : directories) {
+    Result<SnapshotMeta> meta = ReadMeta(directory);
+    if (!meta.ok()) return meta.error();
+    if (meta->key_groups.Contains(key_group)) snapshots.push_back({directory, meta->key_groups});
+  }
+  return state.store_->AddKeyGroups(snapshots, {key_group, key_group + 1});
 }
 
 }  // namespace sluice

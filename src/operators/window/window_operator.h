@@ -88,6 +88,11 @@ class WindowOperator final : public Operator {
   Result<SnapshotCompletion> BeginSnapshot(const OperatorState& state,
                                            const std::string& directory) const override;
   Status Restore(OperatorState& state, const std::vector<std::string>& directories) const override;
+  Status DropKeyGroup(OperatorState& state, uint32_t key_group) const override;
+  /// Adds the keys of `key_group` from the snapshots in `directories` (every subtask's folder
+  /// of another process's checkpoint); the watermark stays this subtask's own.
+  Status AdoptKeyGroup(OperatorState& state, uint32_t key_group,
+                       const std::vector<std::string>& directories) const override;
   /// Reads only the meta files of the snapshots in `directories`: SAVEPOINT_MISMATCH when one was
   /// written by an operator with other keys, time, windows or aggregates. Lets a savepoint be
   /// checked before anything else changes (the tables' migration).

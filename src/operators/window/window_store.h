@@ -105,6 +105,13 @@ class WindowStore {
   /// `key_groups` (an unchanged parallelism) is taken whole: the RocksDB store opens a copy of
   /// that checkpoint as its database instead of reading every key.
   virtual Status Restore(const std::vector<StateSnapshot>& snapshots, KeyGroupRange key_groups) = 0;
+  /// State moving between processes with its Kafka partition (one key group per partition).
+  /// DropKeyGroups forgets every key of `key_groups` with its windows and timers; AddKeyGroups
+  /// adds the keys of `key_groups` found in `snapshots` to the store in use, which holds none
+  /// of them. Both are called between units of work (after Flush).
+  virtual Status DropKeyGroups(KeyGroupRange key_groups) = 0;
+  virtual Status AddKeyGroups(const std::vector<StateSnapshot>& snapshots,
+                              KeyGroupRange key_groups) = 0;
 
   virtual uint64_t StateBytes() const = 0;
   virtual uint64_t StateEntries() const = 0;
@@ -112,9 +119,11 @@ class WindowStore {
   StateArena& arena() { return arena_; }
 
  protected:
-  explicit WindowStore(std::shared_ptr<const AggregateLayout> layout) : arena_(std::move(layout)) {}
+  WindowStore(std::shared_ptr<const AggregateLayout> layout, KeyGrouping grouping)
+      : arena_(std::move(layout)), grouping_(grouping) {}
 
   StateArena arena_;
+  KeyGrouping grouping_;
 };
 
 /// The windows of a key as bytes (the RocksDB value, the memory snapshot record): count, then
@@ -141,9 +150,11 @@ Status ReadRocksDbSnapshot(const std::string& directory, KeyGroupRange key_group
 /// incremental (a chain of pieces kept there and hard-linked into each snapshot); without, every
 /// snapshot holds every key.
 std::unique_ptr<WindowStore> MakeMemoryWindowStore(std::shared_ptr<const AggregateLayout> layout,
-                                                   const std::string& local_directory = "");
+                                                   const std::string& local_directory = "",
+                                                   KeyGrouping grouping = {});
 /// Opens a fresh RocksDB database in `directory` (whatever was there is removed).
 Result<std::unique_ptr<WindowStore>> MakeRocksDbWindowStore(
-    std::shared_ptr<const AggregateLayout> layout, const std::string& directory);
+    std::shared_ptr<const AggregateLayout> layout, const std::string& directory,
+    KeyGrouping grouping = {});
 
 }  // namespace sluice

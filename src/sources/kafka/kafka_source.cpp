@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <thread>
 
@@ -30,6 +32,16 @@ PartitionList NewPartitionList(int size) {
 
 std::string Location(const TopicPartition& partition, int64_t offset) {
   return fmt::format("{}/{}@{}", partition.topic, partition.partition, offset);
+}
+
+// Commit metadata naming the checkpoint that holds a partition's state at the committed offset.
+constexpr std::string_view kCheckpointMetadata = "sluice-checkpoint:";
+
+std::string CheckpointOfMetadata(const rd_kafka_topic_partition_t& element) {
+  if (element.metadata == nullptr) return {};
+  std::string_view text(static_cast<const char*>(element.metadata), element.metadata_size);
+  if (!text.starts_with(kCheckpointMetadata)) return {};
+  return std::string(text.substr(kCheckpointMetadata.size()));
 }
 
 }  // namespace
@@ -131,8 +143,10 @@ void KafkaSource::RebalanceCallback(rd_kafka_t* /*consumer*/, rd_kafka_resp_err_
 void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
                               rd_kafka_topic_partition_list_t* partitions) {
   std::lock_guard lock(mutex_);
-  if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    std::map<TopicPartition, int64_t> committed = CommittedOffsetsOfRestored(partitions);
+  if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && follow_partition_state_) {
+    AssignWithState(partitions);
+  } else if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::map<TopicPartition, Committed> committed = CommittedOffsetsOfRestored(partitions);
     for (int i = 0; i < partitions->cnt; ++i) {
       rd_kafka_topic_partition_t& element = partitions->elems[i];
       TopicPartition partition{element.topic, element.partition};
@@ -143,7 +157,7 @@ void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
         // further since: then those records are stored there, and reading them again here
         // would store them twice.
         auto group = committed.find(partition);
-        start = std::max(restored->second, group != committed.end() ? group->second : -1);
+        start = std::max(restored->second, group != committed.end() ? group->second.offset : -1);
         restored_.erase(restored);
       }
       // Otherwise the group's committed offset (OFFSET_INVALID makes the client fetch it),
@@ -151,6 +165,8 @@ void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
       element.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
       owned_[partition] = start;
     }
+  }
+  if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     if (spec_.start.starts_with("timestamp:")) ApplyTimestampStart(partitions);
     spdlog::info("kafka source {}: assigned {} partition(s)", name_, partitions->cnt);
     if (rd_kafka_resp_err_t assigned = rd_kafka_assign(consumer_, partitions)) {
@@ -175,12 +191,74 @@ void KafkaSource::OnRebalance(rd_kafka_resp_err_t error,
   rd_kafka_assign(consumer_, nullptr);
 }
 
-std::map<TopicPartition, int64_t> KafkaSource::CommittedOffsetsOfRestored(
+void KafkaSource::AssignWithState(rd_kafka_topic_partition_list_t* partitions) {
+  // State this member holds for partitions now assigned elsewhere goes: their new owners load
+  // it from the checkpoint the group's committed offset names.
+  for (auto it = restored_.begin(); it != restored_.end();) {
+    if (rd_kafka_topic_partition_list_find(partitions, it->first.topic.c_str(),
+                                           it->first.partition) != nullptr) {
+      ++it;
+      continue;
+    }
+    handoffs_.push_back({static_cast<uint32_t>(it->first.partition) % kKeyGroupCount, ""});
+    it = restored_.erase(it);
+  }
+  std::map<TopicPartition, Committed> committed = CommittedOffsetsOfRestored(partitions);
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& element = partitions->elems[i];
+    TopicPartition partition{element.topic, element.partition};
+    if (element.partition >= static_cast<int32_t>(kKeyGroupCount) && assignment_failure_.ok()) {
+      assignment_failure_ = MakeError(
+          ErrorCode::kKafkaClientError,
+          fmt::format("partition {}/{}: state that follows partitions supports topics of at most "
+                      "{} partitions",
+                      partition.topic, partition.partition, kKeyGroupCount),
+          name_);
+    }
+    uint32_t key_group = static_cast<uint32_t>(element.partition) % kKeyGroupCount;
+    auto restored = restored_.find(partition);
+    auto group = committed.find(partition);
+    int64_t start = -1;
+    if (restored != restored_.end() &&
+        (group == committed.end() || restored->second >= group->second.offset)) {
+      // This member's state is the newest: it never dropped it, or restored it with the
+      // checkpoint it restarted from, and no other member has committed further since.
+      start = restored->second;
+    } else if (group != committed.end()) {
+      start = group->second.offset;
+      handoffs_.push_back({key_group, group->second.checkpoint});
+      if (group->second.checkpoint.empty()) {
+        spdlog::warn(
+            "kafka source {}: the committed offset {} of {}/{} names no checkpoint; its windows "
+            "start empty there [STATE_HANDOFF_FAILED]",
+            name_, start, partition.topic, partition.partition);
+      }
+    } else if (restored != restored_.end()) {
+      handoffs_.push_back({key_group, ""});
+    }
+    if (restored != restored_.end()) restored_.erase(restored);
+    element.offset = start >= 0 ? start : RD_KAFKA_OFFSET_INVALID;
+    owned_[partition] = start;
+  }
+}
+
+std::vector<Source::KeyGroupHandoff> KafkaSource::TakeKeyGroupHandoffs() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(handoffs_, {});
+}
+
+std::vector<std::string> KafkaSource::ReferencedCheckpoints() const {
+  std::lock_guard lock(mutex_);
+  return referenced_;
+}
+
+std::map<TopicPartition, KafkaSource::Committed> KafkaSource::CommittedOffsetsOfRestored(
     const rd_kafka_topic_partition_list_t* partitions) {
-  std::map<TopicPartition, int64_t> committed;
+  std::map<TopicPartition, Committed> committed;
   PartitionList query = NewPartitionList(partitions->cnt);
   for (int i = 0; i < partitions->cnt; ++i) {
-    if (restored_.count({partitions->elems[i].topic, partitions->elems[i].partition}) > 0) {
+    if (follow_partition_state_ ||
+        restored_.count({partitions->elems[i].topic, partitions->elems[i].partition}) > 0) {
       rd_kafka_topic_partition_list_add(query.get(), partitions->elems[i].topic,
                                         partitions->elems[i].partition);
     }
@@ -197,7 +275,8 @@ std::map<TopicPartition, int64_t> KafkaSource::CommittedOffsetsOfRestored(
   }
   for (int i = 0; i < query->cnt; ++i) {
     if (query->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && query->elems[i].offset >= 0) {
-      committed[{query->elems[i].topic, query->elems[i].partition}] = query->elems[i].offset;
+      committed[{query->elems[i].topic, query->elems[i].partition}] = {
+          query->elems[i].offset, CheckpointOfMetadata(query->elems[i])};
     }
   }
   return committed;
@@ -260,6 +339,7 @@ Result<PollStatus> KafkaSource::Poll(Batch& batch, std::vector<DeadLetter>& dead
                        name_);
     }
   }
+  if (!assignment_failure_.ok()) return assignment_failure_.error();
   if (one_partition_per_poll_) count = TakeOnePartition(count);
   Status failure;
   // One lock for the whole batch, only while deciding which messages are ours: Lag, Pause and
@@ -478,6 +558,10 @@ Status KafkaSource::Restore(const std::string& position) {
 }
 
 Status KafkaSource::CommitPosition(const std::string& position) {
+  return CommitCheckpoint(position, "");
+}
+
+Status KafkaSource::CommitCheckpoint(const std::string& position, const std::string& checkpoint) {
   auto offsets = ParsePosition(position);
   if (!offsets.ok()) return offsets.error();
   PartitionList commit = NewPartitionList(static_cast<int>(offsets->size()));
@@ -487,12 +571,27 @@ Status KafkaSource::CommitPosition(const std::string& position) {
       // A partition revoked since the checkpoint belongs to another member, whose commits must
       // not be overwritten with an older offset.
       if (owned_.count(partition) == 0) continue;
-      rd_kafka_topic_partition_list_add(commit.get(), partition.topic.c_str(), partition.partition)
-          ->offset = offset;
+      rd_kafka_topic_partition_t* element = rd_kafka_topic_partition_list_add(
+          commit.get(), partition.topic.c_str(), partition.partition);
+      element->offset = offset;
+      if (follow_partition_state_ && !checkpoint.empty()) {
+        // The list frees the metadata with free().
+        std::string metadata = std::string(kCheckpointMetadata) + checkpoint;
+        element->metadata = std::malloc(metadata.size());
+        std::memcpy(element->metadata, metadata.data(), metadata.size());
+        element->metadata_size = metadata.size();
+      }
     }
   }
-  if (commit->cnt == 0 || consumer_ == nullptr) return {};
-  rd_kafka_resp_err_t error = rd_kafka_commit(consumer_, commit.get(), 0);
+  if (consumer_ == nullptr) return {};
+  if (commit->cnt > 0) Commit(commit.get(), position);
+  // After the commit, so that the checkpoint just named is among them.
+  if (follow_partition_state_) RefreshReferencedCheckpoints();
+  return {};
+}
+
+void KafkaSource::Commit(rd_kafka_topic_partition_list_t* commit, const std::string& position) {
+  rd_kafka_resp_err_t error = rd_kafka_commit(consumer_, commit, 0);
   if (error == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < commit->cnt && error == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
       error = commit->elems[i].err;
@@ -504,7 +603,40 @@ Status KafkaSource::CommitPosition(const std::string& position) {
         "again [KAFKA_COMMIT_FAILED]",
         name_, position, rd_kafka_err2str(error));
   }
-  return {};
+}
+
+void KafkaSource::RefreshReferencedCheckpoints() {
+  const std::string& topic = spec_.topics.front();
+  if (partition_count_ == 0) {
+    rd_kafka_topic_t* handle = rd_kafka_topic_new(consumer_, topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (handle != nullptr &&
+        rd_kafka_metadata(consumer_, 0, handle, &metadata, kQueryTimeoutMs) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partition_count_ = metadata->topics[0].partition_cnt;
+    }
+    if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+    if (handle != nullptr) rd_kafka_topic_destroy(handle);
+  }
+  if (partition_count_ == 0) return;
+  PartitionList query = NewPartitionList(partition_count_);
+  for (int32_t partition = 0; partition < partition_count_; ++partition) {
+    rd_kafka_topic_partition_list_add(query.get(), topic.c_str(), partition);
+  }
+  if (rd_kafka_resp_err_t error = rd_kafka_committed(consumer_, query.get(), kQueryTimeoutMs)) {
+    // The folders named before stay kept; the next commit asks again.
+    spdlog::warn("kafka source {}: reading committed offsets failed: {} [KAFKA_CLIENT_ERROR]",
+                 name_, rd_kafka_err2str(error));
+    return;
+  }
+  std::vector<std::string> referenced;
+  for (int i = 0; i < query->cnt; ++i) {
+    std::string checkpoint = CheckpointOfMetadata(query->elems[i]);
+    if (!checkpoint.empty()) referenced.push_back(std::move(checkpoint));
+  }
+  std::lock_guard lock(mutex_);
+  referenced_ = std::move(referenced);
 }
 
 void KafkaSource::Pause() {

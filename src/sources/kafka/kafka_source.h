@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/spec.h"
+#include "dataflow/key_groups.h"
 #include "dataflow/source.h"
 #include "sources/message_decoder.h"
 
@@ -88,6 +89,20 @@ class KafkaSource : public Source {
   /// "topic/partition" of every owned partition when polling one partition at a time.
   std::vector<std::string> Splits() const override;
 
+  /// Several processes share the topic and each partition's keyed state moves with it: the
+  /// partition number is the key group of its records' state. Offset commits name the
+  /// checkpoint holding the state at that offset (commit metadata); when a partition is
+  /// assigned, TakeKeyGroupHandoffs says to load its state from the checkpoint the group's
+  /// committed offset names, unless this member's own is newer, and to drop the state of
+  /// partitions that went to other members. Needs one topic of at most kKeyGroupCount
+  /// partitions, polled one partition at a time.
+  void FollowPartitionState(bool follow) { follow_partition_state_ = follow; }
+  std::vector<KeyGroupHandoff> TakeKeyGroupHandoffs() override;
+  /// CommitPosition; with FollowPartitionState each offset carries `checkpoint`, and the
+  /// checkpoints the group's committed offsets name are read back for ReferencedCheckpoints.
+  Status CommitCheckpoint(const std::string& position, const std::string& checkpoint) override;
+  std::vector<std::string> ReferencedCheckpoints() const override;
+
   /// Also keep, for each row of the last poll, its message value and "topic/partition@offset"
   /// (what a later check needs to dead-letter the row).
   void KeepRowRecords(bool keep) { keep_row_records_ = keep; }
@@ -102,10 +117,23 @@ class KafkaSource : public Source {
   static void RebalanceCallback(rd_kafka_t* consumer, rd_kafka_resp_err_t error,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
   void OnRebalance(rd_kafka_resp_err_t error, rd_kafka_topic_partition_list_t* partitions);
-  /// The group's committed offsets of the assigned `partitions` that have a restored position
-  /// (none known: left out). Called with mutex_ held.
-  std::map<TopicPartition, int64_t> CommittedOffsetsOfRestored(
+  /// A group's committed offset, and the checkpoint its metadata names (FollowPartitionState).
+  struct Committed {
+    int64_t offset = -1;
+    std::string checkpoint;
+  };
+  /// The group's committed offsets of the assigned `partitions` that have a restored position,
+  /// or of all of them with FollowPartitionState (none known: left out). Called with mutex_
+  /// held.
+  std::map<TopicPartition, Committed> CommittedOffsetsOfRestored(
       const rd_kafka_topic_partition_list_t* partitions);
+  /// FollowPartitionState at an assignment: where each partition starts and whose state it
+  /// keeps (handoffs_). Called with mutex_ held.
+  void AssignWithState(rd_kafka_topic_partition_list_t* partitions);
+  /// Commits `commit`; a failure is logged (the next checkpoint commits again).
+  void Commit(rd_kafka_topic_partition_list_t* commit, const std::string& position);
+  /// Reads which checkpoints the group's committed offsets name, into referenced_.
+  void RefreshReferencedCheckpoints();
   /// Sets the start of assigned partitions that have no checkpointed or committed offset to the
   /// first offset at or after the `timestamp:` start.
   void ApplyTimestampStart(rd_kafka_topic_partition_list_t* partitions);
@@ -168,6 +196,11 @@ class KafkaSource : public Source {
   // member's ClickHouse will have.
   std::map<TopicPartition, int64_t> restored_;
   bool paused_ = false;
+  bool follow_partition_state_ = false;
+  std::vector<KeyGroupHandoff> handoffs_;  // guarded by mutex_
+  std::vector<std::string> referenced_;    // guarded by mutex_
+  Status assignment_failure_;              // reported by the next Poll
+  int partition_count_ = 0;                // of the topic, once known (FollowPartitionState)
 
   std::map<TopicPartition, std::pair<int64_t, int64_t>> poll_ranges_;
   std::string last_identity_;

@@ -761,6 +761,75 @@ constexpr auto kCopyAll =
 
 /// The memory backend's incremental snapshots: a chain of pieces, one per snapshot, that a
 /// restore composes (each piece replaces or removes keys of the ones before).
+/// Records of Kafka partitions: (partition, user, event time), keyed by partition and user with
+/// the partition as key group: the state a partition's records build moves with the partition.
+Batch PartitionBatch(int32_t partition, const std::vector<std::pair<std::string, int64_t>>& rows) {
+  Batch batch({{"partition", Type("Int32")}, {"user", Type("String")}, {"ts", Type("DateTime64(3)")}});
+  for (const auto& [user, ms] : rows) {
+    batch.column(0).AppendFixed<int32_t>(partition);
+    batch.column(1).AppendString(user);
+    batch.column(2).AppendFixed<int64_t>(ms);
+  }
+  return batch;
+}
+
+TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWindows) {
+  WindowOperatorConfig config;
+  config.name = "per_partition_user";
+  config.input_schema = PartitionBatch(0, {}).schema();
+  config.key_fields = {"partition", "user"};
+  config.time_field = "ts";
+  config.size_ms = 1000;
+  config.aggregates = {{"count", "count", "", 0.5, 10}};
+  config.backend = GetParam();
+  config.key_grouping.partition_width = 4;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  // Partition 1's windows [0, 1000) and [1000, 2000) are open when it moves.
+  std::vector<Batch> before = {PartitionBatch(0, {{"a", 100}, {"b", 200}}),
+                               PartitionBatch(1, {{"a", 150}, {"c", 1100}, {"c", 1200}})};
+  std::vector<Batch> after = {PartitionBatch(1, {{"a", 900}, {"c", 1300}, {"d", 2500}}),
+                              PartitionBatch(0, {{"a", 400}, {"b", 1500}})};
+
+  Collector reference;
+  std::unique_ptr<WindowState> one = NewState(*op);
+  for (const std::vector<Batch>* part : {&before, &after}) {
+    for (Batch batch : *part) ASSERT_TRUE(op->Process(*one, batch, reference).ok());
+  }
+  ASSERT_TRUE(op->OnEndOfInput(*one, reference).ok());
+
+  // A holds both partitions, then hands partition 1 to B through a snapshot.
+  Collector moved;
+  std::unique_ptr<WindowState> a = NewState(*op);
+  for (Batch batch : before) ASSERT_TRUE(op->Process(*a, batch, moved).ok());
+  std::string snapshot = NewSnapshotDirectory();
+  ASSERT_TRUE(op->Snapshot(*a, snapshot).ok());
+  std::unique_ptr<WindowState> b = NewState(*op);
+  Status adopted = op->AdoptKeyGroup(*b, 1, {snapshot});
+  ASSERT_TRUE(adopted.ok()) << adopted.error().ToString();
+  EXPECT_EQ(b->StateEntries(), 2u);  // (1,a) in [0, 1000), (1,c) in [1000, 2000)
+  ASSERT_TRUE(op->DropKeyGroup(*a, 1).ok());
+  ASSERT_TRUE(op->Process(*b, after[0], moved).ok());
+  ASSERT_TRUE(op->Process(*a, after[1], moved).ok());
+  ASSERT_TRUE(op->OnEndOfInput(*a, moved).ok());
+  ASSERT_TRUE(op->OnEndOfInput(*b, moved).ok());
+  ExpectSameRows(moved.Take(), reference.Take(), "partition 1 moved from A to B");
+
+  // A's next snapshot (an incremental piece on the memory backend) no longer holds
+  // partition 1: a restore of it fires only partition 0's windows.
+  std::unique_ptr<WindowState> c = NewState(*op);
+  std::unique_ptr<WindowState> a2 = NewState(*op);
+  for (Batch batch : before) ASSERT_TRUE(op->Process(*a2, batch, moved).ok());
+  ASSERT_TRUE(op->Snapshot(*a2, NewSnapshotDirectory()).ok());
+  ASSERT_TRUE(op->DropKeyGroup(*a2, 1).ok());
+  std::string after_drop = NewSnapshotDirectory();
+  ASSERT_TRUE(op->Snapshot(*a2, after_drop).ok());
+  ASSERT_TRUE(op->Restore(*c, {after_drop}).ok());
+  Collector restored;
+  ASSERT_TRUE(op->OnEndOfInput(*c, restored).ok());
+  EXPECT_EQ(restored.Take(), (std::vector<std::string>{"0,a [0, 1000) count=1 v1",
+                                                       "0,b [0, 1000) count=1 v1"}));
+}
+
 class SnapshotChainTest : public WindowOperatorTest {
  protected:
   /// The pieces a snapshot's manifest lists.
@@ -985,6 +1054,18 @@ TEST(WindowOperatorConfigTest, BadSettingsAreNamedInTheError) {
 
   config = ValidConfig();
   config.key_fields = {"nobody"};
+  EXPECT_EQ(MakeFails(config).code, ErrorCode::kSpecInvalidValue);
+}
+
+TEST(WindowOperatorConfigTest, PartitionKeyGroupsNeedTheIntegerPartitionAsFirstKey) {
+  WindowOperatorConfig config = ValidConfig();
+  config.key_grouping.partition_width = 8;
+  Error error = MakeFails(config);  // the first key is the String user
+  EXPECT_EQ(error.code, ErrorCode::kSpecInvalidValue);
+  EXPECT_NE(error.message.find("first key field"), std::string::npos) << error.message;
+  config.key_fields = {"amount", "user"};  // Int64: 8 bytes
+  EXPECT_TRUE(WindowOperator::Make(config).ok());
+  config.key_grouping.partition_width = 4;
   EXPECT_EQ(MakeFails(config).code, ErrorCode::kSpecInvalidValue);
 }
 
