@@ -70,6 +70,14 @@ class Operator {
     (void)state, (void)watermark_ms, (void)out;
     return {};
   }
+  /// The watermark of one key group's records, for keyed state whose key groups are input
+  /// partitions that each keep their own event time (Kafka partitions shared by several
+  /// processes). The default treats it as the operator's watermark.
+  virtual Status OnKeyGroupWatermark(OperatorState& state, uint32_t key_group,
+                                     int64_t watermark_ms, Emitter& out) const {
+    (void)key_group;
+    return OnWatermark(state, watermark_ms, out);
+  }
   /// Called about every 100 ms with the wall clock, for processing-time windows and timeouts.
   virtual Status OnProcessingTime(OperatorState& state, int64_t now_ms, Emitter& out) const {
     (void)state, (void)now_ms, (void)out;

@@ -228,7 +228,9 @@ class MemoryWindowStore final : public WindowStore {
  public:
   MemoryWindowStore(std::shared_ptr<const AggregateLayout> layout, std::string local_directory,
                     KeyGrouping grouping)
-      : WindowStore(std::move(layout), grouping), local_directory_(std::move(local_directory)) {}
+      : WindowStore(std::move(layout), grouping),
+        timers_(grouping.by_partition() ? kKeyGroupCount : 1),
+        local_directory_(std::move(local_directory)) {}
 
   ~MemoryWindowStore() override {
     index_.ForEach([&](KeyNode& node) {
@@ -260,23 +262,20 @@ class MemoryWindowStore final : public WindowStore {
 
   void Schedule(KeyState& key_state, int64_t timer, int64_t start) override {
     // Every KeyState this store hands out is a KeyNode.
-    timers_[timer].push_back({static_cast<KeyNode*>(&key_state), start});
+    TimersOf(key_state.key_group)[timer].push_back({static_cast<KeyNode*>(&key_state), start});
     ++key_state.timer_refs;
   }
 
-  Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out) override {
-    while (max > 0 && !timers_.empty() && timers_.begin()->first <= limit) {
-      auto& [time, refs] = *timers_.begin();
-      while (max > 0 && !refs.empty()) {
-        const TimerRef& ref = refs.back();
-        out.push_back({ref.node, ref.start, time});
-        MarkChanged(*ref.node);
-        --ref.node->timer_refs;
-        List(*ref.node);
-        refs.pop_back();
-        --max;
-      }
-      if (refs.empty()) timers_.erase(timers_.begin());
+  Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out,
+                std::optional<uint32_t> key_group) override {
+    if (key_group) {
+      PopDueOf(TimersOf(*key_group), limit, max, out);
+      return {};
+    }
+    for (TimerIndex& timers : timers_) {
+      size_t popped = out.size();
+      PopDueOf(timers, limit, max, out);
+      max -= out.size() - popped;
     }
     return {};
   }
@@ -366,13 +365,15 @@ class MemoryWindowStore final : public WindowStore {
 
   Status DropKeyGroups(KeyGroupRange key_groups) override {
     // Timers first: they point at the nodes about to go.
-    for (auto it = timers_.begin(); it != timers_.end();) {
-      std::erase_if(it->second, [&](const TimerRef& ref) {
-        if (!key_groups.Contains(ref.node->key_group)) return false;
-        --ref.node->timer_refs;
-        return true;
-      });
-      it = it->second.empty() ? timers_.erase(it) : std::next(it);
+    for (TimerIndex& timers : timers_) {
+      for (auto it = timers.begin(); it != timers.end();) {
+        std::erase_if(it->second, [&](const TimerRef& ref) {
+          if (!key_groups.Contains(ref.node->key_group)) return false;
+          --ref.node->timer_refs;
+          return true;
+        });
+        it = it->second.empty() ? timers.erase(it) : std::next(it);
+      }
     }
     order_.clear();
     index_.ForEach([&](KeyNode& node) {
@@ -560,7 +561,29 @@ class MemoryWindowStore final : public WindowStore {
   KeyIndex index_;
   std::vector<uint64_t> hashes_;
   std::vector<KeyNode*> dropped_;  // Flush's scratch: keys to remove
-  std::map<int64_t, std::vector<TimerRef>> timers_;
+  // Timers by time; one index per key group when key groups are partitions (each group fires
+  // on its partition's own watermark), else one for all.
+  using TimerIndex = std::map<int64_t, std::vector<TimerRef>>;
+  std::vector<TimerIndex> timers_;
+  TimerIndex& TimersOf(uint32_t key_group) {
+    return timers_[grouping_.by_partition() ? key_group : 0];
+  }
+  void PopDueOf(TimerIndex& timers, int64_t limit, size_t max,
+              std::vector<DueTimer>& out) {
+    while (max > 0 && !timers.empty() && timers.begin()->first <= limit) {
+      auto& [time, refs] = *timers.begin();
+      while (max > 0 && !refs.empty()) {
+        const TimerRef& ref = refs.back();
+        out.push_back({ref.node, ref.start, time});
+        MarkChanged(*ref.node);
+        --ref.node->timer_refs;
+        List(*ref.node);
+        refs.pop_back();
+        --max;
+      }
+      if (refs.empty()) timers.erase(timers.begin());
+    }
+  }
   std::vector<KeyNode*> touched_;
   // Incremental snapshots: keys handed out and keys dropped since the last snapshot.
   std::string local_directory_;

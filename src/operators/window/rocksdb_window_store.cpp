@@ -54,15 +54,27 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
   return {{rocksdb::kDefaultColumnFamilyName, {}}, {"windows", windows}, {"timers", {}}};
 }
 
-/// A `timers` entry: time (sign bit flipped, big-endian), key group, key, window start.
-std::string TimerKey(int64_t timer, uint32_t key_group, std::string_view key, int64_t start) {
+/// A `timers` entry: time (sign bit flipped, big-endian), key group, key, window start. When key
+/// groups are partitions, each firing on its own watermark, the key group comes first, so that
+/// a group's due timers are one range.
+std::string TimerKey(const KeyGrouping& grouping, int64_t timer, uint32_t key_group,
+                     std::string_view key, int64_t start) {
   std::string timer_key;
   timer_key.reserve(18 + key.size());
+  if (grouping.by_partition()) PutBigEndian(timer_key, key_group, 2);
   PutTime(timer_key, timer);
-  PutBigEndian(timer_key, key_group, 2);
+  if (!grouping.by_partition()) PutBigEndian(timer_key, key_group, 2);
   timer_key.append(key);
   PutTime(timer_key, start);
   return timer_key;
+}
+
+int64_t TimerTime(const KeyGrouping& grouping, const char* timer_key) {
+  return GetTime(timer_key + (grouping.by_partition() ? 2 : 0));
+}
+
+uint32_t TimerGroup(const KeyGrouping& grouping, const char* timer_key) {
+  return static_cast<uint32_t>(GetBigEndian(timer_key + (grouping.by_partition() ? 0 : 8), 2));
 }
 
 /// A snapshot's database opened read-only; its handles are released before the database.
@@ -159,36 +171,29 @@ class RocksDbWindowStore final : public WindowStore {
   }
 
   void Schedule(KeyState& key_state, int64_t timer, int64_t start) override {
-    std::string timer_key = TimerKey(timer, key_state.key_group, key_state.key, start);
+    std::string timer_key = TimerKey(grouping_, timer, key_state.key_group, key_state.key, start);
     pending_.Put(handles_[kTimers], timer_key, rocksdb::Slice());
-    if (timer_key < scan_from_) scan_from_ = timer_key;
+    LowerScanFrom(key_state.key_group, timer_key);
   }
 
-  Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out) override {
+  Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out,
+                std::optional<uint32_t> key_group) override {
     // Timers scheduled since the last Flush must be visible to the scan.
     Status flushed = WritePending();
     if (!flushed.ok()) return flushed;
     rocksdb::WriteBatch popped;
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), handles_[kTimers]));
-    // Popped timers leave deletion markers at the front of the column family; starting at the
-    // last popped key instead of the first skips them (a scan over them made every watermark
-    // cost as much as all timers ever fired).
-    for (it->Seek(scan_from_); it->Valid() && max > 0; it->Next(), --max) {
-      rocksdb::Slice timer_key = it->key();
-      if (timer_key.size() < 18) {
-        return MakeError(ErrorCode::kWindowStateCorrupt, "a timer entry is truncated", path_);
+    if (!grouping_.by_partition()) {
+      Status status = PopDueFrom(std::nullopt, limit, max, out, popped);
+      if (!status.ok()) return status;
+    } else {
+      size_t begin = out.size();
+      for (uint32_t group = key_group.value_or(0);
+           group < (key_group ? *key_group + 1 : kKeyGroupCount) && out.size() - begin < max;
+           ++group) {
+        Status status = PopDueFrom(group, limit, max - (out.size() - begin), out, popped);
+        if (!status.ok()) return status;
       }
-      int64_t timer = GetTime(timer_key.data());
-      if (timer > limit) break;
-      std::string_view key(timer_key.data() + 10, timer_key.size() - 18);
-      Result<KeyState*> key_state = Acquire(key);
-      if (!key_state.ok()) return key_state.error();
-      out.push_back({*key_state, GetTime(timer_key.data() + timer_key.size() - 8), timer});
-      popped.Delete(handles_[kTimers], timer_key);
-      scan_from_.assign(timer_key.data(), timer_key.size());
     }
-    if (!it->status().ok()) return BackendError("scanning timers", it->status(), path_);
     rocksdb::Status status = db_->Write(write_options_, &popped);
     if (!status.ok()) return BackendError("removing due timers", status, path_);
     return {};
@@ -252,7 +257,7 @@ class RocksDbWindowStore final : public WindowStore {
       if (key.size() < 18) {
         return MakeError(ErrorCode::kWindowStateCorrupt, "a timer entry is truncated", path_);
       }
-      if (!key_groups.Contains(static_cast<uint32_t>(GetBigEndian(key.data() + 8, 2)))) continue;
+      if (!key_groups.Contains(TimerGroup(grouping_, key.data()))) continue;
       pending_.Delete(handles_[kTimers], key);
     }
     if (!timers->status().ok()) return BackendError("scanning timers", timers->status(), path_);
@@ -369,7 +374,7 @@ class RocksDbWindowStore final : public WindowStore {
           }
           for (const WindowEntry& window : key_state.windows) {
             if (window.timer == kNoTimer) continue;
-            timers.emplace_back(TimerKey(window.timer, key_group, key, window.start),
+            timers.emplace_back(TimerKey(grouping_, window.timer, key_group, key, window.start),
                                 std::string());
           }
           ReleaseWindows(arena_, key_state);
@@ -377,9 +382,8 @@ class RocksDbWindowStore final : public WindowStore {
         });
     if (!copied.ok()) return copied;
     if (Status ingested = IngestSorted(kWindows, windows); !ingested.ok()) return ingested;
-    if (!timers.empty()) {
-      std::string first = std::min_element(timers.begin(), timers.end())->first;
-      if (first < scan_from_) scan_from_ = std::move(first);
+    for (const auto& [timer_key, empty] : timers) {
+      LowerScanFrom(TimerGroup(grouping_, timer_key.data()), timer_key);
     }
     return IngestSorted(kTimers, timers);
   }
@@ -430,10 +434,11 @@ class RocksDbWindowStore final : public WindowStore {
       if (key.size() < 18) {
         return MakeError(ErrorCode::kWindowStateCorrupt, "a timer entry is truncated", path);
       }
-      if (!key_groups.Contains(static_cast<uint32_t>(GetBigEndian(key.data() + 8, 2)))) continue;
+      uint32_t key_group = TimerGroup(grouping_, key.data());
+      if (!key_groups.Contains(key_group)) continue;
       pending_.Put(handles_[kTimers], key, rocksdb::Slice());
       // Added to a store in use, a copied timer may lie before the last one popped.
-      if (key.ToStringView() < std::string_view(scan_from_)) scan_from_ = key.ToString();
+      LowerScanFrom(key_group, key.ToStringView());
       if (pending_.GetDataSize() > (4u << 20)) {
         Status written = WritePending();
         if (!written.ok()) return written;
@@ -441,6 +446,46 @@ class RocksDbWindowStore final : public WindowStore {
     }
     if (!timers->status().ok()) return BackendError("reading a snapshot", timers->status(), path);
     return WritePending();
+  }
+
+  /// PopDue over one range of timers: all of them, or those of one key group (partitions).
+  Status PopDueFrom(std::optional<uint32_t> key_group, int64_t limit, size_t max,
+                    std::vector<DueTimer>& out, rocksdb::WriteBatch& popped) {
+    std::string& scan_from = ScanFrom(key_group.value_or(0));
+    std::string start;
+    if (key_group) PutBigEndian(start, *key_group, 2);
+    if (scan_from > start) start = scan_from;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), handles_[kTimers]));
+    // Popped timers leave deletion markers at the front of the column family; starting at the
+    // last popped key instead of the first skips them (a scan over them made every watermark
+    // cost as much as all timers ever fired).
+    for (it->Seek(start); it->Valid() && max > 0; it->Next(), --max) {
+      rocksdb::Slice timer_key = it->key();
+      if (timer_key.size() < 18) {
+        return MakeError(ErrorCode::kWindowStateCorrupt, "a timer entry is truncated", path_);
+      }
+      if (key_group && TimerGroup(grouping_, timer_key.data()) != *key_group) break;
+      int64_t timer = TimerTime(grouping_, timer_key.data());
+      if (timer > limit) break;
+      std::string_view key(timer_key.data() + 10, timer_key.size() - 18);
+      Result<KeyState*> key_state = Acquire(key);
+      if (!key_state.ok()) return key_state.error();
+      out.push_back({*key_state, GetTime(timer_key.data() + timer_key.size() - 8), timer});
+      popped.Delete(handles_[kTimers], timer_key);
+      scan_from.assign(timer_key.data(), timer_key.size());
+    }
+    if (!it->status().ok()) return BackendError("scanning timers", it->status(), path_);
+    return {};
+  }
+
+  /// Where the scan for due timers starts: one place, or one per key group (partitions).
+  std::string& ScanFrom(uint32_t key_group) {
+    return scan_from_[grouping_.by_partition() ? key_group : 0];
+  }
+  void LowerScanFrom(uint32_t key_group, std::string_view timer_key) {
+    std::string& scan_from = ScanFrom(key_group);
+    if (timer_key < std::string_view(scan_from)) scan_from.assign(timer_key);
   }
 
   struct KeyHasher {
@@ -456,8 +501,10 @@ class RocksDbWindowStore final : public WindowStore {
   std::unordered_map<std::string, KeyState, KeyHasher, std::equal_to<>> cache_;
   std::string db_key_;
   std::string value_;
-  // No timer sorts before this key: the last one popped, or an earlier one scheduled since.
-  std::string scan_from_;
+  // No timer (of its key group) sorts before this key: the last one popped, or an earlier one
+  // scheduled since.
+  std::vector<std::string> scan_from_ =
+      std::vector<std::string>(grouping_.by_partition() ? kKeyGroupCount : 1);
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -268,8 +269,10 @@ Result<std::unique_ptr<OperatorState>> WindowOperator::CreateState(
     if (!opened.ok()) return opened.error();
     store = std::move(opened).value();
   }
-  return std::unique_ptr<OperatorState>(
+  auto state = std::unique_ptr<WindowState>(
       new WindowState(context, std::move(store), WallClockMillis));
+  if (config_.key_grouping.by_partition()) state->group_watermarks_.assign(kKeyGroupCount, kNoTimer);
+  return std::unique_ptr<OperatorState>(std::move(state));
 }
 
 size_t WindowOperator::WindowsPerRecord() const {
@@ -638,6 +641,12 @@ Status WindowOperator::Process(OperatorState& base, Batch& input, Emitter& out) 
   WindowState& state = static_cast<WindowState&>(base);
   size_t rows = input.num_rows();
   if (rows == 0) return {};
+  if (config_.key_grouping.by_partition()) {
+    // One partition's records: they are late, and fire, by that partition's watermark.
+    Result<uint32_t> group = BatchKeyGroup(input);
+    if (!group.ok()) return group.error();
+    state.watermark_ = state.group_watermarks_[*group];
+  }
   ComputeTimes(state, input);
   state.late_.assign(rows, 0);
   // Rows that aggregate into no window (too late, or a hopping window already freed) add to a
@@ -687,11 +696,29 @@ Status WindowOperator::Process(OperatorState& base, Batch& input, Emitter& out) 
   return state.store_->Flush();
 }
 
-Status WindowOperator::FireDue(WindowState& state, int64_t limit, Emitter& out) const {
+Result<uint32_t> WindowOperator::BatchKeyGroup(const Batch& input) const {
+  const Column& partitions = input.column(encoder_.key_columns().front());
+  size_t width = config_.key_grouping.partition_width;
+  const char* values = reinterpret_cast<const char*>(partitions.values().data());
+  for (size_t row = 1; row < input.num_rows(); ++row) {
+    if (std::memcmp(values, values + row * width, width) != 0) {
+      return MakeError(ErrorCode::kInternal,
+                       "a batch holds records of several partitions; with key groups by "
+                       "partition each batch must hold one partition's",
+                       "window '" + config_.name + "'");
+    }
+  }
+  std::string key;
+  encoder_.Encode(input, 0, key);
+  return config_.key_grouping.Of(key);
+}
+
+Status WindowOperator::FireDue(WindowState& state, int64_t limit, Emitter& out,
+                               std::optional<uint32_t> key_group) const {
   WindowStore& store = *state.store_;
   while (true) {
     state.due_.clear();
-    Status popped = store.PopDue(limit, kDueChunk, state.due_);
+    Status popped = store.PopDue(limit, kDueChunk, state.due_, key_group);
     if (!popped.ok()) return popped;
     if (state.due_.empty()) return {};
     Batch output(output_schema_);
@@ -723,6 +750,8 @@ Status WindowOperator::FireDue(WindowState& state, int64_t limit, Emitter& out) 
 
 Status WindowOperator::OnWatermark(OperatorState& base, int64_t watermark_ms, Emitter& out) const {
   WindowState& state = static_cast<WindowState&>(base);
+  // Key groups by partition fire on their own watermarks only (OnKeyGroupWatermark).
+  if (config_.key_grouping.by_partition()) return {};
   if (processing_time() || watermark_ms <= state.watermark_) return {};
   state.watermark_ = watermark_ms;
   return FireDue(state, watermark_ms, out);
@@ -735,8 +764,20 @@ Status WindowOperator::OnProcessingTime(OperatorState& base, int64_t now_ms, Emi
   return FireDue(state, now_ms, out);
 }
 
+Status WindowOperator::OnKeyGroupWatermark(OperatorState& base, uint32_t key_group,
+                                           int64_t watermark_ms, Emitter& out) const {
+  WindowState& state = static_cast<WindowState&>(base);
+  if (!config_.key_grouping.by_partition()) return OnWatermark(base, watermark_ms, out);
+  int64_t& group_watermark = state.group_watermarks_[key_group % kKeyGroupCount];
+  if (processing_time() || watermark_ms <= group_watermark) return {};
+  group_watermark = watermark_ms;
+  state.watermark_ = watermark_ms;
+  return FireDue(state, watermark_ms, out, key_group);
+}
+
 Status WindowOperator::OnEndOfInput(OperatorState& base, Emitter& out) const {
   WindowState& state = static_cast<WindowState&>(base);
+  std::fill(state.group_watermarks_.begin(), state.group_watermarks_.end(), kMaxTime);
   state.watermark_ = kMaxTime;
   return FireDue(state, kMaxTime, out);
 }
@@ -756,6 +797,14 @@ Result<Operator::SnapshotCompletion> WindowOperator::BeginSnapshot(
   std::string meta = "watermark " + std::to_string(state.watermark_) + "\nkey_groups " +
                      std::to_string(groups.begin) + " " + std::to_string(groups.end) + "\nstate " +
                      state_description_ + "\n";
+  if (!state.group_watermarks_.empty()) {
+    meta += "group_watermarks";
+    for (uint32_t group = groups.begin; group < groups.end; ++group) {
+      if (state.group_watermarks_[group] == kNoTimer) continue;
+      meta += " " + std::to_string(group) + ":" + std::to_string(state.group_watermarks_[group]);
+    }
+    meta += "\n";
+  }
   return SnapshotCompletion(
       [store_rest = std::move(*stored), directory, meta = std::move(meta)]() -> Status {
         if (store_rest) {
@@ -784,6 +833,18 @@ Result<WindowOperator::SnapshotMeta> WindowOperator::ReadMeta(const std::string&
           meta.key_groups.begin >= meta.key_groups.end || meta.key_groups.end > kKeyGroupCount) {
         return MakeError(ErrorCode::kWindowStateCorrupt,
                          "the window snapshot's key-group range is unreadable: " + line, path);
+      }
+    } else if (word == "group_watermarks") {
+      uint32_t group = 0;
+      char colon = 0;
+      int64_t watermark = 0;
+      while (fields >> group >> colon >> watermark) {
+        if (colon != ':' || group >= kKeyGroupCount) break;
+        meta.group_watermarks.emplace_back(group, watermark);
+      }
+      if (!fields.eof()) {
+        return MakeError(ErrorCode::kWindowStateCorrupt,
+                         "the window snapshot's group watermarks are unreadable: " + line, path);
       }
     } else if (word == "state") {
       std::string described = line.substr(std::min(line.size(), word.size() + 1));
@@ -822,13 +883,25 @@ Status WindowOperator::Restore(OperatorState& base,
     // Snapshots of other key groups hold nothing for this subtask.
     if (meta->key_groups.end <= mine.begin || meta->key_groups.begin >= mine.end) continue;
     snapshots.push_back({directory, meta->key_groups});
+    RestoreGroupWatermarks(state, *meta, mine);
   }
   if (!directories.empty()) state.watermark_ = watermark;
   return state.store_->Restore(snapshots, mine);
 }
 
+void WindowOperator::RestoreGroupWatermarks(WindowState& state, const SnapshotMeta& meta,
+                                            KeyGroupRange key_groups) const {
+  if (state.group_watermarks_.empty()) return;
+  for (const auto& [group, watermark] : meta.group_watermarks) {
+    if (key_groups.Contains(group)) state.group_watermarks_[group] = watermark;
+  }
+}
+
 Status WindowOperator::DropKeyGroup(OperatorState& base, uint32_t key_group) const {
   WindowState& state = static_cast<WindowState&>(base);
+  if (!state.group_watermarks_.empty()) {
+    state.group_watermarks_[key_group % kKeyGroupCount] = kNoTimer;
+  }
   return state.store_->DropKeyGroups({key_group, key_group + 1});
 }
 
@@ -839,7 +912,11 @@ Status WindowOperator::AdoptKeyGroup(OperatorState& base, uint32_t key_group,
   for (const std::string& directory : directories) {
     Result<SnapshotMeta> meta = ReadMeta(directory);
     if (!meta.ok()) return meta.error();
-    if (meta->key_groups.Contains(key_group)) snapshots.push_back({directory, meta->key_groups});
+    if (!meta->key_groups.Contains(key_group)) continue;
+    snapshots.push_back({directory, meta->key_groups});
+    // The group goes on from its previous owner's watermark: its records replayed from the
+    // committed offset are late, or not, exactly as they were there.
+    RestoreGroupWatermarks(state, *meta, {key_group, key_group + 1});
   }
   return state.store_->AddKeyGroups(snapshots, {key_group, key_group + 1});
 }

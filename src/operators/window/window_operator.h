@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,9 @@ class WindowState final : public OperatorState {
   OperatorContext context_;
   std::unique_ptr<WindowStore> store_;
   Clock clock_;
-  int64_t watermark_ = kNoTimer;
+  int64_t watermark_ = kNoTimer;  // with key groups by partition: the current batch's group's
+  /// With key groups by partition: each group's watermark (its partition's), by key group.
+  std::vector<int64_t> group_watermarks_;
   uint64_t late_records_ = 0;
 
   // Scratch reused from batch to batch.
@@ -78,7 +81,10 @@ class WindowOperator final : public Operator {
 
   Result<std::unique_ptr<OperatorState>> CreateState(const OperatorContext& context) const override;
   Status Process(OperatorState& state, Batch& input, Emitter& out) const override;
+  /// Ignored with key groups by partition: each group fires on its own watermark.
   Status OnWatermark(OperatorState& state, int64_t watermark_ms, Emitter& out) const override;
+  Status OnKeyGroupWatermark(OperatorState& state, uint32_t key_group, int64_t watermark_ms,
+                             Emitter& out) const override;
   Status OnProcessingTime(OperatorState& state, int64_t now_ms, Emitter& out) const override;
   Status OnEndOfInput(OperatorState& state, Emitter& out) const override;
   Status Snapshot(const OperatorState& state, const std::string& directory) const override;
@@ -106,7 +112,12 @@ class WindowOperator final : public Operator {
   struct SnapshotMeta {
     int64_t watermark = 0;
     KeyGroupRange key_groups;  // all of them when the snapshot does not say
+    std::vector<std::pair<uint32_t, int64_t>> group_watermarks;  // key groups by partition
   };
+  void RestoreGroupWatermarks(WindowState& state, const SnapshotMeta& meta,
+                              KeyGroupRange key_groups) const;
+  /// The key group of a batch of one partition's records (key groups by partition).
+  Result<uint32_t> BatchKeyGroup(const Batch& input) const;
   /// Reads and checks (state description) the meta file of the snapshot in `directory`.
   Result<SnapshotMeta> ReadMeta(const std::string& directory) const;
 
@@ -124,7 +135,9 @@ class WindowOperator final : public Operator {
   void Reschedule(WindowState& state, KeyState& key_state, WindowEntry& window) const;
   bool TooLate(const WindowState& state, int64_t end) const;
   void FirePending(WindowState& state, Batch& output) const;
-  Status FireDue(WindowState& state, int64_t limit, Emitter& out) const;
+  /// Fires the windows whose timers are due by `limit`: of `key_group` only, or of all.
+  Status FireDue(WindowState& state, int64_t limit, Emitter& out,
+                 std::optional<uint32_t> key_group = std::nullopt) const;
   void AppendRow(const KeyState& key_state, const WindowEntry& window, uint64_t version,
                  bool deleted, Batch& output) const;
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,8 +87,11 @@ class WindowStore {
   }
   /// Asks to be told (PopDue) when time passes `timer` for the window of `key_state` at `start`.
   virtual void Schedule(KeyState& key_state, int64_t timer, int64_t start) = 0;
-  /// Appends up to `max` timers with time <= `limit`, earliest first, and forgets them.
-  virtual Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out) = 0;
+  /// Appends up to `max` timers with time <= `limit`, earliest first, and forgets them: those
+  /// of `key_group` only (when key groups are partitions, each fires on its own watermark), or
+  /// of every key group (earliest first within each).
+  virtual Status PopDue(int64_t limit, size_t max, std::vector<DueTimer>& out,
+                        std::optional<uint32_t> key_group = std::nullopt) = 0;
   virtual Status Flush() = 0;
 
   /// Writes every key into `directory`, which the caller created empty. Called between units of

@@ -109,8 +109,7 @@ class Collector final : public Emitter {
       for (std::string& row : RowTexts(batch)) rows.push_back(std::move(row));
     } else {
       for (size_t row = 0; row < batch.num_rows(); ++row) {
-        late.push_back(std::string(batch.column(0).StringAt(row)) + "@" +
-                       std::to_string(batch.column(1).FixedAt<int64_t>(row)));
+        late.push_back(CellText(batch.column(0), row) + "@" + CellText(batch.column(1), row));
       }
     }
   }
@@ -828,6 +827,44 @@ TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWind
   ASSERT_TRUE(op->OnEndOfInput(*c, restored).ok());
   EXPECT_EQ(restored.Take(), (std::vector<std::string>{"0,a [0, 1000) count=1 v1",
                                                        "0,b [0, 1000) count=1 v1"}));
+}
+
+TEST_P(WindowOperatorTest, EachPartitionKeyGroupIsLateAndFiresByItsOwnWatermark) {
+  WindowOperatorConfig config;
+  config.name = "per_partition_user";
+  config.input_schema = PartitionBatch(0, {}).schema();
+  config.key_fields = {"partition", "user"};
+  config.time_field = "ts";
+  config.size_ms = 1000;
+  config.aggregates = {{"count", "count", "", 0.5, 10}};
+  config.backend = GetParam();
+  config.key_grouping.partition_width = 4;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowState> a = NewState(*op);
+  Collector out;
+  Batch p0 = PartitionBatch(0, {{"a", 100}, {"a", 5100}});
+  Batch p1 = PartitionBatch(1, {{"b", 200}});
+  ASSERT_TRUE(op->Process(*a, p0, out).ok());
+  ASSERT_TRUE(op->Process(*a, p1, out).ok());
+  // Partition 0 is far ahead: only its own window fires; the subtask-wide watermark is ignored.
+  ASSERT_TRUE(op->OnKeyGroupWatermark(*a, 0, 5000, out).ok());
+  ASSERT_TRUE(op->OnWatermark(*a, 5000, out).ok());
+  EXPECT_EQ(out.Take(), (std::vector<std::string>{"0,a [0, 1000) count=1 v1"}));
+  // Partition 1 is behind: a record at 300 ms is on time there.
+  Batch p1_more = PartitionBatch(1, {{"b", 300}});
+  ASSERT_TRUE(op->Process(*a, p1_more, out).ok());
+  EXPECT_TRUE(out.late.empty());
+  ASSERT_TRUE(op->OnKeyGroupWatermark(*a, 1, 1500, out).ok());
+  EXPECT_EQ(out.Take(), (std::vector<std::string>{"1,b [0, 1000) count=2 v2"}));
+
+  // Partition 1 moves with its watermark: a record at 800 ms is as late at the new owner.
+  std::string snapshot = NewSnapshotDirectory();
+  ASSERT_TRUE(op->Snapshot(*a, snapshot).ok());
+  std::unique_ptr<WindowState> b = NewState(*op);
+  ASSERT_TRUE(op->AdoptKeyGroup(*b, 1, {snapshot}).ok());
+  Batch p1_late = PartitionBatch(1, {{"b", 800}});
+  ASSERT_TRUE(op->Process(*b, p1_late, out).ok());
+  EXPECT_EQ(out.late, (std::vector<std::string>{"1@b"}));
 }
 
 class SnapshotChainTest : public WindowOperatorTest {
