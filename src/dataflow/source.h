@@ -74,6 +74,11 @@ class Source {
     std::string adopt_from;
   };
   virtual std::vector<KeyGroupHandoff> TakeKeyGroupHandoffs() { return {}; }
+  /// The key group a split's records belong to, for such a source.
+  virtual uint32_t SplitKeyGroup(const std::string& split) const {
+    (void)split;
+    return 0;
+  }
   /// Checkpoint folders the source's upstream still names as where a split's state is (from
   /// the Kafka group's committed offsets): pruning keeps them while they are named. Any thread.
   virtual std::vector<std::string> ReferencedCheckpoints() const { return {}; }

@@ -30,4 +30,18 @@ std::optional<int64_t> SplitWatermarks::Current(const std::vector<std::string>& 
   return lowest;
 }
 
+std::vector<std::pair<std::string, int64_t>> SplitWatermarks::PerSplit(
+    std::optional<int64_t> combined, Clock::time_point now) const {
+  std::vector<std::pair<std::string, int64_t>> watermarks;
+  for (const auto& [name, split] : splits_) {
+    std::optional<int64_t> own;
+    if (split.newest_ms != INT64_MIN) own = split.newest_ms - max_out_of_orderness_ms_;
+    if (now - split.last_data >= idle_timeout_ && combined) {
+      own = std::max(own.value_or(INT64_MIN), *combined);
+    }
+    if (own) watermarks.emplace_back(name, *own);
+  }
+  return watermarks;
+}
+
 }  // namespace sluice

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sluice {
@@ -30,6 +31,14 @@ class SplitWatermarks {
   /// while a split read now has no records yet and is not idle, or when every split is idle:
   /// the watermark does not move then.
   std::optional<int64_t> Current(const std::vector<std::string>& splits, Clock::time_point now);
+
+  /// Each split's own watermark, for state kept per split (Kafka partitions shared by several
+  /// processes): its newest event time minus the out-of-orderness, or, once it has been idle
+  /// for the timeout, `combined` (Current's answer) when that is ahead, so that a quiet split's
+  /// windows close with the others'. Splits with no records that are not idle yet are left
+  /// out. Covers the splits of the last Current call.
+  std::vector<std::pair<std::string, int64_t>> PerSplit(std::optional<int64_t> combined,
+                                                        Clock::time_point now) const;
 
  private:
   struct Split {

@@ -30,10 +30,11 @@ double SecondsSince(SteadyClock::time_point start) {
 
 /// What travels from a source thread to a keyed subtask.
 struct WorkerMessage {
-  enum class Kind { kData, kWatermark, kIdle, kBarrier, kEnd, kShutdown, kHandoff };
+  enum class Kind { kData, kWatermark, kIdle, kBarrier, kEnd, kShutdown, kHandoff, kGroupWatermark };
   Kind kind = Kind::kData;
   uint32_t channel = 0;  // the sending source
   int64_t value = 0;     // watermark (ms), checkpoint id or key group
+  uint32_t key_group = 0;  // kGroupWatermark
   std::unique_ptr<Batch> batch;
   std::string adopt_from;  // kHandoff: the checkpoint to load the key group from, if any
 };
@@ -374,6 +375,8 @@ class SubtaskWorker {
         return OnBarrier(channel, static_cast<uint64_t>(message.value));
       case WorkerMessage::Kind::kHandoff:
         return HandOver(static_cast<uint32_t>(message.value), message.adopt_from);
+      case WorkerMessage::Kind::kGroupWatermark:
+        return stage_.op->OnKeyGroupWatermark(*state_, message.key_group, message.value, out);
       case WorkerMessage::Kind::kShutdown:
         shutdown_ = true;
         return {};
@@ -685,6 +688,24 @@ class SourceRunner {
     return {};
   }
 
+  /// Key groups that are partitions keep their own watermarks: each split's goes to the
+  /// subtask owning its key group (when it moved on).
+  void SendGroupWatermarks(std::optional<int64_t> combined) {
+    for (const auto& [split, watermark] : split_watermarks_.PerSplit(combined, SteadyClock::now())) {
+      uint32_t group = stage_.source->SplitKeyGroup(split);
+      auto [sent, inserted] = group_watermarks_sent_.try_emplace(group, watermark);
+      if (!inserted && watermark <= sent->second) continue;
+      sent->second = watermark;
+      WorkerMessage message;
+      message.kind = WorkerMessage::Kind::kGroupWatermark;
+      message.channel = static_cast<uint32_t>(index_);
+      message.key_group = group;
+      message.value = watermark;
+      workers_[SubtaskOfKeyGroup(group, static_cast<uint32_t>(workers_.size()))]->Send(
+          std::move(message));
+    }
+  }
+
   void AdvanceWatermark(int64_t watermark) {
     if (watermark > watermark_) {
       watermark_ = watermark;
@@ -701,6 +722,7 @@ class SourceRunner {
     std::optional<int64_t> watermark =
         split_watermarks_.Current(stage_.source->Splits(), SteadyClock::now());
     if (watermark) AdvanceWatermark(*watermark);
+    if (grouping_.by_partition()) SendGroupWatermarks(watermark);
   }
 
   WorkerMessage DataMessage(const Batch& batch) {
@@ -757,6 +779,8 @@ class SourceRunner {
       message.channel = static_cast<uint32_t>(index_);
       message.value = handoff.key_group;
       message.adopt_from = std::move(handoff.adopt_from);
+      // The group starts again from the watermark it brings along (or none).
+      group_watermarks_sent_.erase(handoff.key_group);
       workers_[SubtaskOfKeyGroup(handoff.key_group, static_cast<uint32_t>(workers_.size()))]->Send(
           std::move(message));
     }
@@ -838,6 +862,7 @@ class SourceRunner {
   int64_t watermark_ = INT64_MIN;
   SplitWatermarks split_watermarks_;  // of a source of several splits
   std::string poll_split_;            // of the batch being delivered
+  std::map<uint32_t, int64_t> group_watermarks_sent_;  // key groups by partition
   SteadyClock::time_point last_data_;
   bool idle_sent_ = false;
   std::atomic<bool> finished_{false};

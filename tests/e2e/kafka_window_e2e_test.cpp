@@ -31,6 +31,7 @@ using testing_support::KafkaTestCluster;
 using testing_support::ReadFile;
 using testing_support::SluiceProcess;
 using testing_support::TempDir;
+using testing_support::WaitUntil;
 using testing_support::WriteFile;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -128,16 +129,6 @@ std::string Query(const std::string& spec, const std::string& sql) {
   EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
   size_t header = result.out.find('\n');
   return header == std::string::npos ? "" : result.out.substr(header + 1);
-}
-
-template <typename Done>
-bool WaitUntil(int seconds, Done done) {
-  auto deadline = SteadyClock::now() + std::chrono::seconds(seconds);
-  while (SteadyClock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
 }
 
 /// Both consumer groups of the spec (the stream's table load and the aggregation's own) have

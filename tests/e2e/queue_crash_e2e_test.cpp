@@ -44,6 +44,7 @@ using testing_support::NatsTestServer;
 using testing_support::ReadFile;
 using testing_support::SluiceProcess;
 using testing_support::TempDir;
+using testing_support::WaitUntil;
 using testing_support::WriteFile;
 using SteadyClock = std::chrono::steady_clock;
 
@@ -135,16 +136,6 @@ int FreePort() {
 }
 
 /// Waits up to `seconds` for `done`, checking every 100 ms.
-template <typename Done>
-bool WaitUntil(int seconds, Done done) {
-  auto deadline = SteadyClock::now() + std::chrono::seconds(seconds);
-  while (SteadyClock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
 // ---------------------------------------------------------------------------------------------
 // Kafka
 

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace sluice::testing_support {
 
@@ -61,6 +63,17 @@ inline CommandOutput RunShell(const std::string& command) {
   int status = ::pclose(pipe);
   output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return output;
+}
+
+/// Asks `done` every 100 ms until it answers true or `seconds` have passed; its last answer.
+template <typename Done>
+bool WaitUntil(int seconds, Done done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
 }
 
 /// Runs the sluice binary of this build with the given (already shell-quoted) arguments.

@@ -247,6 +247,15 @@ std::vector<Source::KeyGroupHandoff> KafkaSource::TakeKeyGroupHandoffs() {
   return std::exchange(handoffs_, {});
 }
 
+uint32_t KafkaSource::SplitKeyGroup(const std::string& split) const {
+  uint32_t partition = 0;
+  size_t slash = split.rfind('/');
+  if (slash != std::string::npos) {
+    std::from_chars(split.data() + slash + 1, split.data() + split.size(), partition);
+  }
+  return partition % kKeyGroupCount;
+}
+
 std::vector<std::string> KafkaSource::ReferencedCheckpoints() const {
   std::lock_guard lock(mutex_);
   return referenced_;

@@ -98,6 +98,8 @@ class KafkaSource : public Source {
   /// partitions, polled one partition at a time.
   void FollowPartitionState(bool follow) { follow_partition_state_ = follow; }
   std::vector<KeyGroupHandoff> TakeKeyGroupHandoffs() override;
+  /// The partition number of a "topic/partition" split.
+  uint32_t SplitKeyGroup(const std::string& split) const override;
   /// CommitPosition; with FollowPartitionState each offset carries `checkpoint`, and the
   /// checkpoints the group's committed offsets name are read back for ReferencedCheckpoints.
   Status CommitCheckpoint(const std::string& position, const std::string& checkpoint) override;
