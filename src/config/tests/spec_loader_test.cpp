@@ -1083,5 +1083,74 @@ TEST(QueueExampleSpecsTest, KafkaWindowsExampleAggregatesAKafkaFedStream) {
   EXPECT_EQ(result.spec->aggregations[0].from, std::vector<std::string>{"purchases"});
 }
 
+TEST(QueueExampleSpecsTest, KafkaScaleOutExampleLetsStateFollowPartitions) {
+  const char* source_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr) << "ctest sets SLUICE_SOURCE_DIR";
+  SpecLoadResult result =
+      LoadSpecFile(std::string(source_dir) + "/examples/kafka_scale_out/spec.yaml");
+  ASSERT_TRUE(result.ok()) << Dump(result);
+  ASSERT_EQ(result.spec->aggregations.size(), 1u);
+  EXPECT_TRUE(result.spec->aggregations[0].state_follows_partitions);
+}
+
+TEST_F(SpecLoaderTest, StateFollowingPartitionsNeedsOneTopicAndThePartitionAsFirstKey) {
+  SpecLoadResult result = Load(R"yaml(pipeline: p
+tables:
+  t:
+    columns: [{name: user, type: String}, {name: p, type: Int32}, {name: q, type: String}]
+streams:
+  t: {}
+  u: {table: t}
+sources:
+  k:
+    type: kafka
+    stream: t
+    kafka: {brokers: a:9092, topics: [x], group_id: g, metadata: {partition: p, topic: q}}
+  plain:
+    type: kafka
+    stream: u
+    kafka: {brokers: a:9092, topics: [x, y], group_id: g}
+aggregations:
+  wrong_key:
+    from: t
+    key_by: [user, p]
+    state_follows_partitions: true
+    window: {type: tumbling, size: 1m}
+    aggregates: [{name: n, function: count}]
+  two_topics:
+    from: u
+    key_by: [p]
+    state_follows_partitions: true
+    window: {type: tumbling, size: 1m}
+    aggregates: [{name: n, function: count}]
+  union:
+    from: [t, u]
+    key_by: [p]
+    state_follows_partitions: true
+    window: {type: tumbling, size: 1m}
+    aggregates: [{name: n, function: count}]
+  string_partition:
+    from: t
+    key_by: [q]
+    state_follows_partitions: true
+    window: {type: tumbling, size: 1m}
+    aggregates: [{name: n, function: count}]
+)yaml");
+  std::vector<std::string> errors;
+  for (const Error& error : result.errors) errors.push_back(error.message);
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{
+                "aggregations.wrong_key.state_follows_partitions: the first key_by field must be "
+                "'p', the partition number, so that each partition's keys move with it",
+                "aggregations.two_topics.state_follows_partitions: source 'plain' must read one "
+                "topic",
+                "aggregations.union.state_follows_partitions: state follows the partitions of "
+                "one Kafka topic: read one stream",
+                "aggregations.string_partition.state_follows_partitions: the first key_by field "
+                "must be 'p', the partition number, so that each partition's keys move with it",
+            }))
+      << Dump(result);
+}
+
 }  // namespace
 }  // namespace sluice

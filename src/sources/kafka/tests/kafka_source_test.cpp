@@ -388,6 +388,57 @@ TEST_F(KafkaSourceTest, TwoMembersOfAGroupSplitThePartitions) {
   }
 }
 
+TEST_F(KafkaSourceTest, PartitionStateMovesThroughTheCheckpointNamedInTheCommit) {
+  ProduceIds();
+  auto one = Source(Spec("state"), 50);
+  one->PollOnePartitionAtATime(true);
+  one->FollowPartitionState(true);
+  ASSERT_TRUE(one->Open().ok());
+  Seen seen_one;
+  PollUntil(*one, seen_one, [&] { return seen_one.ids.size() == AllIds().size(); });
+  ASSERT_EQ(Sorted(seen_one.ids), AllIds());
+  // The first assignment: nothing committed, no state to hand over.
+  EXPECT_TRUE(one->TakeKeyGroupHandoffs().empty());
+  ASSERT_TRUE(one->CommitCheckpoint(one->Position(), "/checkpoints/one/chk-7").ok());
+  EXPECT_EQ(one->ReferencedCheckpoints(),
+            std::vector<std::string>(kPartitions, "/checkpoints/one/chk-7"));
+
+  // A second member joins: the partitions it gets come with one's checkpoint, and one drops
+  // the state of the partitions it lost.
+  auto two = Source(Spec("state"), 50);
+  two->PollOnePartitionAtATime(true);
+  two->FollowPartitionState(true);
+  ASSERT_TRUE(two->Open().ok());
+  Seen seen_two;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (std::chrono::steady_clock::now() < deadline &&
+         (two->Assignment().empty() ||
+          one->Assignment().size() + two->Assignment().size() != kPartitions)) {
+    PollOnce(*one, seen_one);
+    PollOnce(*two, seen_two);
+  }
+  ASSERT_FALSE(two->Assignment().empty());
+  std::set<uint32_t> adopted;
+  for (const Source::KeyGroupHandoff& handoff : two->TakeKeyGroupHandoffs()) {
+    EXPECT_EQ(handoff.adopt_from, "/checkpoints/one/chk-7");
+    adopted.insert(handoff.key_group);
+  }
+  std::set<uint32_t> expected;
+  for (const TopicPartition& partition : two->Assignment()) {
+    expected.insert(static_cast<uint32_t>(partition.partition));
+  }
+  EXPECT_EQ(adopted, expected);
+  std::set<uint32_t> dropped;
+  for (const Source::KeyGroupHandoff& handoff : one->TakeKeyGroupHandoffs()) {
+    EXPECT_EQ(handoff.adopt_from, "");
+    dropped.insert(handoff.key_group);
+  }
+  EXPECT_EQ(dropped, expected);
+  // Nothing is read twice: the new owner starts at the committed offsets.
+  EXPECT_TRUE(seen_two.ids.empty());
+  EXPECT_EQ(two->SplitKeyGroup("events/2"), 2u);
+}
+
 TEST_F(KafkaSourceTest, FillsMetadataFields) {
   cluster_->Produce({{.topic = "other",
                       .partition = 0,
