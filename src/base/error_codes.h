@@ -105,8 +105,8 @@ namespace sluice {
     "a checkpoint could not be taken or committed (the pipeline keeps the previous one)")          \
   X(kSavepointMismatch, 432, "SAVEPOINT_MISMATCH",                                                 \
     "a savepoint does not fit the pipeline (its sources or operators differ)")                     \
-  X(kStateHandoffFailed, 433, "STATE_HANDOFF_FAILED",                                             \
-    "the state of a Kafka partition that moved here cannot be loaded from its previous owner")    \
+  X(kStateHandoffFailed, 433, "STATE_HANDOFF_FAILED",                                              \
+    "the state of a Kafka partition that moved here cannot be loaded from its previous owner")     \
   X(kKafkaClientError, 440, "KAFKA_CLIENT_ERROR",                                                  \
     "the Kafka client cannot be configured, or reports a fatal or unrecoverable error")            \
   X(kKafkaCommitFailed, 441, "KAFKA_COMMIT_FAILED",                                                \

@@ -662,8 +662,8 @@ class SpecLoader {
       if (source.stream != stream) continue;
       if (source.type != "kafka" || kafka != nullptr || !source.kafka) {
         return refuse(fmt::format(
-            "stream '{}' must be fed by one kafka source only, not also by {} source '{}'",
-            stream, source.type, source.name));
+            "stream '{}' must be fed by one kafka source only, not also by {} source '{}'", stream,
+            source.type, source.name));
       }
       kafka = &source;
     }
@@ -681,16 +681,18 @@ class SpecLoader {
           kafka->name));
     }
     if (aggregation.key_by.empty() || aggregation.key_by.front() != partition_field) {
-      return refuse(fmt::format("the first key_by field must be '{}', the partition number, so "
-                                "that each partition's keys move with it",
-                                partition_field));
+      return refuse(
+          fmt::format("the first key_by field must be '{}', the partition number, so "
+                      "that each partition's keys move with it",
+                      partition_field));
     }
     for (const auto& [name, type] : aggregation.fields) {
       if (name != partition_field) continue;
       if (type.kind < TypeKind::kInt8 || type.kind > TypeKind::kUInt64) {
-        refuse(fmt::format("field '{}' is {}; the partition number needs an integer type that "
-                           "is not Nullable",
-                           name, type.ToString()));
+        refuse(
+            fmt::format("field '{}' is {}; the partition number needs an integer type that "
+                        "is not Nullable",
+                        name, type.ToString()));
       }
     }
   }

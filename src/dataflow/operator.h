@@ -73,8 +73,8 @@ class Operator {
   /// The watermark of one key group's records, for keyed state whose key groups are input
   /// partitions that each keep their own event time (Kafka partitions shared by several
   /// processes). The default treats it as the operator's watermark.
-  virtual Status OnKeyGroupWatermark(OperatorState& state, uint32_t key_group,
-                                     int64_t watermark_ms, Emitter& out) const {
+  virtual Status OnKeyGroupWatermark(OperatorState& state, uint32_t key_group, int64_t watermark_ms,
+                                     Emitter& out) const {
     (void)key_group;
     return OnWatermark(state, watermark_ms, out);
   }

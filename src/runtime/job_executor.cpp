@@ -30,10 +30,19 @@ double SecondsSince(SteadyClock::time_point start) {
 
 /// What travels from a source thread to a keyed subtask.
 struct WorkerMessage {
-  enum class Kind { kData, kWatermark, kIdle, kBarrier, kEnd, kShutdown, kHandoff, kGroupWatermark };
+  enum class Kind {
+    kData,
+    kWatermark,
+    kIdle,
+    kBarrier,
+    kEnd,
+    kShutdown,
+    kHandoff,
+    kGroupWatermark
+  };
   Kind kind = Kind::kData;
-  uint32_t channel = 0;  // the sending source
-  int64_t value = 0;     // watermark (ms), checkpoint id or key group
+  uint32_t channel = 0;    // the sending source
+  int64_t value = 0;       // watermark (ms), checkpoint id or key group
   uint32_t key_group = 0;  // kGroupWatermark
   std::unique_ptr<Batch> batch;
   std::string adopt_from;  // kHandoff: the checkpoint to load the key group from, if any
@@ -401,8 +410,7 @@ class SubtaskWorker {
                          adopt_from);
       }
       std::vector<std::string> snapshots = StateFolders(adopt_from);
-      if (Status adopted = stage_.op->AdoptKeyGroup(*state_, key_group, snapshots);
-          !adopted.ok()) {
+      if (Status adopted = stage_.op->AdoptKeyGroup(*state_, key_group, snapshots); !adopted.ok()) {
         return MakeError(ErrorCode::kStateHandoffFailed,
                          "loading the state of key group " + std::to_string(key_group) +
                              " failed: " + adopted.error().message,
@@ -411,9 +419,8 @@ class SubtaskWorker {
     }
     uint64_t before = state_->StateEntries();
     UpdateStateGauges();
-    spdlog::info("{}: key group {} {}{} ({} entries in subtask {})", stage_.op->name(),
-                 key_group, adopt_from.empty() ? "dropped" : "adopted from ", adopt_from, before,
-                 subtask_);
+    spdlog::info("{}: key group {} {}{} ({} entries in subtask {})", stage_.op->name(), key_group,
+                 adopt_from.empty() ? "dropped" : "adopted from ", adopt_from, before, subtask_);
     return {};
   }
 
@@ -691,7 +698,8 @@ class SourceRunner {
   /// Key groups that are partitions keep their own watermarks: each split's goes to the
   /// subtask owning its key group (when it moved on).
   void SendGroupWatermarks(std::optional<int64_t> combined) {
-    for (const auto& [split, watermark] : split_watermarks_.PerSplit(combined, SteadyClock::now())) {
+    for (const auto& [split, watermark] :
+         split_watermarks_.PerSplit(combined, SteadyClock::now())) {
       uint32_t group = stage_.source->SplitKeyGroup(split);
       auto [sent, inserted] = group_watermarks_sent_.try_emplace(group, watermark);
       if (!inserted && watermark <= sent->second) continue;
@@ -860,8 +868,8 @@ class SourceRunner {
   TableBuffers buffers_;
   Batch dead_letters_;
   int64_t watermark_ = INT64_MIN;
-  SplitWatermarks split_watermarks_;  // of a source of several splits
-  std::string poll_split_;            // of the batch being delivered
+  SplitWatermarks split_watermarks_;                   // of a source of several splits
+  std::string poll_split_;                             // of the batch being delivered
   std::map<uint32_t, int64_t> group_watermarks_sent_;  // key groups by partition
   SteadyClock::time_point last_data_;
   bool idle_sent_ = false;
@@ -1181,7 +1189,8 @@ Result<std::string> JobExecutor::TakeCheckpoint() {
   }
   std::set<std::string> referenced;
   for (auto& source : sources_) {
-    for (std::string& folder : source->ReferencedCheckpoints()) referenced.insert(std::move(folder));
+    for (std::string& folder : source->ReferencedCheckpoints())
+      referenced.insert(std::move(folder));
   }
   if (Status pruned = store_.Prune(referenced); !pruned.ok()) {
     spdlog::warn("removing old checkpoints failed: {}", pruned.error().ToString());

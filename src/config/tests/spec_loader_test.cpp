@@ -1042,8 +1042,7 @@ TEST_F(SpecLoaderTest, QueueSourceChecks) {
           {ErrorCode::kSpecInvalidValue,
            "sources.bad.kafka.properties.enable.auto.commit: sluice sets enable.auto.commit "
            "itself (offsets are committed after each checkpoint)"},
-          {ErrorCode::kSpecInvalidValue,
-           "sources.bad_nats.kafka: not an option of a nats source"},
+          {ErrorCode::kSpecInvalidValue, "sources.bad_nats.kafka: not an option of a nats source"},
           {ErrorCode::kSpecInvalidValue,
            "sources.bad_nats.nats.stream: 'A.B' is not a JetStream name (no '.', '*', '>' or "
            "spaces)"},

@@ -568,8 +568,7 @@ class MemoryWindowStore final : public WindowStore {
   TimerIndex& TimersOf(uint32_t key_group) {
     return timers_[grouping_.by_partition() ? key_group : 0];
   }
-  void PopDueOf(TimerIndex& timers, int64_t limit, size_t max,
-              std::vector<DueTimer>& out) {
+  void PopDueOf(TimerIndex& timers, int64_t limit, size_t max, std::vector<DueTimer>& out) {
     while (max > 0 && !timers.empty() && timers.begin()->first <= limit) {
       auto& [time, refs] = *timers.begin();
       while (max > 0 && !refs.empty()) {

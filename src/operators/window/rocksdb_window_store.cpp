@@ -246,8 +246,7 @@ class RocksDbWindowStore final : public WindowStore {
     std::string end;
     PutBigEndian(begin, key_groups.begin, 2);
     PutBigEndian(end, key_groups.end, 2);
-    rocksdb::Status status =
-        db_->DeleteRange(write_options_, handles_[kWindows], begin, end);
+    rocksdb::Status status = db_->DeleteRange(write_options_, handles_[kWindows], begin, end);
     if (!status.ok()) return BackendError("removing key groups", status, path_);
     // Timers are ordered by time: the key groups' ones are found by the group inside each key.
     std::unique_ptr<rocksdb::Iterator> timers(

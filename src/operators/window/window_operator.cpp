@@ -208,10 +208,9 @@ Result<std::unique_ptr<WindowOperator>> WindowOperator::Make(WindowOperatorConfi
     const DataType* first = config.key_fields.empty()
                                 ? nullptr
                                 : FieldType(config.input_schema, config.key_fields.front());
-    bool integer = first != nullptr && first->kind >= TypeKind::kInt8 &&
-                   first->kind <= TypeKind::kUInt64;
-    if (!integer ||
-        Column::FixedWidth(*first) != config.key_grouping.partition_width) {
+    bool integer =
+        first != nullptr && first->kind >= TypeKind::kInt8 && first->kind <= TypeKind::kUInt64;
+    if (!integer || Column::FixedWidth(*first) != config.key_grouping.partition_width) {
       return ConfigError(config,
                          "state that follows Kafka partitions needs the partition number, a "
                          "non-nullable integer field, as the first key field");
@@ -263,15 +262,15 @@ Result<std::unique_ptr<OperatorState>> WindowOperator::CreateState(
     if (context.state_directory.empty()) {
       return ConfigError(config_, "the RocksDB state backend needs a state directory");
     }
-    Result<std::unique_ptr<WindowStore>> opened =
-        MakeRocksDbWindowStore(layout_, context.state_directory + "/window_state",
-                               config_.key_grouping);
+    Result<std::unique_ptr<WindowStore>> opened = MakeRocksDbWindowStore(
+        layout_, context.state_directory + "/window_state", config_.key_grouping);
     if (!opened.ok()) return opened.error();
     store = std::move(opened).value();
   }
-  auto state = std::unique_ptr<WindowState>(
-      new WindowState(context, std::move(store), WallClockMillis));
-  if (config_.key_grouping.by_partition()) state->group_watermarks_.assign(kKeyGroupCount, kNoTimer);
+  auto state =
+      std::unique_ptr<WindowState>(new WindowState(context, std::move(store), WallClockMillis));
+  if (config_.key_grouping.by_partition())
+    state->group_watermarks_.assign(kKeyGroupCount, kNoTimer);
   return std::unique_ptr<OperatorState>(std::move(state));
 }
 

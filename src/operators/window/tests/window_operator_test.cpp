@@ -763,7 +763,8 @@ constexpr auto kCopyAll =
 /// Records of Kafka partitions: (partition, user, event time), keyed by partition and user with
 /// the partition as key group: the state a partition's records build moves with the partition.
 Batch PartitionBatch(int32_t partition, const std::vector<std::pair<std::string, int64_t>>& rows) {
-  Batch batch({{"partition", Type("Int32")}, {"user", Type("String")}, {"ts", Type("DateTime64(3)")}});
+  Batch batch(
+      {{"partition", Type("Int32")}, {"user", Type("String")}, {"ts", Type("DateTime64(3)")}});
   for (const auto& [user, ms] : rows) {
     batch.column(0).AppendFixed<int32_t>(partition);
     batch.column(1).AppendString(user);
@@ -825,8 +826,8 @@ TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWind
   ASSERT_TRUE(op->Restore(*c, {after_drop}).ok());
   Collector restored;
   ASSERT_TRUE(op->OnEndOfInput(*c, restored).ok());
-  EXPECT_EQ(restored.Take(), (std::vector<std::string>{"0,a [0, 1000) count=1 v1",
-                                                       "0,b [0, 1000) count=1 v1"}));
+  EXPECT_EQ(restored.Take(),
+            (std::vector<std::string>{"0,a [0, 1000) count=1 v1", "0,b [0, 1000) count=1 v1"}));
 }
 
 TEST_P(WindowOperatorTest, EachPartitionKeyGroupIsLateAndFiresByItsOwnWatermark) {
