@@ -2,11 +2,13 @@
 // ClickHouse's own postgresql() table function on the same table in the same run, then the
 // rate at which streamed changes are decoded and written. Starts its own PostgreSQL 15.
 //
-//   postgres_cdc_bench [--rows N] [--changes M] [--parallelism P] [--lag-rate R]
+//   postgres_cdc_bench [--rows N] [--changes M] [--parallelism P (0: half the cores)] [--lag-rate R]
 //                      [--lag-seconds S] [--batch-rows B (the source's batch_rows, 65536)]
 //                      [--snapshot-batch-rows B (postgres.snapshot_batch_rows, 1048576)]
 //
 // Then the lag from commit to ClickHouse at a steady offered load of R rows/s for S seconds.
+
+#include <sys/resource.h>
 
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +59,16 @@ double ThreadCpuSeconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
+/// CPU seconds of every thread of this process (the embedded ClickHouse included).
+double ProcessCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 /// Polls until `done` holds, inserting every batch; returns the rows handed out.
 template <typename Done, typename Inserted = void (*)(uint64_t)>
 uint64_t Drive(
@@ -95,7 +107,7 @@ uint64_t Drive(
 int main(int argc, char** argv) {
   uint64_t rows = 1000000;
   uint64_t changes = 200000;
-  uint32_t parallelism = 2;
+  uint32_t parallelism = sluice::PostgresCdcSpec{}.snapshot_parallelism;
   uint64_t lag_rate = 75000;
   uint64_t lag_seconds = 10;
   uint32_t batch_rows = 65536;
@@ -148,6 +160,7 @@ int main(int argc, char** argv) {
 
     // 1. The snapshot through sluice.
     auto start = Clock::now();
+    double cpu_start = ProcessCpuSeconds();
     if (auto status = source.Open(); !status.ok()) {
       std::fprintf(stderr, "%s\n", status.error().ToString().c_str());
       return 1;
@@ -157,6 +170,7 @@ int main(int argc, char** argv) {
         source, *warehouse, [&](uint64_t) { return source.Position().rfind("stream:", 0) == 0; },
         snapshot_stats);
     double sluice_seconds = Seconds(start);
+    double sluice_cpu = ProcessCpuSeconds() - cpu_start;
     std::string stored = Scalar(*warehouse, "SELECT count() FROM big");
 
     // 2. The same table through ClickHouse's postgresql() table function.
@@ -165,20 +179,24 @@ int main(int argc, char** argv) {
            "Nullable(Decimal(12, 2)), at Nullable(DateTime64(6, 'UTC')), flag Nullable(Bool)) "
            "ENGINE = MergeTree ORDER BY id");
     start = Clock::now();
+    cpu_start = ProcessCpuSeconds();
     Scalar(*warehouse, "INSERT INTO big_direct SELECT * FROM postgresql('127.0.0.1:" +
                            std::to_string(server.port()) + "', 'postgres', 'big', 'postgres', '')");
     double direct_seconds = Seconds(start);
+    double direct_cpu = ProcessCpuSeconds() - cpu_start;
     std::string direct = Scalar(*warehouse, "SELECT count() FROM big_direct");
     std::printf(
         "snapshot  sluice (%u connections): %llu rows (%s stored) in %.2f s = %.0f rows/s\n",
-        parallelism, static_cast<unsigned long long>(copied), stored.c_str(), sluice_seconds,
+        sluice::SnapshotParallelism(spec), static_cast<unsigned long long>(copied),
+        stored.c_str(), sluice_seconds,
         static_cast<double>(copied) / sluice_seconds);
-    std::printf("          (%llu inserts taking %.2f s; polls %.2f s, %.2f s CPU)\n",
-                static_cast<unsigned long long>(snapshot_stats.inserts),
-                snapshot_stats.insert_seconds, snapshot_stats.poll_seconds,
-                snapshot_stats.poll_cpu_seconds);
-    std::printf("snapshot  ClickHouse postgresql(): %s rows in %.2f s = %.0f rows/s\n",
-                direct.c_str(), direct_seconds, std::stod(direct) / direct_seconds);
+    std::printf(
+        "          (%llu inserts taking %.2f s; polls %.2f s, %.2f s CPU; process CPU %.2f s)\n",
+        static_cast<unsigned long long>(snapshot_stats.inserts), snapshot_stats.insert_seconds,
+        snapshot_stats.poll_seconds, snapshot_stats.poll_cpu_seconds, sluice_cpu);
+    std::printf(
+        "snapshot  ClickHouse postgresql(): %s rows in %.2f s = %.0f rows/s (process CPU %.2f s)\n",
+        direct.c_str(), direct_seconds, std::stod(direct) / direct_seconds, direct_cpu);
 
     // 3. Streamed changes: inserts and updates committed, then decoded and written.
     server.Execute("INSERT INTO big SELECT i, 'new', 1, now(), true FROM generate_series(" +

@@ -224,7 +224,8 @@ struct PostgresCdcSpec {
   std::string publication = "sluice";
   bool create_publication = true;     // create the publication when missing, else it must exist
   bool snapshot = true;               // copy the tables first ("initial") or not ("never")
-  uint32_t snapshot_parallelism = 2;  // connections copying one table, by primary-key ranges
+  /// Connections copying one table, by primary-key ranges; 0: half the cores, at least one.
+  uint32_t snapshot_parallelism = 0;
   /// Rows per insert while copying: larger than the source's streaming batches, because a
   /// snapshot is one long bulk load into one table, where fewer, larger parts pay off.
   uint32_t snapshot_batch_rows = 1'048'576;

@@ -2067,7 +2067,7 @@ class SpecLoader {
                               snapshot));
     }
     spec.snapshot = snapshot != "never";
-    if (auto parallelism = reader.Int("snapshot_parallelism", 1, 64)) {
+    if (auto parallelism = reader.Int("snapshot_parallelism", 0, 64)) {
       spec.snapshot_parallelism = static_cast<uint32_t>(*parallelism);
     }
     if (auto batch_rows = reader.Int("snapshot_batch_rows", 1, 10'000'000)) {

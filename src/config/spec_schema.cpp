@@ -788,9 +788,10 @@ constexpr KeyDescriptor kPostgresCdcKeys[] = {
                     "only changes from the slot's creation on."},
     {.key = "snapshot_parallelism",
      .kind = KeyKind::kInt,
-     .default_value = "2",
+     .default_value = "0",
      .description = "Connections copying one table, by ranges of a single integer primary "
-                    "key, 1 to 64."},
+                    "key, 0 to 64; 0 uses half the cores (at least one): each connection's rows "
+                    "are decoded on a core of their own, and the inserts need the others."},
     {.key = "snapshot_batch_rows",
      .kind = KeyKind::kInt,
      .default_value = "1048576",

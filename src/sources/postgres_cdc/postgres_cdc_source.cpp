@@ -56,6 +56,11 @@ DataType UInt(TypeKind kind) {
 
 }  // namespace
 
+uint32_t SnapshotParallelism(const PostgresCdcSpec& spec) {
+  if (spec.snapshot_parallelism != 0) return spec.snapshot_parallelism;
+  return std::max(1u, std::thread::hardware_concurrency() / 2);
+}
+
 /// One replicated table: its source columns, their ClickHouse types, and how the columns of
 /// the latest Relation message map onto them.
 struct PostgresCdcSource::Table {
@@ -346,7 +351,8 @@ Status PostgresCdcSource::StartSnapshotTable() {
       fmt::format("{}.{}", query_->Identifier(table.schema_name), query_->Identifier(table.name));
   std::vector<std::string> conditions;
   size_t key = table.key.front();
-  if (spec_.snapshot_parallelism > 1 && table.key.size() == 1 && PgIsIntegerType(table.oids[key])) {
+  uint32_t parallelism = SnapshotParallelism(spec_);
+  if (parallelism > 1 && table.key.size() == 1 && PgIsIntegerType(table.oids[key])) {
     // Ranges of equal width between the smallest and largest key (read from the index); the
     // first and last are open so that no row outside the bounds read here is missed.
     std::string key_name = query_->Identifier(table.columns[key]);
@@ -355,7 +361,7 @@ Status PostgresCdcSource::StartSnapshotTable() {
     if (!PQgetisnull(bounds->get(), 0, 0)) {
       Int128 low = std::stoll(PQgetvalue(bounds->get(), 0, 0));
       Int128 high = std::stoll(PQgetvalue(bounds->get(), 0, 1));
-      Int128 parts = spec_.snapshot_parallelism;
+      Int128 parts = parallelism;
       Int128 width = std::max<Int128>((high - low + 1) / parts, 1);
       std::vector<int64_t> cuts;
       for (Int128 part = 1; part < parts && low + part * width <= high; ++part) {
