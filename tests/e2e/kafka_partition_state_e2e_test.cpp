@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "kafka_events.h"
 #include "kafka_test_cluster.h"
 #include "sluice_process.h"
 #include "test_support.h"
@@ -29,13 +30,14 @@
 namespace sluice {
 namespace {
 
+using testing_support::KafkaEventProducer;
 using testing_support::KafkaTestCluster;
+using testing_support::QueryRows;
 using testing_support::ReadFile;
 using testing_support::SluiceProcess;
 using testing_support::TempDir;
 using testing_support::WaitUntil;
 using testing_support::WriteFile;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 4;
 constexpr int kUsers = 41;
@@ -91,46 +93,6 @@ aggregations:
                      bootstrap, group);
 }
 
-/// Messages with consecutive ids; a user's messages all go to partition user % 4 (the topic is
-/// partitioned by the aggregation key). Event times rise 5 ms per id, up to 1.5 s out of order.
-class EventProducer {
- public:
-  explicit EventProducer(KafkaTestCluster& cluster) : cluster_(cluster) {}
-
-  void Produce(int count) {
-    std::vector<KafkaTestCluster::Message> messages;
-    for (int i = 0; i < count; ++i, ++next_) {
-      uint64_t user = next_ % kUsers;
-      int64_t ts = 1'700'000'000'000 + static_cast<int64_t>(next_) * 5 -
-                   static_cast<int64_t>((next_ * 7919) % 1500);
-      messages.push_back({.topic = "events",
-                          .partition = static_cast<int32_t>(user % kPartitions),
-                          .value = fmt::format(R"({{"id":{},"user":"u{}","amount":{},"ts":{}}})",
-                                               next_, user, next_ % 1000, ts)});
-    }
-    cluster_.Produce(messages);
-  }
-  void ProduceFor(std::chrono::milliseconds duration) {
-    auto end = SteadyClock::now() + duration;
-    while (SteadyClock::now() < end) {
-      Produce(20);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
- private:
-  KafkaTestCluster& cluster_;
-  uint64_t next_ = 0;
-};
-
-std::string Query(const std::string& spec, const std::string& sql) {
-  auto result =
-      testing_support::RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"");
-  EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
-  size_t header = result.out.find('\n');
-  return header == std::string::npos ? "" : result.out.substr(header + 1);
-}
-
 /// The group has committed every partition's log end: everything produced is in ClickHouse.
 bool WaitAllCommitted(KafkaTestCluster& cluster, const std::string& group, int seconds) {
   return WaitUntil(seconds, [&] {
@@ -144,7 +106,7 @@ bool WaitAllCommitted(KafkaTestCluster& cluster, const std::string& group, int s
 using Results = std::map<std::string, std::pair<uint64_t, std::string>>;
 void AddResults(const std::string& spec, int64_t closed_before, Results& results,
                 std::vector<std::string>& conflicts) {
-  std::istringstream rows(Query(
+  std::istringstream rows(QueryRows(
       spec, fmt::format("SELECT kafka_partition, user, toUnixTimestamp64Milli(window_start), "
                         "_version, events, spend, largest FROM per_user WHERE _is_deleted = 0 "
                         "AND toUnixTimestamp64Milli(window_end) <= {}",
@@ -188,15 +150,15 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
     logs.push_back((folder.path() / name / "sluice.log").string());
     WriteFile(specs.back(), Spec(cluster.bootstrap(), "shared"));
   }
-  EventProducer producer(cluster);
+  KafkaEventProducer producer(cluster, kUsers, kPartitions);
   producer.Produce(400);
   {
     SluiceProcess a(specs[0], logs[0]);
     ASSERT_NE(a.WaitForPort(), 0) << ReadFile(logs[0]);
-    producer.ProduceFor(std::chrono::milliseconds(5000));
+    producer.ProduceFor(std::chrono::milliseconds(5000), 20);
     SluiceProcess b(specs[1], logs[1]);
     ASSERT_NE(b.WaitForPort(), 0) << ReadFile(logs[1]);
-    producer.ProduceFor(std::chrono::milliseconds(7000));
+    producer.ProduceFor(std::chrono::milliseconds(7000), 20);
     ASSERT_NE(ReadFile(logs[1]).find("adopted from"), std::string::npos)
         << "B took no partition over with its state: the test proved nothing\n"
         << ReadFile(logs[0]) << ReadFile(logs[1]);
@@ -207,7 +169,7 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
     }
     a.Kill(SIGKILL);
     EXPECT_EQ(a.Wait(), 128 + SIGKILL);
-    producer.ProduceFor(std::chrono::milliseconds(6000));
+    producer.ProduceFor(std::chrono::milliseconds(6000), 20);
     ASSERT_TRUE(WaitAllCommitted(cluster, "shared.per_user", 60)) << ReadFile(logs[1]);
     size_t adopted = 0;
     for (size_t at = 0; (at = ReadFile(logs[1]).find("adopted from", at)) != std::string::npos;
@@ -238,9 +200,10 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
   }
   // Windows every partition's watermark has passed: ending at least 3 s (the 2 s
   // out-of-orderness and a margin) before the smallest of the partitions' newest event times.
-  std::string newest = Query(reference,
-                             "SELECT min(newest) FROM (SELECT max(toUnixTimestamp64Milli(ts)) AS "
-                             "newest FROM events GROUP BY kafka_partition)");
+  std::string newest =
+      QueryRows(reference,
+                "SELECT min(newest) FROM (SELECT max(toUnixTimestamp64Milli(ts)) AS "
+                "newest FROM events GROUP BY kafka_partition)");
   int64_t closed_before = std::stoll(newest) - 3000;
 
   Results expected;
@@ -252,7 +215,7 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
   EXPECT_TRUE(conflicts.empty()) << fmt::format("{}", fmt::join(conflicts, "\n"));
   EXPECT_EQ(Describe(shared), Describe(expected));
   for (const std::string& spec : {specs[0], specs[1], reference}) {
-    EXPECT_EQ(Query(spec, "SELECT count() FROM per_user_late"), "0\n") << spec;
+    EXPECT_EQ(QueryRows(spec, "SELECT count() FROM per_user_late"), "0\n") << spec;
   }
 }
 

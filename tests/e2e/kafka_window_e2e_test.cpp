@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "http_client.h"
+#include "kafka_events.h"
 #include "kafka_test_cluster.h"
 #include "sluice_process.h"
 #include "test_support.h"
@@ -27,13 +28,14 @@ namespace sluice {
 namespace {
 
 using testing_support::HttpRequestOnce;
+using testing_support::KafkaEventProducer;
 using testing_support::KafkaTestCluster;
+using testing_support::QueryRows;
 using testing_support::ReadFile;
 using testing_support::SluiceProcess;
 using testing_support::TempDir;
 using testing_support::WaitUntil;
 using testing_support::WriteFile;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 4;
 constexpr int kUsers = 53;
@@ -89,48 +91,6 @@ aggregations:
                      bootstrap, group);
 }
 
-/// Messages with consecutive ids; a user's messages all go to partition user % 4 (the topic is
-/// partitioned by the aggregation key). Within a partition event times rise 5 ms per id, up to
-/// 1.5 s out of order; partition p lags partition 0 by p * 4 s.
-class EventProducer {
- public:
-  explicit EventProducer(KafkaTestCluster& cluster) : cluster_(cluster) {}
-
-  void Produce(int count) {
-    std::vector<KafkaTestCluster::Message> messages;
-    for (int i = 0; i < count; ++i, ++next_) {
-      uint64_t user = next_ % kUsers;
-      int32_t partition = static_cast<int32_t>(user % kPartitions);
-      int64_t ts = 1'700'000'000'000 + static_cast<int64_t>(next_) * 5 -
-                   static_cast<int64_t>((next_ * 7919) % 1500) - partition * 4000;
-      messages.push_back({.topic = "events",
-                          .partition = partition,
-                          .value = fmt::format(R"({{"id":{},"user":"u{}","amount":{},"ts":{}}})",
-                                               next_, user, next_ % 1000, ts)});
-    }
-    cluster_.Produce(messages);
-  }
-  void ProduceFor(std::chrono::milliseconds duration, int chunk) {
-    auto end = SteadyClock::now() + duration;
-    while (SteadyClock::now() < end) {
-      Produce(chunk);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
- private:
-  KafkaTestCluster& cluster_;
-  uint64_t next_ = 0;
-};
-
-std::string Query(const std::string& spec, const std::string& sql) {
-  auto result =
-      testing_support::RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"");
-  EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
-  size_t header = result.out.find('\n');
-  return header == std::string::npos ? "" : result.out.substr(header + 1);
-}
-
 /// Both consumer groups of the spec (the stream's table load and the aggregation's own) have
 /// committed every partition's log end: everything produced is in ClickHouse.
 bool WaitAllCommitted(KafkaTestCluster& cluster, const std::string& group, int seconds) {
@@ -148,10 +108,10 @@ constexpr char kClosed[] =
     "max(toUnixTimestamp64Milli(ts)) AS newest FROM events GROUP BY kafka_partition)) - 3000";
 
 std::string AggregateRows(const std::string& spec) {
-  return Query(spec,
-               std::string("SELECT user, toUnixTimestamp64Milli(window_start), events, spend, "
-                           "largest, _version FROM per_user FINAL WHERE _is_deleted = 0 AND ") +
-                   kClosed + " ORDER BY user, window_start");
+  return QueryRows(spec,
+                   std::string("SELECT user, toUnixTimestamp64Milli(window_start), events, spend, "
+                               "largest, _version FROM per_user FINAL WHERE _is_deleted = 0 AND ") +
+                       kClosed + " ORDER BY user, window_start");
 }
 
 TEST(KafkaWindowTest, KilledAndRestartedAggregationEqualsAnUninterruptedRun) {
@@ -161,7 +121,7 @@ TEST(KafkaWindowTest, KilledAndRestartedAggregationEqualsAnUninterruptedRun) {
   std::string log = (folder.path() / "sluice.log").string();
   WriteFile(spec, Spec(cluster.bootstrap(), "crashing"));
 
-  EventProducer producer(cluster);
+  KafkaEventProducer producer(cluster, kUsers, kPartitions, 4000);
   producer.Produce(400);
   std::mt19937 random(20261126);
   constexpr int kKills = 4;
@@ -196,13 +156,13 @@ TEST(KafkaWindowTest, KilledAndRestartedAggregationEqualsAnUninterruptedRun) {
       << "no round got as far as a checkpoint: the test proved nothing";
 
   // 1. Nothing late (each partition has its own watermark), nothing twice.
-  EXPECT_EQ(Query(spec, "SELECT count() FROM per_user_late"), "0\n");
-  EXPECT_EQ(Query(spec, "SELECT count() FROM per_user"),
-            Query(spec, "SELECT count() FROM per_user FINAL"));
+  EXPECT_EQ(QueryRows(spec, "SELECT count() FROM per_user_late"), "0\n");
+  EXPECT_EQ(QueryRows(spec, "SELECT count() FROM per_user"),
+            QueryRows(spec, "SELECT count() FROM per_user FINAL"));
 
   // 2. Equal to ClickHouse's own aggregation of the stored events.
   std::string rows = AggregateRows(spec);
-  std::string expected = Query(
+  std::string expected = QueryRows(
       spec,
       "SELECT user, toUnixTimestamp(toStartOfInterval(ts, INTERVAL 10 SECOND)) * 1000 AS start, "
       "count() AS events, sum(amount) AS spend, max(amount) AS largest, count() AS _version "
@@ -210,7 +170,7 @@ TEST(KafkaWindowTest, KilledAndRestartedAggregationEqualsAnUninterruptedRun) {
       "max(toUnixTimestamp64Milli(ts)) AS newest FROM events GROUP BY kafka_partition)) - 3000 "
       "ORDER BY user, start");
   ASSERT_GT(std::count(rows.begin(), rows.end(), '\n'), 100)
-      << Query(spec, "SELECT count(), max(window_end) FROM per_user") << ReadFile(log);
+      << QueryRows(spec, "SELECT count(), max(window_end) FROM per_user") << ReadFile(log);
   EXPECT_EQ(rows, expected);
 
   // 3. An uninterrupted run over the same topic, in a consumer group of its own.
@@ -225,8 +185,8 @@ TEST(KafkaWindowTest, KilledAndRestartedAggregationEqualsAnUninterruptedRun) {
     sluice.Kill(SIGTERM);
     ASSERT_EQ(sluice.Wait(), 0) << ReadFile(reference_log);
   }
-  EXPECT_EQ(Query(reference, "SELECT count(), sum(id) FROM events"),
-            Query(spec, "SELECT count(), sum(id) FROM events"));
+  EXPECT_EQ(QueryRows(reference, "SELECT count(), sum(id) FROM events"),
+            QueryRows(spec, "SELECT count(), sum(id) FROM events"));
   EXPECT_EQ(AggregateRows(reference), rows);
 }
 

@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "http_client.h"
+#include "kafka_events.h"
 #include "kafka_test_cluster.h"
 #include "mariadb_server.h"
 #include "nats_test_server.h"
@@ -41,6 +42,7 @@ namespace {
 using testing_support::HttpRequestOnce;
 using testing_support::KafkaTestCluster;
 using testing_support::NatsTestServer;
+using testing_support::QueryRows;
 using testing_support::ReadFile;
 using testing_support::SluiceProcess;
 using testing_support::TempDir;
@@ -49,15 +51,6 @@ using testing_support::WriteFile;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 4;
-
-/// What `sluice query` printed, without the header line of TabSeparatedWithNames.
-std::string Query(const std::string& spec, const std::string& sql) {
-  auto result =
-      testing_support::RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"");
-  EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
-  size_t header = result.out.find('\n');
-  return header == std::string::npos ? "" : result.out.substr(header + 1);
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -69,7 +62,7 @@ std::vector<std::string> Lines(const std::string& text) {
 /// The ids stored in `table` of the spec's warehouse, one entry per row.
 std::vector<uint64_t> StoredIds(const std::string& spec, const std::string& table) {
   std::vector<uint64_t> ids;
-  for (const std::string& line : Lines(Query(spec, "SELECT id FROM " + table))) {
+  for (const std::string& line : Lines(QueryRows(spec, "SELECT id FROM " + table))) {
     ids.push_back(std::stoull(line));
   }
   return ids;
@@ -256,15 +249,15 @@ TEST(QueueCrashTest, KafkaKilledAndRestartedStoresEveryMessageOnce) {
 
   std::vector<uint64_t> ids = StoredIds(spec, "events");
   EXPECT_EQ(ExactlyOnce(ids, producer.produced()), "");
-  EXPECT_EQ(Query(spec, "SELECT count(), uniqExact(id) FROM events"),
+  EXPECT_EQ(QueryRows(spec, "SELECT count(), uniqExact(id) FROM events"),
             fmt::format("{}\t{}\n", producer.produced(), producer.produced()));
   // Each row is the message at its own partition and offset, once.
-  EXPECT_EQ(Query(spec,
-                  "SELECT count() FROM events WHERE kafka_partition != id % 4 OR "
-                  "(kafka_partition, kafka_offset) IN (SELECT kafka_partition, kafka_offset "
-                  "FROM events GROUP BY 1, 2 HAVING count() > 1)"),
+  EXPECT_EQ(QueryRows(spec,
+                      "SELECT count() FROM events WHERE kafka_partition != id % 4 OR "
+                      "(kafka_partition, kafka_offset) IN (SELECT kafka_partition, kafka_offset "
+                      "FROM events GROUP BY 1, 2 HAVING count() > 1)"),
             "0\n");
-  EXPECT_EQ(Query(spec, "SELECT location, error_code, raw FROM events_dead_letter"),
+  EXPECT_EQ(QueryRows(spec, "SELECT location, error_code, raw FROM events_dead_letter"),
             "events/1@100\t200\tnot json {\n");
 }
 
@@ -374,8 +367,8 @@ TEST(QueueCrashTest, KafkaGroupMemberTakesOverTheKilledMembersPartitions) {
   both.insert(both.end(), second.begin(), second.end());
   EXPECT_EQ(ExactlyOnce(both, producer.produced()), "");
   // The survivor stored messages of every partition: its own and the taken-over ones.
-  EXPECT_EQ(Query(specs[1], "SELECT uniqExact(kafka_partition) FROM events"), "4\n");
-  EXPECT_EQ(Query(specs[0], "SELECT uniqExact(kafka_partition) FROM events"), "2\n");
+  EXPECT_EQ(QueryRows(specs[1], "SELECT uniqExact(kafka_partition) FROM events"), "4\n");
+  EXPECT_EQ(QueryRows(specs[0], "SELECT uniqExact(kafka_partition) FROM events"), "2\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,9 +458,9 @@ sources:
   std::string text = ReadFile(log);
   EXPECT_GE(CountOf(text, "restoring from checkpoint"), 3) << text;
   EXPECT_EQ(ExactlyOnce(StoredIds(spec, "orders"), next_id), "");
-  EXPECT_EQ(Query(spec, "SELECT count(), uniqExact(id), uniqExact(nats_sequence) FROM orders"),
+  EXPECT_EQ(QueryRows(spec, "SELECT count(), uniqExact(id), uniqExact(nats_sequence) FROM orders"),
             fmt::format("{}\t{}\t{}\n", next_id, next_id, next_id));
-  EXPECT_EQ(Query(spec, "SELECT location, error_code FROM orders_dead_letter"),
+  EXPECT_EQ(QueryRows(spec, "SELECT location, error_code FROM orders_dead_letter"),
             "ORDERS/301\t200\n");
 }
 
@@ -596,10 +589,10 @@ sources:
   std::string text = ReadFile(log);
   EXPECT_GE(CountOf(text, "restoring from checkpoint"), 3) << text;
   // Every row of the database, at its newest version.
-  EXPECT_EQ(Query(spec, newest_sql), newest());
+  EXPECT_EQ(QueryRows(spec, newest_sql), newest());
   // No version twice, and each stored version is one that was written.
-  std::vector<std::string> rows = Lines(
-      Query(spec, "SELECT id, name, toUnixTimestamp64Micro(updated_at) FROM items ORDER BY id, 3"));
+  std::vector<std::string> rows = Lines(QueryRows(
+      spec, "SELECT id, name, toUnixTimestamp64Micro(updated_at) FROM items ORDER BY id, 3"));
   std::set<std::string> written;
   size_t updates_stored = 0;
   for (const auto& [id, list] : versions) {

@@ -293,16 +293,7 @@ class MemoryWindowStore final : public WindowStore {
     touched_.clear();
     for (size_t i = 0; i < dropped_.size(); ++i) {
       if (i + kPrefetch < dropped_.size()) index_.Prefetch(dropped_[i + kPrefetch]->hash);
-      KeyNode* node = dropped_[i];
-      if (node->dirty_slot != kClean) Unmark(*node);
-      if (node->in_chain) {
-        // The next delta removes the key from the chain.
-        size_t record = snapshot_chain::BeginRecord(tombstones_, node->key_group, node->key);
-        snapshot_chain::FinishRecord(tombstones_, record);
-        ++tombstone_count_;
-      }
-      index_.Erase(node);
-      nodes_.delete_object(node);
+      Remove(dropped_[i]);
     }
     return {};
   }
@@ -381,14 +372,7 @@ class MemoryWindowStore final : public WindowStore {
     });
     for (KeyNode* node : order_) {
       ReleaseWindows(arena_, *node);
-      if (node->dirty_slot != kClean) Unmark(*node);
-      if (node->in_chain) {
-        size_t record = snapshot_chain::BeginRecord(tombstones_, node->key_group, node->key);
-        snapshot_chain::FinishRecord(tombstones_, record);
-        ++tombstone_count_;
-      }
-      index_.Erase(node);
-      nodes_.delete_object(node);
+      Remove(node);
     }
     order_.clear();
     return {};
@@ -443,6 +427,19 @@ class MemoryWindowStore final : public WindowStore {
     KeyNode* node;
     int64_t start;
   };
+
+  /// Takes a key without windows out of the index (and the chain: the next delta holds its
+  /// tombstone) and frees its node.
+  void Remove(KeyNode* node) {
+    if (node->dirty_slot != kClean) Unmark(*node);
+    if (node->in_chain) {
+      size_t record = snapshot_chain::BeginRecord(tombstones_, node->key_group, node->key);
+      snapshot_chain::FinishRecord(tombstones_, record);
+      ++tombstone_count_;
+    }
+    index_.Erase(node);
+    nodes_.delete_object(node);
+  }
 
   void List(KeyNode& node) {
     if (node.listed) return;

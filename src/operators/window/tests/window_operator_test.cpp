@@ -773,7 +773,8 @@ Batch PartitionBatch(int32_t partition, const std::vector<std::pair<std::string,
   return batch;
 }
 
-TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWindows) {
+/// One-second windows counting per partition and user, the partition (Int32) as key group.
+WindowOperatorConfig PartitionConfig(StateBackendKind backend) {
   WindowOperatorConfig config;
   config.name = "per_partition_user";
   config.input_schema = PartitionBatch(0, {}).schema();
@@ -781,9 +782,13 @@ TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWind
   config.time_field = "ts";
   config.size_ms = 1000;
   config.aggregates = {{"count", "count", "", 0.5, 10}};
-  config.backend = GetParam();
+  config.backend = backend;
   config.key_grouping.partition_width = 4;
-  std::unique_ptr<WindowOperator> op = Build(config);
+  return config;
+}
+
+TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWindows) {
+  std::unique_ptr<WindowOperator> op = Build(PartitionConfig(GetParam()));
   // Partition 1's windows [0, 1000) and [1000, 2000) are open when it moves.
   std::vector<Batch> before = {PartitionBatch(0, {{"a", 100}, {"b", 200}}),
                                PartitionBatch(1, {{"a", 150}, {"c", 1100}, {"c", 1200}})};
@@ -831,16 +836,7 @@ TEST_P(WindowOperatorTest, PartitionKeyGroupMovesToAnotherSubtaskWithItsOpenWind
 }
 
 TEST_P(WindowOperatorTest, EachPartitionKeyGroupIsLateAndFiresByItsOwnWatermark) {
-  WindowOperatorConfig config;
-  config.name = "per_partition_user";
-  config.input_schema = PartitionBatch(0, {}).schema();
-  config.key_fields = {"partition", "user"};
-  config.time_field = "ts";
-  config.size_ms = 1000;
-  config.aggregates = {{"count", "count", "", 0.5, 10}};
-  config.backend = GetParam();
-  config.key_grouping.partition_width = 4;
-  std::unique_ptr<WindowOperator> op = Build(config);
+  std::unique_ptr<WindowOperator> op = Build(PartitionConfig(GetParam()));
   std::unique_ptr<WindowState> a = NewState(*op);
   Collector out;
   Batch p0 = PartitionBatch(0, {{"a", 100}, {"a", 5100}});
