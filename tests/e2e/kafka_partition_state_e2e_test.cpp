@@ -11,7 +11,7 @@
 // row for row, an uninterrupted run of one process over the same topic; rows both processes
 // wrote for the same window and version must be identical; nothing may be late. Without the
 // state following its partitions, a window open when its partition moved would be split in two
-// partial rows and the comparison fails.
+// partial rows and the comparison fails. Run once per state backend (memory, RocksDB).
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -42,7 +42,8 @@ using testing_support::WriteFile;
 constexpr int kPartitions = 4;
 constexpr int kUsers = 41;
 
-std::string Spec(const std::string& bootstrap, const std::string& group) {
+std::string Spec(const std::string& bootstrap, const std::string& group,
+                 const std::string& backend) {
   return fmt::format(R"yaml(pipeline: partition_state
 warehouse: {{path: data}}
 server: {{listen: "127.0.0.1:0"}}
@@ -85,12 +86,13 @@ aggregations:
     window: {{type: tumbling, size: 10s}}
     event_time: {{field: ts, max_out_of_orderness: 2s, idle_timeout: 10s}}
     parallelism: 2
+    state_backend: {}
     aggregates:
       - {{name: events, function: count}}
       - {{name: spend, function: sum, field: amount}}
       - {{name: largest, function: max, field: amount}}
 )yaml",
-                     bootstrap, group);
+                     bootstrap, group, backend);
 }
 
 /// The group has committed every partition's log end: everything produced is in ClickHouse.
@@ -139,7 +141,10 @@ std::string Describe(const Results& results) {
   return text;
 }
 
-TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
+/// The state backend of every process: a partition's state moves in either's snapshots.
+class KafkaPartitionStateTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
   TempDir folder("sluice-partition-state");
   KafkaTestCluster cluster(folder.path(), {{"events", kPartitions}});
   std::vector<std::string> specs;
@@ -148,7 +153,7 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
     std::filesystem::create_directories(folder.path() / name);
     specs.push_back((folder.path() / name / "spec.yaml").string());
     logs.push_back((folder.path() / name / "sluice.log").string());
-    WriteFile(specs.back(), Spec(cluster.bootstrap(), "shared"));
+    WriteFile(specs.back(), Spec(cluster.bootstrap(), "shared", GetParam()));
   }
   KafkaEventProducer producer(cluster, kUsers, kPartitions);
   producer.Produce(400);
@@ -190,7 +195,7 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
   std::filesystem::create_directories(folder.path() / "reference");
   std::string reference = (folder.path() / "reference" / "spec.yaml").string();
   std::string reference_log = (folder.path() / "reference" / "sluice.log").string();
-  WriteFile(reference, Spec(cluster.bootstrap(), "reference"));
+  WriteFile(reference, Spec(cluster.bootstrap(), "reference", GetParam()));
   {
     SluiceProcess sluice(reference, reference_log);
     ASSERT_NE(sluice.WaitForPort(), 0) << ReadFile(reference_log);
@@ -218,6 +223,11 @@ TEST(KafkaPartitionStateTest, WindowsFollowTheirPartitionsToAnotherProcess) {
     EXPECT_EQ(QueryRows(spec, "SELECT count() FROM per_user_late"), "0\n") << spec;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, KafkaPartitionStateTest, ::testing::Values("memory", "rocksdb"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param == "memory" ? "Memory" : "RocksDb";
+                         });
 
 }  // namespace
 }  // namespace sluice
