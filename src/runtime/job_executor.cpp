@@ -417,10 +417,10 @@ class SubtaskWorker {
                          adopted.error().where.empty() ? adopt_from : adopted.error().where);
       }
     }
-    uint64_t before = state_->StateEntries();
     UpdateStateGauges();
-    spdlog::info("{}: key group {} {}{} ({} entries in subtask {})", stage_.op->name(), key_group,
-                 adopt_from.empty() ? "dropped" : "adopted from ", adopt_from, before, subtask_);
+    spdlog::info("{}: key group {} {}{} (subtask {} now holds {} entries)", stage_.op->name(),
+                 key_group, adopt_from.empty() ? "dropped" : "adopted from ", adopt_from, subtask_,
+                 state_->StateEntries());
     return {};
   }
 
