@@ -44,6 +44,11 @@ std::string CheckpointOfMetadata(const rd_kafka_topic_partition_t& element) {
   return std::string(text.substr(kCheckpointMetadata.size()));
 }
 
+/// The key group of a partition's records when the state follows partitions.
+uint32_t KeyGroupOfPartition(int32_t partition) {
+  return static_cast<uint32_t>(partition) % kKeyGroupCount;
+}
+
 }  // namespace
 
 KafkaSource::KafkaSource(std::string name, KafkaSourceSpec spec, uint32_t batch_rows,
@@ -200,7 +205,7 @@ void KafkaSource::AssignWithState(rd_kafka_topic_partition_list_t* partitions) {
       ++it;
       continue;
     }
-    handoffs_.push_back({static_cast<uint32_t>(it->first.partition) % kKeyGroupCount, ""});
+    handoffs_.push_back({KeyGroupOfPartition(it->first.partition), ""});
     it = restored_.erase(it);
   }
   std::map<TopicPartition, Committed> committed = CommittedOffsetsOfRestored(partitions);
@@ -215,7 +220,7 @@ void KafkaSource::AssignWithState(rd_kafka_topic_partition_list_t* partitions) {
                       partition.topic, partition.partition, kKeyGroupCount),
           name_);
     }
-    uint32_t key_group = static_cast<uint32_t>(element.partition) % kKeyGroupCount;
+    uint32_t key_group = KeyGroupOfPartition(element.partition);
     auto restored = restored_.find(partition);
     auto group = committed.find(partition);
     int64_t start = -1;
@@ -248,12 +253,12 @@ std::vector<Source::KeyGroupHandoff> KafkaSource::TakeKeyGroupHandoffs() {
 }
 
 uint32_t KafkaSource::SplitKeyGroup(const std::string& split) const {
-  uint32_t partition = 0;
+  int32_t partition = 0;
   size_t slash = split.rfind('/');
   if (slash != std::string::npos) {
     std::from_chars(split.data() + slash + 1, split.data() + split.size(), partition);
   }
-  return partition % kKeyGroupCount;
+  return KeyGroupOfPartition(partition);
 }
 
 std::vector<std::string> KafkaSource::ReferencedCheckpoints() const {
