@@ -86,8 +86,9 @@ streams:
   last.Kill(SIGTERM);
   EXPECT_EQ(last.Wait(), 0) << ReadFile(log);
 
-  auto result = testing_support::RunSluice("query --format tsv --spec " + spec +
-                                           " \"SELECT id FROM events ORDER BY id\"");
+  auto result = testing_support::RunSluice(
+      "query --format tsv --spec " + spec + " \"SELECT id FROM events ORDER BY id\"",
+      testing_support::Stderr::kApart);
   ASSERT_EQ(result.exit_code, 0) << result.out;
   std::istringstream lines(result.out);
   std::string line;

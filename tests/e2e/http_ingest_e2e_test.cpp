@@ -63,7 +63,8 @@ class HttpIngestTest : public ::testing::Test {
     log_ = (folder_->path() / "sluice.log").string();
   }
   std::string Query(const std::string& sql) {
-    auto result = RunSluice("query --format tsv --spec " + spec_ + " \"" + sql + "\"");
+    auto result = RunSluice("query --format tsv --spec " + spec_ + " \"" + sql + "\"",
+                            testing_support::Stderr::kApart);
     EXPECT_EQ(result.exit_code, 0) << result.out;
     return result.out;
   }

@@ -579,8 +579,9 @@ sources:
     db.Execute("RENAME TABLE items_away TO items");
     write_for(std::chrono::milliseconds(500));
     ASSERT_TRUE(WaitUntil(30, [&] {
-      auto result = testing_support::RunSluice("query --format tsv --spec " + spec + " \"" +
-                                               newest_sql + "\"");
+      auto result = testing_support::RunSluice(
+          "query --format tsv --spec " + spec + " \"" + newest_sql + "\"",
+          testing_support::Stderr::kApart);
       return result.exit_code == 0 && result.out.substr(result.out.find('\n') + 1) == newest();
     })) << ReadFile(log);
     last.Kill(SIGTERM);

@@ -146,7 +146,8 @@ std::string Results(const std::string& spec) {
            " FINAL WHERE _is_deleted = 0";
   }
   sql += ") ORDER BY t, row";
-  auto result = RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"");
+  auto result = RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"",
+                          testing_support::Stderr::kApart);
   EXPECT_EQ(result.exit_code, 0) << result.out;
   return result.out;
 }

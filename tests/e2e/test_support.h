@@ -48,13 +48,22 @@ inline void WriteFile(const std::filesystem::path& path, const std::string& text
 /// What a finished command printed and how it exited.
 struct CommandOutput {
   int exit_code = -1;
-  std::string out;  // stdout and stderr, interleaved as written
+  std::string out;  // stdout, and stderr interleaved as written unless kept apart
+  std::string err;  // stderr when kept apart
 };
 
-/// Runs a shell command line, capturing its output (stderr merged into stdout).
-inline CommandOutput RunShell(const std::string& command) {
+/// Runs a shell command line, capturing its output: stderr merged into stdout, or kept apart
+/// (for output that is parsed, where a log line must not pass for data).
+enum class Stderr { kMerged, kApart };
+inline CommandOutput RunShell(const std::string& command, Stderr stderr_mode = Stderr::kMerged) {
   CommandOutput output;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  static int counter = 0;
+  std::filesystem::path err_file =
+      std::filesystem::temp_directory_path() /
+      ("sluice-test-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::string redirect =
+      stderr_mode == Stderr::kMerged ? " 2>&1" : " 2>'" + err_file.string() + "'";
+  FILE* pipe = ::popen((command + redirect).c_str(), "r");
   if (pipe == nullptr) return output;
   std::array<char, 4096> chunk;
   size_t got;
@@ -62,6 +71,11 @@ inline CommandOutput RunShell(const std::string& command) {
     output.out.append(chunk.data(), got);
   int status = ::pclose(pipe);
   output.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (stderr_mode == Stderr::kApart) {
+    output.err = ReadFile(err_file);
+    std::error_code ignored;
+    std::filesystem::remove(err_file, ignored);
+  }
   return output;
 }
 
@@ -77,8 +91,8 @@ bool WaitUntil(int seconds, Done done) {
 }
 
 /// Runs the sluice binary of this build with the given (already shell-quoted) arguments.
-inline CommandOutput RunSluice(const std::string& arguments) {
-  return RunShell(std::string(SLUICE_BINARY_DIR) + "/sluice " + arguments);
+inline CommandOutput RunSluice(const std::string& arguments, Stderr stderr_mode = Stderr::kMerged) {
+  return RunShell(std::string(SLUICE_BINARY_DIR) + "/sluice " + arguments, stderr_mode);
 }
 
 }  // namespace sluice::testing_support

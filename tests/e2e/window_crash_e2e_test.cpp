@@ -66,8 +66,8 @@ std::string Event(uint64_t id) {
 }
 
 std::string Query(const std::string& spec, const std::string& sql) {
-  auto result =
-      testing_support::RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"");
+  auto result = testing_support::RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"",
+                                           testing_support::Stderr::kApart);
   EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
   return result.out;
 }

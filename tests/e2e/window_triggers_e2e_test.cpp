@@ -49,7 +49,8 @@ std::string Event(uint64_t id, uint64_t users) {
 }
 
 std::string Query(const std::string& spec, const std::string& sql) {
-  auto result = RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"");
+  auto result = RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"",
+                          testing_support::Stderr::kApart);
   EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
   return result.out;
 }
