@@ -3,6 +3,8 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include <memory_resource>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "operators/window/snapshot_chain.h"
 #include "operators/window/window_store.h"
@@ -18,14 +21,168 @@
 namespace sluice {
 namespace {
 
-constexpr uint32_t kClean = UINT32_MAX;
+/// How far the snapshot under way has got with a key: the low two bits of KeyNode::snapshot.
+enum CaptureState : uint64_t { kChanged = 0, kClaimed = 1, kCaptured = 2 };
+
+constexpr uint64_t SnapshotWord(uint64_t generation, CaptureState state) {
+  return generation << 2 | state;
+}
+constexpr uint64_t GenerationOf(uint64_t word) {
+  return word >> 2;
+}
+constexpr CaptureState StateOf(uint64_t word) {
+  return static_cast<CaptureState>(word & 3);
+}
 
 /// A key's state and the bytes it is known by.
 struct KeyNode : KeyState {
-  std::string bytes;             // what KeyState::key views
-  bool listed = false;           // in the store's list of keys to look at on Flush
-  bool in_chain = false;         // the last snapshot holds windows of this key
-  uint32_t dirty_slot = kClean;  // index in the store's changed keys, or kClean
+  std::string bytes;          // what KeyState::key views
+  bool listed = false;        // in the store's list of keys to look at on Flush
+  bool in_chain = false;      // the chain holds windows of this key (set by whoever captures it)
+  uint32_t changed_slot = 0;  // index in the store's changed keys while its generation is current
+  // The checkpoint interval (generation) in which the key last changed, and how far the capture
+  // of that interval has got with it. The only field the writer thread and the subtask both
+  // change.
+  std::atomic<uint64_t> snapshot{0};
+};
+
+/// Appends `node` to a piece as a capture finds it: a record of its windows, or in a delta a
+/// tombstone when a key the chain holds lost them; keeps `in_chain` in step. The caller holds
+/// the node's claim. Returns the records written.
+uint64_t CaptureKey(KeyNode& node, bool base, const AggregateLayout& layout, std::string& out) {
+  if (!node.windows.empty()) {
+    size_t record = snapshot_chain::BeginRecord(out, node.key_group, node.key);
+    EncodeWindows(node, layout, out);
+    snapshot_chain::FinishRecord(out, record);
+    node.in_chain = true;
+    return 1;
+  }
+  bool tombstone = !base && node.in_chain;
+  node.in_chain = false;
+  if (!tombstone) return 0;
+  snapshot_chain::FinishRecord(out, snapshot_chain::BeginRecord(out, node.key_group, node.key));
+  return 1;
+}
+
+/// The capture of one snapshot, shared by the subtask and the completion that encodes it on the
+/// writer thread (copy-on-write, so that the subtask does not stop for it at the barrier).
+///
+/// The keys to encode are those that changed in interval `generation` (every key for a base);
+/// the subtask has moved on to the next interval. The completion claims each key (a CAS on
+/// KeyNode::snapshot) before it reads it. Before the subtask changes or drops a key the capture
+/// covers and the completion has not reached, it claims the key and encodes it itself into
+/// `copied`; a key the completion holds it waits for (a few microseconds). Either way a key is
+/// written once, as it was at the barrier. Nodes the subtask drops meanwhile are kept (not
+/// freed) until the capture is over, since the completion's list still points at them.
+struct Capture {
+  uint64_t generation = 0;
+  bool base = false;
+  const AggregateLayout* layout = nullptr;
+  std::vector<KeyNode*> keys;
+
+  std::mutex mutex;  // the subtask holds it while it copies a key
+  std::condition_variable idle;
+  std::string copied;             // records the subtask encoded before changing their keys
+  bool running = false;           // the completion is reading the store
+  bool closed = false;            // the store is going: the completion must not start
+  std::atomic<bool> over{false};  // every key written, or the capture abandoned
+
+  /// Whether the key with this snapshot word is the capture's and not yet written.
+  bool Covers(uint64_t word) const {
+    if (GenerationOf(word) == generation) return StateOf(word) != kCaptured;
+    return base && GenerationOf(word) < generation;
+  }
+
+  bool Claim(KeyNode& node, uint64_t& word) {
+    return node.snapshot.compare_exchange_strong(word, SnapshotWord(generation, kClaimed),
+                                                 std::memory_order_acq_rel);
+  }
+  void Release(KeyNode& node) {
+    node.snapshot.store(SnapshotWord(generation, kCaptured), std::memory_order_release);
+  }
+
+  /// The completion's part: false when the store has gone.
+  bool Start() {
+    std::lock_guard lock(mutex);
+    if (closed) return false;
+    running = true;
+    return true;
+  }
+  /// Encodes every key the subtask has not copied into `out`, then appends the copies.
+  void Run(std::string& out) {
+    // Nodes are prefetched 16 ahead (every cache line: the windows and the snapshot word lie
+    // past the first) and claimed 8 ahead, with their first aggregate block prefetched once
+    // claimed (before, it may be changing): with a million keys each is a cache miss.
+    constexpr size_t kPrefetch = 16;
+    constexpr size_t kClaimAhead = 8;
+    std::array<bool, kClaimAhead> claimed{};
+    auto claim = [&](size_t i) {
+      KeyNode& node = *keys[i];
+      uint64_t word = node.snapshot.load(std::memory_order_acquire);
+      if (!Covers(word) || StateOf(word) == kClaimed || !Claim(node, word)) return false;
+      if (!node.windows.empty()) __builtin_prefetch(node.windows.front().states);
+      return true;
+    };
+    for (size_t i = 0; i < std::min(kClaimAhead, keys.size()); ++i) claimed[i] = claim(i);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i + kPrefetch < keys.size()) {
+        const char* node = reinterpret_cast<const char*>(keys[i + kPrefetch]);
+        for (size_t line = 0; line < sizeof(KeyNode); line += 64) __builtin_prefetch(node + line);
+      }
+      bool mine = claimed[i % kClaimAhead];
+      if (i + kClaimAhead < keys.size()) claimed[i % kClaimAhead] = claim(i + kClaimAhead);
+      if (!mine) continue;
+      CaptureKey(*keys[i], base, *layout, out);
+      Release(*keys[i]);
+    }
+    std::lock_guard lock(mutex);  // the subtask copies under it: its copies are complete
+    out.append(copied);
+    copied = std::string();
+    keys = std::vector<KeyNode*>();
+    End();
+  }
+  /// A completion dropped without running: the subtask stops copying (the chain is broken, so
+  /// the next snapshot is a base anyway).
+  void Abandon() {
+    std::lock_guard lock(mutex);
+    End();
+  }
+  /// The store is going: waits for a completion that is reading it, and stops one that has not
+  /// started.
+  void Close() {
+    std::unique_lock lock(mutex);
+    closed = true;
+    idle.wait(lock, [&] { return !running; });
+  }
+
+  /// The subtask is about to change or drop `node`, whose snapshot word was `word`: makes sure
+  /// the capture has it as it is now.
+  void Settle(KeyNode& node, uint64_t word) {
+    while (Covers(word)) {
+      if (StateOf(word) == kClaimed) {
+        // The completion is encoding it.
+        for (int spins = 0; node.snapshot.load(std::memory_order_acquire) == word; ++spins) {
+          if (spins > 64) std::this_thread::yield();
+        }
+        return;
+      }
+      std::lock_guard lock(mutex);
+      if (over.load(std::memory_order_relaxed)) return;  // abandoned
+      if (Claim(node, word)) {
+        CaptureKey(node, base, *layout, copied);
+        Release(node);
+        return;
+      }
+      // The completion claimed it between the load and the CAS: `word` now says so.
+    }
+  }
+
+ private:
+  void End() {
+    running = false;
+    over.store(true, std::memory_order_release);
+    idle.notify_all();
+  }
 };
 
 /// The snapshot chain of a store, shared with the snapshot completions that write its pieces on
@@ -42,9 +199,10 @@ struct ChainState {
 };
 
 /// Ends a completion's hold on the chain; a completion dropped without running breaks the chain
-/// (its pieces may be missing), so the next snapshot writes every key.
+/// (its pieces may be missing), so the next snapshot writes every key, and abandons its capture.
 struct ChainWriteGuard {
   std::shared_ptr<ChainState> chain;
+  std::shared_ptr<Capture> capture;
   bool finished = false;
 
   void Finish(const Result<std::vector<ChainPiece>>& written) {
@@ -57,7 +215,9 @@ struct ChainWriteGuard {
   }
 
   ~ChainWriteGuard() {
-    if (!finished) Finish(MakeError(ErrorCode::kCheckpointFailed, "snapshot not written"));
+    if (finished) return;
+    capture->Abandon();
+    Finish(MakeError(ErrorCode::kCheckpointFailed, "snapshot not written"));
   }
 };
 
@@ -90,8 +250,8 @@ Status LinkOrCopy(const std::string& from, const std::string& to) {
   return {};
 }
 
-/// What a snapshot leaves to its completion: the piece captured at the barrier, the chain it
-/// extends, and whether to compact that chain into one base piece.
+/// What a snapshot leaves to its completion: the piece to capture (its tombstones already in
+/// it), the chain it extends, and whether to compact that chain into one base piece.
 struct ChainWrite {
   std::string local_directory;  // the store's own folder of pieces
   std::string directory;        // the snapshot folder
@@ -139,6 +299,14 @@ Result<std::vector<ChainPiece>> WriteChain(ChainWrite& write) {
     std::filesystem::remove(local + "/" + piece.name, error);
   }
   return chain;
+}
+
+/// Without a folder of its own to keep a chain in, a store's snapshot is one base piece.
+Result<std::vector<ChainPiece>> WriteSinglePiece(const ChainWrite& write) {
+  Status written = WriteNewFile(write.directory + "/" + write.piece.name, write.piece_bytes);
+  if (written.ok()) written = snapshot_chain::WriteManifest(write.directory, {write.piece});
+  if (!written.ok()) return written.error();
+  return std::vector<ChainPiece>{write.piece};
 }
 
 /// Open-addressing hash index from key bytes to KeyNodes: linear probing over 16-byte slots
@@ -233,10 +401,12 @@ class MemoryWindowStore final : public WindowStore {
         local_directory_(std::move(local_directory)) {}
 
   ~MemoryWindowStore() override {
+    if (capture_) capture_->Close();
     index_.ForEach([&](KeyNode& node) {
       ReleaseWindows(arena_, node);
       nodes_.delete_object(&node);
     });
+    for (KeyNode* node : parked_) nodes_.delete_object(node);
   }
 
   Result<KeyState*> Acquire(std::string_view key) override {
@@ -285,6 +455,7 @@ class MemoryWindowStore final : public WindowStore {
     // After a window fires, most of its keys go: their index slots are prefetched kPrefetch
     // keys ahead, as in AcquireAll, since with many keys each erase starts with a cache miss.
     constexpr size_t kPrefetch = 16;
+    if (capture_ && capture_->over.load(std::memory_order_acquire)) EndCapture();
     dropped_.clear();
     for (KeyNode* node : touched_) {
       node->listed = false;
@@ -307,27 +478,36 @@ class MemoryWindowStore final : public WindowStore {
   Result<std::function<Status()>> BeginSnapshot(const std::string& directory) override {
     std::unique_lock lock(chain_->mutex);
     chain_->idle.wait(lock, [&] { return !chain_->writing; });
+    EndCapture();
     // A delta at least as long as the state (after a window fired and dropped most keys, say)
     // is no cheaper than a base, and a base starts a new chain.
     uint64_t keys = index_.size();
     bool full = local_directory_.empty() || chain_->broken || chain_->pieces.empty() ||
                 changed_.size() + tombstone_count_ >= keys;
+    auto capture = std::make_shared<Capture>();
+    capture->generation = generation_++;
+    capture->base = full;
+    capture->layout = &arena_.layout();
     auto write = std::make_shared<ChainWrite>();
     write->local_directory = local_directory_;
     write->directory = directory;
     write->piece_bytes.assign(snapshot_chain::kMagic, sizeof(snapshot_chain::kMagic));
-    uint64_t records = full ? EncodeAll(write->piece_bytes) : EncodeChanged(write->piece_bytes);
-    write->piece.name = chain_->NewPieceName();
-    write->piece.size = write->piece_bytes.size();
-    write->piece.checksum = XXH3_64bits(write->piece_bytes.data(), write->piece_bytes.size());
-    if (local_directory_.empty()) {
-      // No folder of its own to keep a chain in: the snapshot is one base piece.
-      return std::function<Status()>([write]() -> Status {
-        std::string path = write->directory + "/" + write->piece.name;
-        if (Status written = WriteNewFile(path, write->piece_bytes); !written.ok()) return written;
-        return snapshot_chain::WriteManifest(write->directory, {write->piece});
-      });
+    uint64_t records = tombstone_count_;
+    if (full) {
+      capture->keys.reserve(keys);
+      index_.ForEach([&](KeyNode& node) { capture->keys.push_back(&node); });
+      changed_.clear();
+      records = keys;
+    } else {
+      write->piece_bytes.append(tombstones_);
+      capture->keys = std::move(changed_);
+      changed_ = std::vector<KeyNode*>();
+      records += capture->keys.size();
     }
+    tombstones_.clear();
+    tombstone_count_ = 0;
+    capture_ = capture;
+    write->piece.name = chain_->NewPieceName();
     if (full) {
       write->obsolete = chain_->pieces;
       records_since_base_ = 0;
@@ -342,8 +522,18 @@ class MemoryWindowStore final : public WindowStore {
     chain_->writing = true;
     auto guard = std::make_shared<ChainWriteGuard>();
     guard->chain = chain_;
-    return std::function<Status()>([write, guard]() -> Status {
-      Result<std::vector<ChainPiece>> chain = WriteChain(*write);
+    guard->capture = capture;
+    return std::function<Status()>([write, guard, capture]() -> Status {
+      if (!capture->Start()) {
+        return MakeError(ErrorCode::kCheckpointFailed,
+                         "the window state closed before its snapshot was written",
+                         write->directory);
+      }
+      capture->Run(write->piece_bytes);
+      write->piece.size = write->piece_bytes.size();
+      write->piece.checksum = XXH3_64bits(write->piece_bytes.data(), write->piece_bytes.size());
+      Result<std::vector<ChainPiece>> chain =
+          write->local_directory.empty() ? WriteSinglePiece(*write) : WriteChain(*write);
       guard->Finish(chain);
       if (!chain.ok()) return chain.error();
       return {};
@@ -371,6 +561,7 @@ class MemoryWindowStore final : public WindowStore {
       if (key_groups.Contains(node.key_group)) order_.push_back(&node);
     });
     for (KeyNode* node : order_) {
+      Settle(*node);
       ReleaseWindows(arena_, *node);
       Remove(node);
     }
@@ -429,17 +620,39 @@ class MemoryWindowStore final : public WindowStore {
   };
 
   /// Takes a key without windows out of the index (and the chain: the next delta holds its
-  /// tombstone) and frees its node.
+  /// tombstone) and frees its node, or parks it while a capture may still read it.
   void Remove(KeyNode* node) {
-    if (node->dirty_slot != kClean) Unmark(*node);
+    Settle(*node);
+    if (Tracking() && GenerationOf(node->snapshot.load(std::memory_order_relaxed)) == generation_) {
+      Unmark(*node);
+    }
     if (node->in_chain) {
       size_t record = snapshot_chain::BeginRecord(tombstones_, node->key_group, node->key);
       snapshot_chain::FinishRecord(tombstones_, record);
       ++tombstone_count_;
     }
     index_.Erase(node);
-    nodes_.delete_object(node);
+    if (capture_) {
+      parked_.push_back(node);
+    } else {
+      nodes_.delete_object(node);
+    }
   }
+
+  /// Makes sure a capture under way holds `node` as it is before the caller changes it.
+  void Settle(KeyNode& node) {
+    if (capture_) capture_->Settle(node, node.snapshot.load(std::memory_order_acquire));
+  }
+
+  /// The last capture is over: the nodes dropped during it can go.
+  void EndCapture() {
+    for (KeyNode* node : parked_) nodes_.delete_object(node);
+    parked_.clear();
+    capture_.reset();
+  }
+
+  /// Incremental snapshots: a chain kept in a folder of the store's own.
+  bool Tracking() const { return !local_directory_.empty(); }
 
   void List(KeyNode& node) {
     if (node.listed) return;
@@ -461,93 +674,33 @@ class MemoryWindowStore final : public WindowStore {
     node->key_group = grouping_.Of(key, hash);
     index_.Insert(node, hash);
     List(*node);
-    MarkChanged(*node);
+    // New in this interval: no capture under way covers it.
+    node->snapshot.store(SnapshotWord(generation_, kChanged), std::memory_order_relaxed);
+    Track(*node);
     return node;
   }
 
-  /// Lists a key handed out (it may change) for the next incremental snapshot.
+  /// A key handed out (it may change): a capture under way gets it first, and it is listed for
+  /// the next incremental snapshot.
   void MarkChanged(KeyNode& node) {
-    if (node.dirty_slot != kClean || local_directory_.empty()) return;
-    node.dirty_slot = static_cast<uint32_t>(changed_.size());
+    uint64_t word = node.snapshot.load(std::memory_order_acquire);
+    if (GenerationOf(word) == generation_) return;  // listed already
+    if (capture_) capture_->Settle(node, word);
+    node.snapshot.store(SnapshotWord(generation_, kChanged), std::memory_order_release);
+    Track(node);
+  }
+
+  void Track(KeyNode& node) {
+    if (!Tracking()) return;
+    node.changed_slot = static_cast<uint32_t>(changed_.size());
     changed_.push_back(&node);
   }
 
   void Unmark(KeyNode& node) {
     KeyNode* last = changed_.back();
-    changed_[node.dirty_slot] = last;
-    last->dirty_slot = node.dirty_slot;
+    changed_[node.changed_slot] = last;
+    last->changed_slot = node.changed_slot;
     changed_.pop_back();
-    node.dirty_slot = kClean;
-  }
-
-  /// Appends the record of `node` (with windows) to a piece.
-  void EncodeKey(const KeyNode& node, std::string& out) const {
-    size_t record = snapshot_chain::BeginRecord(out, node.key_group, node.key);
-    EncodeWindows(node, arena_.layout(), out);
-    snapshot_chain::FinishRecord(out, record);
-  }
-
-  /// Brings the node kAhead places on (every cache line of it: the windows and the snapshot
-  /// flags lie past the first), and the aggregate block of the one kAhead / 2 on, into the
-  /// cache: with a million keys every node and block is a cache miss, and the encoding is
-  /// otherwise a chain of them (`perf annotate` put 93 % of the loop on the store to `in_chain`
-  /// when only the node's first line was prefetched).
-  static void PrefetchAhead(const std::vector<KeyNode*>& nodes, size_t i) {
-    constexpr size_t kAhead = 16;
-    if (i + kAhead < nodes.size()) {
-      const char* node = reinterpret_cast<const char*>(nodes[i + kAhead]);
-      for (size_t line = 0; line < sizeof(KeyNode); line += 64) __builtin_prefetch(node + line);
-    }
-    if (i + kAhead / 2 < nodes.size()) {
-      const KeyNode* near = nodes[i + kAhead / 2];
-      if (!near->windows.empty()) __builtin_prefetch(near->windows.front().states);
-    }
-  }
-
-  /// A base piece: every key with windows. Returns the records written.
-  uint64_t EncodeAll(std::string& out) {
-    for (KeyNode* node : changed_) node->dirty_slot = kClean;
-    changed_.clear();
-    tombstones_.clear();
-    tombstone_count_ = 0;
-    order_.clear();
-    index_.ForEach([&](KeyNode& node) { order_.push_back(&node); });
-    uint64_t records = 0;
-    for (size_t i = 0; i < order_.size(); ++i) {
-      PrefetchAhead(order_, i);
-      KeyNode& node = *order_[i];
-      node.in_chain = !node.windows.empty();
-      if (!node.in_chain) continue;
-      EncodeKey(node, out);
-      ++records;
-    }
-    return records;
-  }
-
-  /// A delta piece: the keys dropped since the last snapshot (tombstones, first, so that a key
-  /// dropped and created again ends up present), then every key handed out since.
-  uint64_t EncodeChanged(std::string& out) {
-    out.append(tombstones_);
-    uint64_t records = tombstone_count_;
-    tombstones_.clear();
-    tombstone_count_ = 0;
-    for (size_t i = 0; i < changed_.size(); ++i) {
-      PrefetchAhead(changed_, i);
-      KeyNode& node = *changed_[i];
-      node.dirty_slot = kClean;
-      if (!node.windows.empty()) {
-        EncodeKey(node, out);
-        node.in_chain = true;
-        ++records;
-      } else if (node.in_chain) {
-        size_t record = snapshot_chain::BeginRecord(out, node.key_group, node.key);
-        snapshot_chain::FinishRecord(out, record);
-        node.in_chain = false;
-        ++records;
-      }
-    }
-    changed_.clear();
-    return records;
   }
 
   // Key nodes come and go with their windows (a million keys each minute in the benchmark): a
@@ -586,9 +739,14 @@ class MemoryWindowStore final : public WindowStore {
   std::vector<KeyNode*> changed_;
   std::string tombstones_;  // tombstone records of dropped keys the chain holds
   uint64_t tombstone_count_ = 0;
-  uint64_t records_since_base_ = 0;  // delta records since the chain's base
-  std::vector<KeyNode*> order_;      // EncodeAll's scratch
+  uint64_t records_since_base_ = 0;  // delta records since the chain's base (at most)
+  std::vector<KeyNode*> order_;      // DropKeyGroups' scratch
   std::shared_ptr<ChainState> chain_ = std::make_shared<ChainState>();
+  // The checkpoint interval keys change in now; the capture of the last one while its
+  // completion may still run, and the nodes dropped meanwhile.
+  uint64_t generation_ = 1;
+  std::shared_ptr<Capture> capture_;
+  std::vector<KeyNode*> parked_;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <thread>
 #include <variant>
 
 namespace sluice {
@@ -955,6 +956,97 @@ TEST_P(SnapshotChainTest, IncrementalChainRestoresAsAFullSnapshotDoes) {
     Rows from_rocksdb = ResumeFrom(*rocksdb, snapshots[cut - 1], script, cut, rocksdb_out);
     ExpectSameRows(from_rocksdb, from_memory, name + ", chain restored into RocksDB");
   }
+}
+
+// The capture is copy-on-write: the snapshot's completion encodes the keys on the writer thread
+// while the subtask goes on with the records after the barrier, changing, firing and dropping
+// keys the completion has not reached (the subtask encodes those itself first). Whether the
+// completion runs only after the rest of the script or at the same time, the snapshot holds the
+// state at its barrier: resuming from it gives the uninterrupted run's rows.
+TEST_P(SnapshotChainTest, SnapshotHoldsTheStateAtItsBarrierWhileTheSubtaskGoesOn) {
+  std::vector<Step> script = LongScript();
+  for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
+    std::unique_ptr<WindowOperator> op = Build(config);
+    Collector uninterrupted;
+    Run(*op, *NewState(*op), script, uninterrupted);
+    Rows expected = uninterrupted.Take();
+    for (bool concurrent : {false, true}) {
+      // A base (the first snapshot) and a delta (after incremental snapshots at every step).
+      for (size_t barrier : {size_t{0}, script.size() / 2}) {
+        std::string name = "window kind " + std::to_string(static_cast<int>(config.kind)) +
+                           (concurrent ? ", written concurrently" : ", written afterwards") +
+                           ", barrier after step " + std::to_string(barrier);
+        std::unique_ptr<WindowState> state = NewState(*op);
+        Collector out;
+        for (size_t step = 0; step < barrier; ++step) {
+          Run(*op, *state, {script[step]}, out);
+          ASSERT_TRUE(op->Snapshot(*state, NewSnapshotDirectory()).ok()) << name;
+        }
+        Run(*op, *state, {script[barrier]}, out);
+        std::string snapshot = NewSnapshotDirectory();
+        Result<Operator::SnapshotCompletion> completion = op->BeginSnapshot(*state, snapshot);
+        ASSERT_TRUE(completion.ok()) << name << ": " << completion.error().ToString();
+        ASSERT_TRUE(*completion) << name;
+        Status written;
+        std::thread writer;
+        if (concurrent) writer = std::thread([&] { written = (*completion)(); });
+        std::vector<Step> rest(script.begin() + static_cast<long>(barrier) + 1, script.end());
+        Run(*op, *state, rest, out);
+        if (concurrent) {
+          writer.join();
+        } else {
+          written = (*completion)();
+        }
+        ASSERT_TRUE(written.ok()) << name << ": " << written.error().ToString();
+
+        Collector resumed;
+        Run(*op, *NewState(*op),
+            std::vector<Step>(script.begin(), script.begin() + static_cast<long>(barrier) + 1),
+            resumed);
+        ExpectSameRows(ResumeFrom(*op, snapshot, script, barrier + 1, resumed), expected, name);
+      }
+    }
+  }
+}
+
+// A completion dropped without running leaves a chain the next snapshot does not extend, and
+// the subtask stops copying for it; a completion run after its store is gone fails rather than
+// reading freed state.
+TEST_P(SnapshotChainTest, DroppedOrOrphanedCompletionsAreSafe) {
+  std::vector<Step> script = LongScript();
+  std::unique_ptr<WindowOperator> op =
+      Build(DeterminismConfigs(Config(WindowKind::kTumbling)).front());
+  Collector uninterrupted;
+  Run(*op, *NewState(*op), script, uninterrupted);
+  Rows expected = uninterrupted.Take();
+
+  std::unique_ptr<WindowState> state = NewState(*op);
+  Collector out;
+  size_t barrier = script.size() / 2;
+  Run(*op, *state, std::vector<Step>(script.begin(), script.begin() + 2), out);
+  ASSERT_TRUE(op->Snapshot(*state, NewSnapshotDirectory()).ok());
+  {
+    Result<Operator::SnapshotCompletion> dropped =
+        op->BeginSnapshot(*state, NewSnapshotDirectory());
+    ASSERT_TRUE(dropped.ok());
+  }
+  Run(*op, *state,
+      std::vector<Step>(script.begin() + 2, script.begin() + static_cast<long>(barrier) + 1), out);
+  std::string snapshot = NewSnapshotDirectory();
+  ASSERT_TRUE(op->Snapshot(*state, snapshot).ok());
+  EXPECT_EQ(ChainLength(snapshot), 1u) << "the snapshot after a dropped one is a base";
+  Collector resumed;
+  Run(*op, *NewState(*op),
+      std::vector<Step>(script.begin(), script.begin() + static_cast<long>(barrier) + 1), resumed);
+  ExpectSameRows(ResumeFrom(*op, snapshot, script, barrier + 1, resumed), expected,
+                 "resumed from the base after a dropped completion");
+
+  Result<Operator::SnapshotCompletion> orphan = op->BeginSnapshot(*state, NewSnapshotDirectory());
+  ASSERT_TRUE(orphan.ok());
+  state.reset();
+  Status written = (*orphan)();
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code, ErrorCode::kCheckpointFailed) << written.error().ToString();
 }
 
 TEST_P(SnapshotChainTest, MissingOrTornPieceIsRefusedNotRestoredInPart) {
