@@ -41,28 +41,83 @@ struct KeyNode : KeyState {
   bool in_chain = false;      // the chain holds windows of this key (set by whoever captures it)
   uint32_t changed_slot = 0;  // index in the store's changed keys while its generation is current
   // The checkpoint interval (generation) in which the key last changed, and how far the capture
-  // of that interval has got with it. The only field the writer thread and the subtask both
-  // change.
+  // of that interval has got with it. Whoever claims the node through this word (the subtask or
+  // a snapshot's completion, see Capture) may read it and set `in_chain` until it releases it.
   std::atomic<uint64_t> snapshot{0};
 };
 
 /// Appends `node` to a piece as a capture finds it: a record of its windows, or in a delta a
 /// tombstone when a key the chain holds lost them; keeps `in_chain` in step. The caller holds
-/// the node's claim. Returns the records written.
-uint64_t CaptureKey(KeyNode& node, bool base, const AggregateLayout& layout, std::string& out) {
+/// the node's claim.
+void CaptureKey(KeyNode& node, bool base, const AggregateLayout& layout, std::string& out) {
   if (!node.windows.empty()) {
     size_t record = snapshot_chain::BeginRecord(out, node.key_group, node.key);
     EncodeWindows(node, layout, out);
     snapshot_chain::FinishRecord(out, record);
     node.in_chain = true;
-    return 1;
+    return;
   }
-  bool tombstone = !base && node.in_chain;
+  if (!base && node.in_chain) {
+    snapshot_chain::FinishRecord(out, snapshot_chain::BeginRecord(out, node.key_group, node.key));
+  }
   node.in_chain = false;
-  if (!tombstone) return 0;
-  snapshot_chain::FinishRecord(out, snapshot_chain::BeginRecord(out, node.key_group, node.key));
-  return 1;
 }
+
+/// Writes a piece file while it is encoded: the bytes pass through a buffer of a few MiB into the
+/// file, and the checksum is computed as they go. A piece (150 MB for a million keys) then never
+/// lies whole in memory, and the buffer's pages, reused, are not faulted in (and zeroed by the
+/// kernel) again for every checkpoint.
+class PieceWriter {
+ public:
+  static constexpr size_t kFlushBytes = 4 << 20;
+
+  explicit PieceWriter(std::string path) : path_(std::move(path)), hash_(XXH3_createState()) {
+    XXH3_64bits_reset(hash_.get());
+  }
+
+  /// Creates the file. An existing one is unlinked first, never overwritten: it may be
+  /// hard-linked into an older snapshot.
+  Status Open() {
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) return FileError("remove", path_, errno);
+    Result<FileDescriptor> file = OpenFile(path_, O_WRONLY | O_CREAT | O_EXCL);
+    if (!file.ok()) return file.error();
+    file_ = std::move(file).value();
+    buffer_.reserve(kFlushBytes + (kFlushBytes >> 2));
+    return {};
+  }
+  /// Where the next bytes go; call MaybeFlush after appending.
+  std::string& buffer() { return buffer_; }
+  Status MaybeFlush() { return buffer_.size() < kFlushBytes ? Status() : Flush(); }
+  /// Writes what remains, syncs the file and gives the piece its size and checksum.
+  Status Finish(ChainPiece& piece) {
+    if (Status flushed = Flush(); !flushed.ok()) return flushed;
+    if (::fsync(file_.get()) != 0) return FileError("sync", path_, errno);
+    piece.size = size_;
+    piece.checksum = XXH3_64bits_digest(hash_.get());
+    return {};
+  }
+
+ private:
+  struct FreeState {
+    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
+  };
+
+  Status Flush() {
+    if (Status written = WriteAllAt(file_.get(), buffer_, size_, path_); !written.ok()) {
+      return written;
+    }
+    XXH3_64bits_update(hash_.get(), buffer_.data(), buffer_.size());
+    size_ += buffer_.size();
+    buffer_.clear();
+    return {};
+  }
+
+  std::string path_;
+  std::unique_ptr<XXH3_state_t, FreeState> hash_;
+  FileDescriptor file_;
+  std::string buffer_;
+  uint64_t size_ = 0;
+};
 
 /// The capture of one snapshot, shared by the subtask and the completion that encodes it on the
 /// writer thread (copy-on-write, so that the subtask does not stop for it at the barrier).
@@ -108,8 +163,11 @@ struct Capture {
     running = true;
     return true;
   }
-  /// Encodes every key the subtask has not copied into `out`, then appends the copies.
-  void Run(std::string& out) {
+  /// Encodes every key the subtask has not copied into `piece`, then appends the copies. After
+  /// a failed write it goes on claiming and releasing the keys (the subtask may wait for them)
+  /// without encoding them.
+  Status Run(PieceWriter& piece) {
+    Status status;
     // Nodes are prefetched 16 ahead (every cache line: the windows and the snapshot word lie
     // past the first) and claimed 8 ahead, with their first aggregate block prefetched once
     // claimed (before, it may be changing): with a million keys each is a cache miss.
@@ -132,14 +190,22 @@ struct Capture {
       bool mine = claimed[i % kClaimAhead];
       if (i + kClaimAhead < keys.size()) claimed[i % kClaimAhead] = claim(i + kClaimAhead);
       if (!mine) continue;
-      CaptureKey(*keys[i], base, *layout, out);
+      if (status.ok()) {
+        CaptureKey(*keys[i], base, *layout, piece.buffer());
+        status = piece.MaybeFlush();
+      }
       Release(*keys[i]);
     }
-    std::lock_guard lock(mutex);  // the subtask copies under it: its copies are complete
-    out.append(copied);
-    copied = std::string();
+    std::string copies;
+    {
+      std::lock_guard lock(mutex);  // the subtask copies under it: its copies are complete
+      copies = std::move(copied);
+      End();
+    }
     keys = std::vector<KeyNode*>();
-    End();
+    if (!status.ok()) return status;
+    piece.buffer().append(copies);
+    return piece.MaybeFlush();
   }
   /// A completion dropped without running: the subtask stops copying (the chain is broken, so
   /// the next snapshot is a base anyway).
@@ -221,15 +287,12 @@ struct ChainWriteGuard {
   }
 };
 
-/// Writes `bytes` as a new file at `path` and syncs it. An existing file is unlinked first, never
-/// overwritten: it may be hard-linked into an older snapshot.
-Status WriteNewFile(const std::string& path, std::string_view bytes) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return FileError("remove", path, errno);
-  Result<FileDescriptor> file = OpenFile(path, O_WRONLY | O_CREAT | O_EXCL);
-  if (!file.ok()) return file.error();
-  if (Status written = WriteAllAt(file->get(), bytes, 0, path); !written.ok()) return written;
-  if (::fsync(file->get()) != 0) return FileError("sync", path, errno);
-  return {};
+/// Writes `bytes` as a new piece file at `path` (synced) and describes it in `piece`.
+Status WriteNewPiece(const std::string& path, std::string_view bytes, ChainPiece& piece) {
+  PieceWriter writer(path);
+  if (Status opened = writer.Open(); !opened.ok()) return opened;
+  writer.buffer().append(bytes);
+  return writer.Finish(piece);
 }
 
 /// Makes `from` appear as `to`: a hard link (no bytes copied), or a copy across file systems.
@@ -250,28 +313,44 @@ Status LinkOrCopy(const std::string& from, const std::string& to) {
   return {};
 }
 
-/// What a snapshot leaves to its completion: the piece to capture (its tombstones already in
-/// it), the chain it extends, and whether to compact that chain into one base piece.
+/// What a snapshot leaves to its completion: the start of the piece to capture (the magic and
+/// the tombstones), the chain it extends, and whether to compact that chain into one base piece.
 struct ChainWrite {
   std::string local_directory;  // the store's own folder of pieces
   std::string directory;        // the snapshot folder
-  std::string piece_bytes;
+  std::string piece_head;
   ChainPiece piece;
   std::vector<ChainPiece> chain;     // pieces before this one
   std::vector<ChainPiece> obsolete;  // local pieces no later snapshot needs
   std::optional<ChainPiece> base;    // compact into this piece
 };
 
-/// Writes the new piece, compacts when asked, links the chain into the snapshot folder and
+/// Writes the new piece, encoded from `capture`, into the store's folder (or, without one, the
+/// snapshot folder).
+Status WritePiece(ChainWrite& write, Capture& capture) {
+  std::string folder = write.local_directory.empty() ? write.directory : write.local_directory;
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  PieceWriter piece(folder + "/" + write.piece.name);
+  Status status = error
+                      ? MakeError(ErrorCode::kIoError, "cannot create: " + error.message(), folder)
+                      : piece.Open();
+  if (!status.ok()) {
+    capture.Abandon();
+    return status;
+  }
+  piece.buffer().append(write.piece_head);
+  status = capture.Run(piece);
+  if (!status.ok()) return status;
+  return piece.Finish(write.piece);
+}
+
+/// After the new piece: compacts when asked, links the chain into the snapshot folder and
 /// writes its manifest last. Returns the chain the snapshot holds.
 Result<std::vector<ChainPiece>> WriteChain(ChainWrite& write) {
   const std::string& local = write.local_directory;
   std::error_code error;
-  std::filesystem::create_directories(local, error);
-  if (error) return MakeError(ErrorCode::kIoError, "cannot create: " + error.message(), local);
-  Status status = WriteNewFile(local + "/" + write.piece.name, write.piece_bytes);
-  if (!status.ok()) return status.error();
-  write.piece_bytes = std::string();  // its memory is not needed any more
+  Status status;
   std::vector<ChainPiece> chain = std::move(write.chain);
   chain.push_back(write.piece);
   if (write.base) {
@@ -280,9 +359,7 @@ Result<std::vector<ChainPiece>> WriteChain(ChainWrite& write) {
     std::string bytes;
     status = snapshot_chain::ComposeChain(local, chain, bytes);
     if (!status.ok()) return status.error();
-    write.base->size = bytes.size();
-    write.base->checksum = XXH3_64bits(bytes.data(), bytes.size());
-    status = WriteNewFile(local + "/" + write.base->name, bytes);
+    status = WriteNewPiece(local + "/" + write.base->name, bytes, *write.base);
     if (!status.ok()) return status.error();
     write.obsolete.insert(write.obsolete.end(), chain.begin(), chain.end());
     chain = {*write.base};
@@ -301,10 +378,9 @@ Result<std::vector<ChainPiece>> WriteChain(ChainWrite& write) {
   return chain;
 }
 
-/// Without a folder of its own to keep a chain in, a store's snapshot is one base piece.
+/// Without a folder of its own to keep a chain in, a store's snapshot is its one base piece.
 Result<std::vector<ChainPiece>> WriteSinglePiece(const ChainWrite& write) {
-  Status written = WriteNewFile(write.directory + "/" + write.piece.name, write.piece_bytes);
-  if (written.ok()) written = snapshot_chain::WriteManifest(write.directory, {write.piece});
+  Status written = snapshot_chain::WriteManifest(write.directory, {write.piece});
   if (!written.ok()) return written.error();
   return std::vector<ChainPiece>{write.piece};
 }
@@ -491,7 +567,7 @@ class MemoryWindowStore final : public WindowStore {
     auto write = std::make_shared<ChainWrite>();
     write->local_directory = local_directory_;
     write->directory = directory;
-    write->piece_bytes.assign(snapshot_chain::kMagic, sizeof(snapshot_chain::kMagic));
+    write->piece_head.assign(snapshot_chain::kMagic, sizeof(snapshot_chain::kMagic));
     uint64_t records = tombstone_count_;
     if (full) {
       capture->keys.reserve(keys);
@@ -499,7 +575,7 @@ class MemoryWindowStore final : public WindowStore {
       changed_.clear();
       records = keys;
     } else {
-      write->piece_bytes.append(tombstones_);
+      write->piece_head.append(tombstones_);
       capture->keys = std::move(changed_);
       changed_ = std::vector<KeyNode*>();
       records += capture->keys.size();
@@ -529,11 +605,11 @@ class MemoryWindowStore final : public WindowStore {
                          "the window state closed before its snapshot was written",
                          write->directory);
       }
-      capture->Run(write->piece_bytes);
-      write->piece.size = write->piece_bytes.size();
-      write->piece.checksum = XXH3_64bits(write->piece_bytes.data(), write->piece_bytes.size());
+      Status written = WritePiece(*write, *capture);
       Result<std::vector<ChainPiece>> chain =
-          write->local_directory.empty() ? WriteSinglePiece(*write) : WriteChain(*write);
+          !written.ok()                    ? Result<std::vector<ChainPiece>>(written.error())
+          : write->local_directory.empty() ? WriteSinglePiece(*write)
+                                           : WriteChain(*write);
       guard->Finish(chain);
       if (!chain.ok()) return chain.error();
       return {};

@@ -97,9 +97,11 @@ class WindowStore {
   /// Writes every key into `directory`, which the caller created empty. Called between units of
   /// work (after Flush).
   virtual Status Snapshot(const std::string& directory) = 0;
-  /// Snapshot in two parts: captures the state on the caller's thread and returns the rest
-  /// (writing, syncing), which may run on another thread while the store goes on changing; the
-  /// snapshot is durable once that has returned success. The default does all of Snapshot.
+  /// Snapshot in two parts: what must happen at the barrier on the caller's thread, and a
+  /// completion (encoding, writing, syncing) that may run on another thread while the store goes
+  /// on changing. The snapshot holds the state as it was at the call and is durable once the
+  /// completion has returned success; one run after the store is gone fails. The default does
+  /// all of Snapshot.
   virtual Result<std::function<Status()>> BeginSnapshot(const std::string& directory) {
     if (Status saved = Snapshot(directory); !saved.ok()) return saved.error();
     return std::function<Status()>();

@@ -280,17 +280,18 @@ double SecondsSince(SteadyClock::time_point begin) {
   return std::chrono::duration<double>(SteadyClock::now() - begin).count();
 }
 
-/// Snapshots `state` into a new folder `name`: the capture on this thread and the write (what
-/// the runtime runs on another thread) timed apart. Returns the folder.
+/// Snapshots `state` into a new folder `name`, timing apart what the subtask's thread spends at
+/// the barrier and the completion (encoding, writing, syncing) the runtime runs on another
+/// thread. Returns the folder.
 fs::path TimedSnapshot(const WindowOperator& op, const OperatorState& state, const fs::path& folder,
-                       const std::string& name, double& capture_seconds, double& write_seconds) {
+                       const std::string& name, double& barrier_seconds, double& write_seconds) {
   fs::path directory = folder / name;
   fs::remove_all(directory);
   fs::create_directories(directory);
   auto begin = SteadyClock::now();
   Result<Operator::SnapshotCompletion> completion = op.BeginSnapshot(state, directory.string());
-  Check(completion.ok() ? Status() : Status(completion.error()), "snapshot capture");
-  capture_seconds = SecondsSince(begin);
+  Check(completion.ok() ? Status() : Status(completion.error()), "snapshot barrier");
+  barrier_seconds = SecondsSince(begin);
   begin = SteadyClock::now();
   if (*completion) Check((*completion)(), "snapshot write");
   write_seconds = SecondsSince(begin);
@@ -302,8 +303,8 @@ void StateSize(uint64_t largest, const fs::path& folder) {
       "checkpoint time against state size: one subtask, every key one open window with two "
       "events; a base snapshot (every key), then one more event for every tenth key and an "
       "incremental snapshot (the changed keys), then a restore of that chain\n");
-  std::printf("%10s %9s | %9s %9s %8s | %9s %9s %8s | %9s\n", "keys", "state MB", "capture s",
-              "write s", "MB", "capture s", "write s", "MB", "restore s");
+  std::printf("%10s %9s | %9s %9s %8s | %9s %9s %8s | %9s\n", "keys", "state MB", "barrier s",
+              "write s", "MB", "barrier s", "write s", "MB", "restore s");
   std::printf("%10s %9s | %28s | %28s | %9s\n", "", "", "base (every key)",
               "delta (a tenth of the keys)", "");
   std::unique_ptr<WindowOperator> op = MakeOperator();
@@ -325,9 +326,9 @@ void StateSize(uint64_t largest, const fs::path& folder) {
       Check(op->Process(*state, batch, out), "processing");
     }
     uint64_t state_bytes = state->StateBytes();
-    double base_capture = 0;
+    double base_barrier = 0;
     double base_write = 0;
-    fs::path base = TimedSnapshot(*op, *state, folder, "base-" + std::to_string(keys), base_capture,
+    fs::path base = TimedSnapshot(*op, *state, folder, "base-" + std::to_string(keys), base_barrier,
                                   base_write);
     uint64_t base_bytes = FolderBytes(base);
     // One more event for every tenth key, in the same minute.
@@ -337,10 +338,10 @@ void StateSize(uint64_t largest, const fs::path& folder) {
           MakeEvents(first, std::min(touched, first + kBatchRows), touched, keys, 59'999, false);
       Check(op->Process(*state, batch, out), "processing");
     }
-    double delta_capture = 0;
+    double delta_barrier = 0;
     double delta_write = 0;
     fs::path delta = TimedSnapshot(*op, *state, folder, "delta-" + std::to_string(keys),
-                                   delta_capture, delta_write);
+                                   delta_barrier, delta_write);
     // The delta's folder also holds a link to the base: its own bytes are the difference.
     uint64_t delta_bytes = FolderBytes(delta) - base_bytes;
     state.reset();
@@ -358,8 +359,8 @@ void StateSize(uint64_t largest, const fs::path& folder) {
     fs::remove_all(base);
     fs::remove_all(delta);
     std::printf("%10llu %9.1f | %9.3f %9.3f %8.1f | %9.3f %9.3f %8.1f | %9.3f\n",
-                static_cast<unsigned long long>(keys), state_bytes / 1e6, base_capture, base_write,
-                base_bytes / 1e6, delta_capture, delta_write, delta_bytes / 1e6, restore_seconds);
+                static_cast<unsigned long long>(keys), state_bytes / 1e6, base_barrier, base_write,
+                base_bytes / 1e6, delta_barrier, delta_write, delta_bytes / 1e6, restore_seconds);
   }
   std::printf("\n");
 }
