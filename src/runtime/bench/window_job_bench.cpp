@@ -3,9 +3,8 @@
 //
 //   window_job_bench checkpoint [events (4000000)] [repeats (3)]
 //       the same job through the JobExecutor with a checkpoint every second and with none
-//       (only the final one), alternating, medians and their ratio; once with the subtask's
-//       input queue at 32 batches (the capacity before it was lowered) and once at the
-//       default, so that both are measured in one invocation;
+//       (only the final one), alternating, medians and their ratio; once with one subtask and
+//       once with one per core (when the snapshot writers have no core to themselves);
 //   window_job_bench state [largest key count (10000000)]
 //       one window operator holding 10 k, 100 k, 1 M, 10 M keys: snapshot time, size, restore;
 //   window_job_bench scaling [events (4000000)] [repeats (3)]
@@ -162,7 +161,7 @@ struct JobRun {
 
 /// Runs the whole job over `events` and returns the wall time from start to the final commit.
 JobRun RunJob(uint64_t events, int64_t checkpoint_interval_ms, uint32_t parallelism,
-              const fs::path& folder, size_t queue_capacity = JobOptions().queue_capacity) {
+              const fs::path& folder) {
   fs::remove_all(folder);
   JobBuilder builder("bench");
   builder
@@ -179,7 +178,6 @@ JobRun RunJob(uint64_t events, int64_t checkpoint_interval_ms, uint32_t parallel
   options.checkpoint_directory = (folder / "checkpoints").string();
   options.checkpoint_interval_ms = checkpoint_interval_ms;
   options.checkpoints_retained = 2;
-  options.queue_capacity = queue_capacity;
   options.state_directory = (folder / "state").string();
   options.tables = {"per_key_minute", "per_key_minute_late"};
   options.make_sink = [&rows](const std::string&) { return std::make_unique<CountingSink>(rows); };
@@ -200,11 +198,9 @@ JobRun RunJob(uint64_t events, int64_t checkpoint_interval_ms, uint32_t parallel
   return run;
 }
 
-void CheckpointCost(uint64_t events, int repeats, size_t queue_capacity, const fs::path& folder) {
-  std::printf(
-      "checkpoint cost: the whole job, parallelism 1, %llu events, %d runs each, "
-      "subtask input queue %zu batches\n",
-      static_cast<unsigned long long>(events), repeats, queue_capacity);
+void CheckpointCost(uint64_t events, int repeats, uint32_t parallelism, const fs::path& folder) {
+  std::printf("checkpoint cost: the whole job, parallelism %u, %llu events, %d runs each\n",
+              parallelism, static_cast<unsigned long long>(events), repeats);
   std::vector<double> none;
   std::vector<double> every_second;
   std::vector<double> none_cpu;
@@ -214,8 +210,8 @@ void CheckpointCost(uint64_t events, int repeats, size_t queue_capacity, const f
   uint64_t rows_none = 0;
   uint64_t rows_checkpointed = 0;
   for (int r = 0; r < repeats; ++r) {
-    JobRun plain = RunJob(events, 3'600'000, 1, folder, queue_capacity);
-    JobRun checkpointed = RunJob(events, 1000, 1, folder, queue_capacity);
+    JobRun plain = RunJob(events, 3'600'000, parallelism, folder);
+    JobRun checkpointed = RunJob(events, 1000, parallelism, folder);
     none.push_back(events / plain.seconds);
     every_second.push_back(events / checkpointed.seconds);
     none_cpu.push_back(events / plain.cpu_seconds);
@@ -498,9 +494,9 @@ int main(int argc, char** argv) {
     return argc > index ? std::stoull(argv[index]) : fallback;
   };
   if (mode == "checkpoint" || mode == "all") {
-    // The capacity before it was lowered, then the default: before and after in one run.
-    for (size_t capacity : {size_t{32}, JobOptions().queue_capacity}) {
-      CheckpointCost(number(2, 4'000'000), static_cast<int>(number(3, 3)), capacity, folder);
+    // One subtask (the writer threads have a core to spare), then one per core (they have not).
+    for (uint32_t parallelism : {1u, std::max(1u, std::thread::hardware_concurrency())}) {
+      CheckpointCost(number(2, 4'000'000), static_cast<int>(number(3, 3)), parallelism, folder);
     }
   }
   if (mode == "state" || mode == "all") StateSize(number(2, 10'000'000), folder);
