@@ -903,6 +903,44 @@ class SnapshotChainTest : public WindowOperatorTest {
     return snapshots;
   }
 
+  /// Runs `script` with a snapshot after every step up to `barrier`, begins one more after it,
+  /// runs the rest of the script while that snapshot's completion runs on another thread
+  /// (`concurrent`) or only afterwards, and expects a run resumed from it to give `expected`.
+  void ExpectSnapshotHoldsItsBarrier(const WindowOperator& op, const std::vector<Step>& script,
+                                     size_t barrier, bool concurrent, const Rows& expected,
+                                     const std::string& context) {
+    std::string name = context + (concurrent ? ", written concurrently" : ", written afterwards") +
+                       ", barrier after step " + std::to_string(barrier);
+    std::unique_ptr<WindowState> state = NewState(op);
+    Collector out;
+    for (size_t step = 0; step < barrier; ++step) {
+      Run(op, *state, {script[step]}, out);
+      ASSERT_TRUE(op.Snapshot(*state, NewSnapshotDirectory()).ok()) << name;
+    }
+    Run(op, *state, {script[barrier]}, out);
+    std::string snapshot = NewSnapshotDirectory();
+    Result<Operator::SnapshotCompletion> completion = op.BeginSnapshot(*state, snapshot);
+    ASSERT_TRUE(completion.ok()) << name << ": " << completion.error().ToString();
+    ASSERT_TRUE(*completion) << name;
+    Status written;
+    std::thread writer;
+    if (concurrent) writer = std::thread([&] { written = (*completion)(); });
+    Run(op, *state,
+        std::vector<Step>(script.begin() + static_cast<long>(barrier) + 1, script.end()), out);
+    if (concurrent) {
+      writer.join();
+    } else {
+      written = (*completion)();
+    }
+    ASSERT_TRUE(written.ok()) << name << ": " << written.error().ToString();
+
+    Collector resumed;
+    Run(op, *NewState(op),
+        std::vector<Step>(script.begin(), script.begin() + static_cast<long>(barrier) + 1),
+        resumed);
+    ExpectSameRows(ResumeFrom(op, snapshot, script, barrier + 1, resumed), expected, name);
+  }
+
   /// A fresh subtask restored from `snapshot` that runs the script from `from` to the end.
   Rows ResumeFrom(const WindowOperator& op, const std::string& snapshot,
                   const std::vector<Step>& script, size_t from, Collector& out) {
@@ -967,46 +1005,45 @@ TEST_P(SnapshotChainTest, SnapshotHoldsTheStateAtItsBarrierWhileTheSubtaskGoesOn
   std::vector<Step> script = LongScript();
   for (const WindowOperatorConfig& config : DeterminismConfigs(Config(WindowKind::kTumbling))) {
     std::unique_ptr<WindowOperator> op = Build(config);
-    Collector uninterrupted;
-    Run(*op, *NewState(*op), script, uninterrupted);
-    Rows expected = uninterrupted.Take();
+    Rows expected = RunAll(config, script);
     for (bool concurrent : {false, true}) {
       // A base (the first snapshot) and a delta (after incremental snapshots at every step).
       for (size_t barrier : {size_t{0}, script.size() / 2}) {
-        std::string name = "window kind " + std::to_string(static_cast<int>(config.kind)) +
-                           (concurrent ? ", written concurrently" : ", written afterwards") +
-                           ", barrier after step " + std::to_string(barrier);
-        std::unique_ptr<WindowState> state = NewState(*op);
-        Collector out;
-        for (size_t step = 0; step < barrier; ++step) {
-          Run(*op, *state, {script[step]}, out);
-          ASSERT_TRUE(op->Snapshot(*state, NewSnapshotDirectory()).ok()) << name;
-        }
-        Run(*op, *state, {script[barrier]}, out);
-        std::string snapshot = NewSnapshotDirectory();
-        Result<Operator::SnapshotCompletion> completion = op->BeginSnapshot(*state, snapshot);
-        ASSERT_TRUE(completion.ok()) << name << ": " << completion.error().ToString();
-        ASSERT_TRUE(*completion) << name;
-        Status written;
-        std::thread writer;
-        if (concurrent) writer = std::thread([&] { written = (*completion)(); });
-        std::vector<Step> rest(script.begin() + static_cast<long>(barrier) + 1, script.end());
-        Run(*op, *state, rest, out);
-        if (concurrent) {
-          writer.join();
-        } else {
-          written = (*completion)();
-        }
-        ASSERT_TRUE(written.ok()) << name << ": " << written.error().ToString();
-
-        Collector resumed;
-        Run(*op, *NewState(*op),
-            std::vector<Step>(script.begin(), script.begin() + static_cast<long>(barrier) + 1),
-            resumed);
-        ExpectSameRows(ResumeFrom(*op, snapshot, script, barrier + 1, resumed), expected, name);
+        ExpectSnapshotHoldsItsBarrier(
+            *op, script, barrier, concurrent, expected,
+            "window kind " + std::to_string(static_cast<int>(config.kind)));
       }
     }
   }
+}
+
+// The same with thousands of keys, so that the completion and the subtask may meet on them (which
+// of the two encodes a key varies from run to run; each round is another chance): the subtask
+// changes every key again, then fires every window and drops every key, while the completion
+// writes the barrier's base or a delta of all of them.
+TEST_P(SnapshotChainTest, SnapshotOfManyKeysHoldsItsBarrierWhileTheSubtaskGoesOn) {
+  constexpr int kUsers = 6000;
+  auto every_user = [&](int64_t ms, int64_t amount) {
+    std::vector<Event> events;
+    for (int user = 0; user < kUsers; ++user) {
+      events.push_back({"user" + std::to_string(user), ms + user % 7, amount + user % 13});
+    }
+    return events;
+  };
+  std::vector<Step> script = {every_user(1'000, 1),  every_user(2'000, 2), every_user(3'000, 3),
+                              every_user(61'000, 4), Watermark{60'500},    every_user(62'000, 5),
+                              Watermark{200'000},    EndOfInput{}};
+  WindowOperatorConfig config = Config(WindowKind::kTumbling);
+  config.size_ms = 60'000;
+  std::unique_ptr<WindowOperator> op = Build(config);
+  Rows expected = RunAll(config, script);
+  for (int round = 0; round < 3; ++round) {
+    for (size_t barrier : {size_t{0}, size_t{1}}) {
+      ExpectSnapshotHoldsItsBarrier(*op, script, barrier, true, expected,
+                                    "round " + std::to_string(round));
+    }
+  }
+  ExpectSnapshotHoldsItsBarrier(*op, script, 1, false, expected, "many keys");
 }
 
 // A completion dropped without running leaves a chain the next snapshot does not extend, and
