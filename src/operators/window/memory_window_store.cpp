@@ -6,7 +6,6 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -17,6 +16,7 @@
 
 #include "operators/window/snapshot_chain.h"
 #include "operators/window/window_store.h"
+#include "state/checksummed_file_writer.h"
 #include "state/posix_file.h"
 
 namespace sluice {
@@ -63,124 +63,6 @@ void CaptureKey(KeyNode& node, bool base, const AggregateLayout& layout, std::st
   }
   node.in_chain = false;
 }
-
-/// Writes a piece file while it is encoded: the bytes pass through a buffer of a few MiB into the
-/// file, and the checksum is computed as they go. A piece (150 MB for a million keys) then never
-/// lies whole in memory, and the buffer's pages, reused, are not faulted in (and zeroed by the
-/// kernel) again for every checkpoint.
-///
-/// The file is written with O_DIRECT where the file system allows it: a piece is written once
-/// and read only by a restore or a compaction, so the page cache gains nothing from it, and
-/// copying each piece into it and writing it back cost the writer thread and the kernel's
-/// flusher as much CPU as encoding it (this machine: 387 MB/s buffered with fsync against
-/// 2.0 GB/s direct). Direct writes must start and end on block boundaries: whole 4 KiB blocks go
-/// through an aligned staging block, the last one padded, and the file is then cut to its size.
-class PieceWriter {
- public:
-  static constexpr size_t kBlock = 4096;
-  static constexpr size_t kFlushBytes = 4 << 20;  // whole blocks
-
-  explicit PieceWriter(std::string path) : path_(std::move(path)), hash_(XXH3_createState()) {
-    XXH3_64bits_reset(hash_.get());
-  }
-
-  /// Creates the file. An existing one is unlinked first, never overwritten: it may be
-  /// hard-linked into an older snapshot.
-  Status Open() {
-    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) return FileError("remove", path_, errno);
-    Result<FileDescriptor> file = OpenFile(path_, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT);
-    if (!file.ok()) {
-      // A file system without direct IO (tmpfs on older kernels) refuses the flag.
-      direct_ = false;
-      file = OpenFile(path_, O_WRONLY | O_CREAT | O_EXCL);
-    }
-    if (!file.ok()) return file.error();
-    file_ = std::move(file).value();
-    buffer_.reserve(kFlushBytes + (kFlushBytes >> 2));
-    return {};
-  }
-  /// Where the next bytes go; call MaybeFlush after appending.
-  std::string& buffer() { return buffer_; }
-  Status MaybeFlush() { return buffer_.size() < kFlushBytes ? Status() : Flush(false); }
-  /// Writes what remains, syncs the file and gives the piece its size and checksum.
-  Status Finish(ChainPiece& piece) {
-    if (Status flushed = Flush(true); !flushed.ok()) return flushed;
-    if (::fsync(file_.get()) != 0) return FileError("sync", path_, errno);
-    piece.size = size_;
-    piece.checksum = XXH3_64bits_digest(hash_.get());
-    return {};
-  }
-
- private:
-  struct FreeState {
-    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
-  };
-  struct FreeBlock {
-    void operator()(char* block) const { std::free(block); }
-  };
-
-  /// Writes the buffer's whole blocks (all of it when `last`), keeping a partial block for later.
-  Status Flush(bool last) {
-    size_t bytes = last ? buffer_.size() : buffer_.size() / kBlock * kBlock;
-    if (bytes == 0) return {};
-    std::string_view data(buffer_.data(), bytes);
-    if (direct_) {
-      Status written = WriteDirect(data, last);
-      if (!written.ok()) return written;
-    } else if (Status written = WriteAllAt(file_.get(), data, size_, path_); !written.ok()) {
-      return written;
-    }
-    XXH3_64bits_update(hash_.get(), data.data(), data.size());
-    size_ += bytes;
-    buffer_.erase(0, bytes);
-    return {};
-  }
-
-  /// Writes `data` at the end of the file through the staging block, a block's worth at a time;
-  /// only the piece's last bytes may end inside a block.
-  Status WriteDirect(std::string_view data, bool last) {
-    if (!staging_) {
-      staging_.reset(static_cast<char*>(std::aligned_alloc(kBlock, kFlushBytes)));
-      if (!staging_) return MakeError(ErrorCode::kIoError, "no memory for a write block", path_);
-    }
-    for (size_t at = 0; at < data.size(); at += kFlushBytes) {
-      std::string_view chunk = data.substr(at, kFlushBytes);
-      size_t padded = (chunk.size() + kBlock - 1) / kBlock * kBlock;
-      std::memcpy(staging_.get(), chunk.data(), chunk.size());
-      std::memset(staging_.get() + chunk.size(), 0, padded - chunk.size());
-      for (size_t done = 0; done < padded;) {
-        ssize_t written = ::pwrite(file_.get(), staging_.get() + done, padded - done,
-                                   static_cast<off_t>(size_ + at + done));
-        if (written < 0 && errno == EINTR) continue;
-        if (written < 0 && errno == EINVAL && done == 0) {
-          // The device wants another alignment: the rest goes through the page cache.
-          direct_ = false;
-          int flags = ::fcntl(file_.get(), F_GETFL);
-          if (flags < 0 || ::fcntl(file_.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
-            return FileError("fcntl", path_, errno);
-          }
-          return WriteAllAt(file_.get(), data.substr(at), size_ + at, path_);
-        }
-        if (written < 0) return FileError("pwrite", path_, errno);
-        done += static_cast<size_t>(written);
-      }
-    }
-    // The last block was padded: the file ends where the piece does.
-    if (last && data.size() % kBlock != 0 &&
-        ::ftruncate(file_.get(), static_cast<off_t>(size_ + data.size())) != 0) {
-      return FileError("truncate", path_, errno);
-    }
-    return {};
-  }
-
-  std::string path_;
-  std::unique_ptr<XXH3_state_t, FreeState> hash_;
-  FileDescriptor file_;
-  bool direct_ = true;
-  std::string buffer_;
-  std::unique_ptr<char, FreeBlock> staging_;
-  uint64_t size_ = 0;
-};
 
 /// The capture of one snapshot, shared by the subtask and the completion that encodes it on the
 /// writer thread (copy-on-write, so that the subtask does not stop for it at the barrier).
@@ -229,7 +111,7 @@ struct Capture {
   /// Encodes every key the subtask has not copied into `piece`, then appends the copies. After
   /// a failed write it goes on claiming and releasing the keys (the subtask may wait for them)
   /// without encoding them.
-  Status Run(PieceWriter& piece) {
+  Status Run(ChecksummedFileWriter& piece) {
     Status status;
     // Nodes are prefetched 16 ahead (every cache line: the windows and the snapshot word lie
     // past the first) and claimed 8 ahead, with their first aggregate block prefetched once
@@ -350,12 +232,20 @@ struct ChainWriteGuard {
   }
 };
 
-/// Writes `bytes` as a new piece file at `path` (synced) and describes it in `piece`.
+/// Finishes a piece's file (synced) and describes it in `piece`.
+Status FinishPiece(ChecksummedFileWriter& writer, ChainPiece& piece) {
+  if (Status finished = writer.Finish(); !finished.ok()) return finished;
+  piece.size = writer.size();
+  piece.checksum = writer.checksum();
+  return {};
+}
+
+/// Writes `bytes` as a new piece file at `path` and describes it in `piece`.
 Status WriteNewPiece(const std::string& path, std::string_view bytes, ChainPiece& piece) {
-  PieceWriter writer(path);
+  ChecksummedFileWriter writer(path);
   if (Status opened = writer.Open(); !opened.ok()) return opened;
   writer.buffer().append(bytes);
-  return writer.Finish(piece);
+  return FinishPiece(writer, piece);
 }
 
 /// Makes `from` appear as `to`: a hard link (no bytes copied), or a copy across file systems.
@@ -394,7 +284,7 @@ Status WritePiece(ChainWrite& write, Capture& capture) {
   std::string folder = write.local_directory.empty() ? write.directory : write.local_directory;
   std::error_code error;
   std::filesystem::create_directories(folder, error);
-  PieceWriter piece(folder + "/" + write.piece.name);
+  ChecksummedFileWriter piece(folder + "/" + write.piece.name);
   Status status = error
                       ? MakeError(ErrorCode::kIoError, "cannot create: " + error.message(), folder)
                       : piece.Open();
@@ -405,7 +295,7 @@ Status WritePiece(ChainWrite& write, Capture& capture) {
   piece.buffer().append(write.piece_head);
   status = capture.Run(piece);
   if (!status.ok()) return status;
-  return piece.Finish(write.piece);
+  return FinishPiece(piece, write.piece);
 }
 
 /// After the new piece: compacts when asked, links the chain into the snapshot folder and
