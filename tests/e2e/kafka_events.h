@@ -1,7 +1,6 @@
 #pragma once
 
 #include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
@@ -57,16 +56,5 @@ class KafkaEventProducer {
   int64_t lag_per_partition_ms_;
   uint64_t next_ = 0;
 };
-
-/// What `sluice query --format tsv` printed for `sql` on the spec's warehouse, without the
-/// header line; a failed query fails the test. Only stdout is parsed: a log line on stderr (such
-/// as the warning about an insert cut short by a SIGKILL) must not pass for the header.
-inline std::string QueryRows(const std::string& spec, const std::string& sql) {
-  CommandOutput result =
-      RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"", Stderr::kApart);
-  EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out << result.err;
-  size_t header = result.out.find('\n');
-  return header == std::string::npos ? "" : result.out.substr(header + 1);
-}
 
 }  // namespace sluice::testing_support

@@ -27,7 +27,6 @@
 #include <thread>
 
 #include "http_client.h"
-#include "kafka_events.h"
 #include "kafka_test_cluster.h"
 #include "mariadb_server.h"
 #include "nats_test_server.h"

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +94,17 @@ bool WaitUntil(int seconds, Done done) {
 /// Runs the sluice binary of this build with the given (already shell-quoted) arguments.
 inline CommandOutput RunSluice(const std::string& arguments, Stderr stderr_mode = Stderr::kMerged) {
   return RunShell(std::string(SLUICE_BINARY_DIR) + "/sluice " + arguments, stderr_mode);
+}
+
+/// What `sluice query --format tsv` printed for `sql` on the spec's warehouse, without the
+/// header line; a failed query fails the test. Only stdout is parsed: a log line on stderr (such
+/// as the warning about an insert cut short by a SIGKILL) must not pass for the header.
+inline std::string QueryRows(const std::string& spec, const std::string& sql) {
+  CommandOutput result =
+      RunSluice("query --format tsv --spec " + spec + " \"" + sql + "\"", Stderr::kApart);
+  EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out << result.err;
+  size_t header = result.out.find('\n');
+  return header == std::string::npos ? "" : result.out.substr(header + 1);
 }
 
 }  // namespace sluice::testing_support

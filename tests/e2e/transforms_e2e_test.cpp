@@ -73,11 +73,7 @@ class TransformsTest : public ::testing::Test {
   /// The rows of a query as TSV, without the header line (column names differ between the
   /// result tables and the SQL computing the same values).
   std::string Query(const std::string& sql) {
-    auto result = RunSluice("query --format tsv --spec " + Path("spec.yaml") + " \"" + sql + "\"",
-                            testing_support::Stderr::kApart);
-    EXPECT_EQ(result.exit_code, 0) << sql << "\n" << result.out;
-    size_t header_end = result.out.find('\n');
-    return header_end == std::string::npos ? result.out : result.out.substr(header_end + 1);
+    return testing_support::QueryRows(Path("spec.yaml"), sql);
   }
   /// The aggregation's current rows (FINAL: the newest version of each key and window).
   std::string Results(const std::string& table, const std::string& columns,
