@@ -19,12 +19,13 @@
 
 namespace sluice {
 
-/// Progress and lag of a PostgreSQL CDC source, for the metrics the runtime exports.
 /// The connections copying one table: `snapshot_parallelism`, or for 0 half the cores (at
 /// least one). Measured on two cores with PostgreSQL beside sluice, one connection copied 10 M
-/// rows at 100-117 % of ClickHouse's postgresql(), two at 83-107 % (docs/benchmarks.md).
+/// rows at 100-117 % of ClickHouse's postgresql(), two at 79-115 %, below 100 % in most runs
+/// (docs/benchmarks.md).
 uint32_t SnapshotParallelism(const PostgresCdcSpec& spec);
 
+/// Progress and lag of a PostgreSQL CDC source, for the metrics the runtime exports.
 struct PostgresCdcMetrics {
   struct TableProgress {
     std::string table;  // ClickHouse table
