@@ -114,8 +114,10 @@ struct Capture {
   Status Run(ChecksummedFileWriter& piece) {
     Status status;
     // Nodes are prefetched 16 ahead (every cache line: the windows and the snapshot word lie
-    // past the first) and claimed 8 ahead, with their first aggregate block prefetched once
-    // claimed (before, it may be changing): with a million keys each is a cache miss.
+    // past the first; `perf annotate` put 93 % of the loop on one store into the node when only
+    // its first line was prefetched) and claimed 8 ahead, with their first aggregate block
+    // prefetched once claimed (before, it may be changing): with a million keys each is a
+    // cache miss.
     constexpr size_t kPrefetch = 16;
     constexpr size_t kClaimAhead = 8;
     std::array<bool, kClaimAhead> claimed{};
@@ -331,8 +333,11 @@ Result<std::vector<ChainPiece>> WriteChain(ChainWrite& write) {
   return chain;
 }
 
-/// Without a folder of its own to keep a chain in, a store's snapshot is its one base piece.
-Result<std::vector<ChainPiece>> WriteSinglePiece(const ChainWrite& write) {
+/// The completion's writing: the new piece, then the chain it ends (or, for a store without a
+/// folder of its own to keep a chain in, the piece alone as the snapshot's base).
+Result<std::vector<ChainPiece>> WriteSnapshot(ChainWrite& write, Capture& capture) {
+  if (Status written = WritePiece(write, capture); !written.ok()) return written.error();
+  if (!write.local_directory.empty()) return WriteChain(write);
   Status written = snapshot_chain::WriteManifest(write.directory, {write.piece});
   if (!written.ok()) return written.error();
   return std::vector<ChainPiece>{write.piece};
@@ -558,11 +563,7 @@ class MemoryWindowStore final : public WindowStore {
                          "the window state closed before its snapshot was written",
                          write->directory);
       }
-      Status written = WritePiece(*write, *capture);
-      Result<std::vector<ChainPiece>> chain =
-          !written.ok()                    ? Result<std::vector<ChainPiece>>(written.error())
-          : write->local_directory.empty() ? WriteSinglePiece(*write)
-                                           : WriteChain(*write);
+      Result<std::vector<ChainPiece>> chain = WriteSnapshot(*write, *capture);
       guard->Finish(chain);
       if (!chain.ok()) return chain.error();
       return {};
